@@ -1,0 +1,286 @@
+//===- IRMBOps.cpp - irmb op verifiers ------------------------------------===//
+//
+// Verifiers of the model-level ops. Each checks the channel arithmetic of its
+// module (the conditions under which the PyTorch module can be built and run)
+// and that the result type equals the shape inferred by ShapeInference.h.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/ShapeInference.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::irmb;
+
+#include "dialects/IRMB/IR/IRMBInterfaces.cpp.inc"
+#define GET_OP_CLASSES
+#include "dialects/IRMB/IR/IRMBOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// The static shape of a ranked tensor value.
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+/// Channel count (dimension 1) of a feature map value.
+static int64_t channelsOf(Value value) { return shapeOf(value)[1]; }
+
+/// Compares the op's result shape with the inferred one.
+static LogicalResult checkResultShape(Operation *op,
+                                      FailureOr<Shape> inferred) {
+  if (failed(inferred))
+    return failure();
+  ArrayRef<int64_t> actual = shapeOf(op->getResult(0));
+  if (actual == ArrayRef<int64_t>(*inferred))
+    return success();
+  auto diag = op->emitOpError("result shape [");
+  llvm::interleaveComma(actual, diag);
+  diag << "] does not match the inferred shape [";
+  llvm::interleaveComma(*inferred, diag);
+  return diag << "]";
+}
+
+/// Checks that `channels` is divisible by `groups` for the named conv.
+static LogicalResult checkDivisible(Operation *op, StringRef what,
+                                    int64_t channels, int64_t groups) {
+  if (groups > 0 && channels % groups == 0)
+    return success();
+  return op->emitOpError() << what << " (" << channels
+                           << " channels) is not divisible by groups "
+                           << groups;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementary layers
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConvOp::verify() {
+  int64_t cin = channelsOf(getInput()), cout = channelsOf(getOutput());
+  if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
+      failed(checkDivisible(*this, "output", cout, getGroups())))
+    return failure();
+  return checkResultShape(
+      *this, inferConvShape(shapeOf(getInput()), cout, getKernel(),
+                            getStride(), getPadding(), getDilation(),
+                            [&] { return emitOpError(); }));
+}
+
+LogicalResult ConcatOp::verify() {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : getInputs())
+    shapes.push_back(shapeOf(v));
+  return checkResultShape(*this, inferConcatShape(shapes, getDim(), [&] {
+                            return emitOpError();
+                          }));
+}
+
+LogicalResult UpsampleOp::verify() {
+  return checkResultShape(
+      *this, inferUpsampleShape(shapeOf(getInput()), getScale(),
+                                [&] { return emitOpError(); }));
+}
+
+//===----------------------------------------------------------------------===//
+// CSP blocks
+//===----------------------------------------------------------------------===//
+
+LogicalResult C2fOp::verify() {
+  int64_t c = getHidden();
+  if (failed(checkDivisible(*this, "bottleneck width", c, getGroups())))
+    return failure();
+  if (std::optional<MMBConfigAttr> block = getBlock()) {
+    Shape inner{shapeOf(getInput())[0], c, shapeOf(getInput())[2],
+                shapeOf(getInput())[3]};
+    FailureOr<Shape> out =
+        inferMMBShape(inner, c, *block, [&] { return emitOpError(); });
+    if (failed(out))
+      return failure();
+    if (ArrayRef<int64_t>(*out) != ArrayRef<int64_t>(inner))
+      return emitOpError("the bottleneck's MMB must keep the feature map "
+                         "size (stride 1, no shrinking dilation)");
+  }
+  return checkResultShape(
+      *this, inferSamePlaneShape(shapeOf(getInput()), channelsOf(getOutput()),
+                                 [&] { return emitOpError(); }));
+}
+
+LogicalResult C3k2Op::verify() {
+  int64_t c = getHidden(), half = c / 2;
+  if (half < 1)
+    return emitOpError() << "hidden width " << c
+                         << " leaves no channels for the inner blocks";
+  if (failed(checkDivisible(*this, "inner bottleneck width", half,
+                            getGroups())) ||
+      (!getC3k() &&
+       failed(checkDivisible(*this, "bottleneck width", c, getGroups()))))
+    return failure();
+  return checkResultShape(
+      *this, inferSamePlaneShape(shapeOf(getInput()), channelsOf(getOutput()),
+                                 [&] { return emitOpError(); }));
+}
+
+LogicalResult C2fCIBOp::verify() {
+  return checkResultShape(
+      *this, inferSamePlaneShape(shapeOf(getInput()), channelsOf(getOutput()),
+                                 [&] { return emitOpError(); }));
+}
+
+//===----------------------------------------------------------------------===//
+// Down-sampling and pooling
+//===----------------------------------------------------------------------===//
+
+LogicalResult SCDownOp::verify() {
+  return checkResultShape(
+      *this, inferConvShape(shapeOf(getInput()), channelsOf(getOutput()),
+                            getKernel(), getStride(), autopad(getKernel(), 1),
+                            1, [&] { return emitOpError(); }));
+}
+
+LogicalResult SPPFOp::verify() {
+  if (channelsOf(getInput()) / 2 < 1)
+    return emitOpError("needs at least 2 input channels");
+  if (getKernel() % 2 == 0)
+    return emitOpError() << "max-pool kernel " << getKernel()
+                         << " must be odd to keep the map size";
+  return checkResultShape(
+      *this, inferSamePlaneShape(shapeOf(getInput()), channelsOf(getOutput()),
+                                 [&] { return emitOpError(); }));
+}
+
+//===----------------------------------------------------------------------===//
+// Global attention blocks
+//===----------------------------------------------------------------------===//
+
+/// Shared checks of PSA and C2PSA: equal widths, and an Attention(hidden,
+/// num_heads, 0.5) whose head and key widths are whole and non-zero.
+static LogicalResult verifyPartialAttention(Operation *op, Value input,
+                                            Value output, int64_t hidden,
+                                            int64_t heads) {
+  if (channelsOf(input) != channelsOf(output))
+    return op->emitOpError() << "needs equal input and output widths, got "
+                             << channelsOf(input) << " and "
+                             << channelsOf(output);
+  if (2 * hidden > channelsOf(input))
+    return op->emitOpError() << "hidden width " << hidden
+                             << " exceeds half the input width";
+  if (hidden % heads != 0)
+    return op->emitOpError() << "attention width " << hidden
+                             << " is not divisible by " << heads << " heads";
+  if ((hidden / heads) / 2 < 1)
+    return op->emitOpError() << "attention key width is zero (head width "
+                             << hidden / heads << ")";
+  return checkResultShape(op, inferSamePlaneShape(shapeOf(input),
+                                                  channelsOf(output), [&] {
+                                                    return op->emitOpError();
+                                                  }));
+}
+
+LogicalResult PSAOp::verify() {
+  return verifyPartialAttention(*this, getInput(), getOutput(), getHidden(),
+                                getNumHeads());
+}
+
+LogicalResult C2PSAOp::verify() {
+  return verifyPartialAttention(*this, getInput(), getOutput(), getHidden(),
+                                getNumHeads());
+}
+
+//===----------------------------------------------------------------------===//
+// The Meta Mobile Block
+//===----------------------------------------------------------------------===//
+
+FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
+                                           int64_t outChannels,
+                                           MMBConfigAttr config,
+                                           EmitErrorFn emitError) {
+  FailureOr<Shape> same = inferSamePlaneShape(input, outChannels, emitError);
+  if (failed(same))
+    return failure();
+  int64_t dimIn = input[1], dimMid = config.getMidChannels(dimIn);
+  if (dimMid < 1)
+    return emitError() << "expansion ratio " << config.getExpansion()
+                       << " gives no channels for width " << dimIn;
+  switch (config.getOp()) {
+  case OperatorF::window_attention: {
+    int64_t dh = config.getDimHead();
+    if (dimIn % dh != 0)
+      return emitError() << "width " << dimIn
+                         << " is not divisible by dim_head " << dh;
+    int64_t heads = dimIn / dh;
+    if (dimMid % heads != 0)
+      return emitError() << "expanded width " << dimMid
+                         << " is not divisible by the " << heads << " heads";
+    break;
+  }
+  case OperatorF::ema:
+    if (dimMid != dimIn)
+      return emitError() << "ema needs expansion ratio 1 (the EMA output "
+                            "feeds the depthwise conv), got width "
+                         << dimMid << " for " << dimIn;
+    if (dimIn % config.getGroups() != 0)
+      return emitError() << "width " << dimIn << " is not divisible by the "
+                         << config.getGroups() << " EMA groups";
+    break;
+  case OperatorF::dwconv:
+  case OperatorF::none:
+    if (!config.getVProj() && dimMid != dimIn)
+      return emitError() << "without v_proj the expansion ratio must be 1";
+    break;
+  }
+  if (config.getSqueezeRatio() > 0.0 && config.getSEChannels(dimMid) < 1)
+    return emitError() << "se_ratio " << config.getSqueezeRatio()
+                       << " gives a squeeze-excite width of 0";
+  if (config.getOp() == OperatorF::none)
+    return same;
+  int64_t pad = mmbPadding(config.getDwKs(), config.getStride());
+  FailureOr<Shape> out =
+      inferConvShape(input, outChannels, config.getDwKs(), config.getStride(),
+                     pad, config.getDilation(), emitError);
+  if (failed(out))
+    return failure();
+  bool skip = config.getHasSkip() && dimIn == outChannels &&
+              config.getStride() == 1;
+  if (skip && ((*out)[2] != input[2] || (*out)[3] != input[3]))
+    return emitError() << "the residual needs the depthwise conv to keep the "
+                          "map size, but dilation "
+                       << config.getDilation() << " shrinks it";
+  return out;
+}
+
+LogicalResult MMBOp::verify() {
+  return checkResultShape(
+      *this, inferMMBShape(shapeOf(getInput()), channelsOf(getOutput()),
+                           getConfig(), [&] { return emitOpError(); }));
+}
+
+//===----------------------------------------------------------------------===//
+// Detection heads
+//===----------------------------------------------------------------------===//
+
+/// Shared checks of Detect and v10Detect.
+static LogicalResult verifyDetectHead(Operation *op, ValueRange inputs,
+                                      int64_t nc, ArrayRef<int64_t> strides) {
+  if (strides.size() != inputs.size())
+    return op->emitOpError() << "has " << inputs.size() << " levels but "
+                             << strides.size() << " strides";
+  if (llvm::any_of(strides, [](int64_t s) { return s < 1; }))
+    return op->emitOpError("strides must be >= 1");
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : inputs)
+    shapes.push_back(shapeOf(v));
+  return checkResultShape(
+      op, inferDetectShape(shapes, nc, [&] { return op->emitOpError(); }));
+}
+
+LogicalResult DetectOp::verify() {
+  return verifyDetectHead(*this, getInputs(), getNc(), getStrides());
+}
+
+LogicalResult V10DetectOp::verify() {
+  return verifyDetectHead(*this, getInputs(), getNc(), getStrides());
+}

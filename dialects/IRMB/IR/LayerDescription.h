@@ -1,0 +1,47 @@
+//===- LayerDescription.h - state_dict entries and work of a layer -*- C++ -*-===//
+//
+// Plain data that LayerOpInterface::describeLayer fills in: every state_dict
+// entry of a layer (key, shape, parameter or buffer), in the order Ultralytics
+// registers them, and the multiply-adds of the layer's deployed form (BN
+// folded, RepVGGDW merged, only the one2one head of v10Detect). The summary
+// counts parameters with it, the weight loader checks checkpoints against it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H
+#define IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H
+
+#include "llvm/ADT/SmallVector.h"
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::irmb {
+
+/// What a state_dict entry is.
+enum class EntryKind {
+  Parameter, ///< learnable (weights, biases, BN affine, DFL weight)
+  Buffer,    ///< BN running statistics (float)
+  Counter,   ///< BN num_batches_tracked (int64 scalar, ignored on load)
+};
+
+/// One state_dict entry, with its full key (e.g. `model.4.cv1.conv.weight`).
+struct StateDictEntry {
+  std::string key;
+  llvm::SmallVector<int64_t, 4> shape;
+  EntryKind kind;
+  /// Number of elements (1 for a scalar).
+  int64_t numElements() const;
+};
+
+/// The state_dict entries and deployed multiply-adds of one layer.
+struct LayerDescription {
+  std::vector<StateDictEntry> entries;
+  /// Multiply-adds of the deployed model for one image (batch 1).
+  int64_t deployedMacs = 0;
+  /// Sum of the elements of the Parameter entries (Ultralytics' count).
+  int64_t parameterCount() const;
+};
+
+} // namespace mlir::irmb
+
+#endif // IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H

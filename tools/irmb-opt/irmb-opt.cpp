@@ -1,0 +1,18 @@
+//===- irmb-opt.cpp - the irmb optimizer driver ---------------------------===//
+//
+// MlirOptMain with the dialects irmb IR uses (irmb, func): parses, verifies,
+// runs passes on and prints irmb modules. Researchers drive the compiler pass
+// by pass with it; lit tests use it for round-trips and diagnostics.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/IRMB/IR/IRMBDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "irmb optimizer driver\n", registry));
+}
