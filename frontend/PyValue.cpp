@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/PyValue.h"
+#include "dialects/IRMB/IR/NumberFormat.h"
 
 #include <cctype>
 #include <cmath>
@@ -50,25 +51,6 @@ PyValue PyValue::list(std::vector<PyValue> items, SourceLoc loc) {
   return v;
 }
 
-/// Python float repr: the shortest digits that read back to the same double,
-/// always with a '.' or an exponent.
-static std::string floatRepr(double d) {
-  if (std::isnan(d))
-    return "nan";
-  if (std::isinf(d))
-    return d > 0 ? "inf" : "-inf";
-  char buf[64];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
-    if (std::strtod(buf, nullptr) == d)
-      break;
-  }
-  std::string s = buf;
-  if (s.find_first_of(".en") == std::string::npos)
-    s += ".0";
-  return s;
-}
-
 std::string PyValue::repr() const {
   switch (kind) {
   case Kind::None:
@@ -78,7 +60,7 @@ std::string PyValue::repr() const {
   case Kind::Int:
     return std::to_string(intValue);
   case Kind::Float:
-    return floatRepr(floatValue);
+    return mlir::irmb::formatShortestDouble(floatValue);
   case Kind::Str:
     return "'" + strValue + "'";
   case Kind::List: {

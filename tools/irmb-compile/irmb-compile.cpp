@@ -134,7 +134,7 @@ void installDiagnosticHandler(mlir::MLIRContext &context) {
             : "note";
     llvm::errs() << severity << ": ";
     if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-      llvm::errs() << loc.getFilename() << ":" << loc.getLine() << ":"
+      llvm::errs() << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
                    << loc.getColumn() << ": ";
     llvm::errs() << diag.str() << "\n";
     return mlir::success();
@@ -155,7 +155,7 @@ int run(const Options &options) {
   if (options.summary)
     printSummary(llvm::outs(), model, layerOps);
   if (options.emit == "irmb")
-    module->print(llvm::outs());
+    module->print(llvm::outs()), llvm::outs() << "\n";
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
   llvm::outs().flush();

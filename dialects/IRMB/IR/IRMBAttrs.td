@@ -21,7 +21,7 @@ def IRMB_ClsHeadAttr : EnumAttr<IRMB_Dialect, IRMB_ClsHead, "cls_head">;
 /// form, e.g. `1.0` or `0.25`.
 class IRMB_DoubleParameter<string desc> : APFloatParameter<desc> {
   let parser = "::mlir::irmb::parseDoubleParameter($_parser)";
-  let printer = "$_printer.printFloat($_self)";
+  let printer = "::mlir::irmb::printDoubleParameter($_printer, $_self)";
 }
 
 /// A `bool` parameter printed as `true` / `false`.

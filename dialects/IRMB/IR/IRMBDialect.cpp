@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBDialect.h"
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/NumberFormat.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -44,6 +45,11 @@ mlir::irmb::parseDoubleParameter(AsmParser &parser) {
   if (parser.parseFloat(value))
     return failure();
   return llvm::APFloat(value);
+}
+
+void mlir::irmb::printDoubleParameter(AsmPrinter &printer,
+                                      const llvm::APFloat &value) {
+  printer << formatShortestDouble(value.convertToDouble());
 }
 
 FailureOr<bool> mlir::irmb::parseBoolParameter(AsmParser &parser) {

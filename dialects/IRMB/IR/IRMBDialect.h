@@ -19,6 +19,9 @@
 namespace mlir::irmb {
 /// Parses a floating-point attribute parameter (e.g. `1.0`, `0.25`).
 FailureOr<llvm::APFloat> parseDoubleParameter(AsmParser &parser);
+/// Prints a real parameter in the shortest form that reads back exactly,
+/// always with a '.' or an exponent (`1.0`, `0.25`, `1e-05`).
+void printDoubleParameter(AsmPrinter &printer, const llvm::APFloat &value);
 /// Parses a boolean attribute parameter written `true` or `false`.
 FailureOr<bool> parseBoolParameter(AsmParser &parser);
 } // namespace mlir::irmb

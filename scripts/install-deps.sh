@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs irmb's build and test dependencies from Debian, quietly and only
+# when something is missing: MLIR/LLVM 22 (shared libraries, tablegen, lit,
+# FileCheck), yaml-cpp, GoogleTest, CMake, Ninja, lld and ccache.
+set -euo pipefail
+packages=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+          libyaml-cpp-dev libgtest-dev cmake ninja-build lld ccache g++)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" > /dev/null
+fi

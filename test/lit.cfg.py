@@ -1,0 +1,23 @@
+# lit configuration for irmb: .mlir and .yaml tests under test/, with the
+# irmb tools, FileCheck and `not` on PATH, and %shared pointing at ../shared.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "irmb"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".yaml", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.irmb_obj_root, "test")
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
+
+llvm_config.use_default_substitutions()
+config.substitutions.append(("%shared", config.irmb_shared_dir))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
+llvm_config.add_tool_substitutions(
+    ["irmb-opt", "irmb-compile", "irmb-unittests"],
+    [config.irmb_tools_dir, config.llvm_tools_dir])
+llvm_config.with_environment("PATH", config.irmb_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
