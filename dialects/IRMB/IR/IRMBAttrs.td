@@ -13,9 +13,12 @@ include "mlir/IR/AttrTypeBase.td"
 include "dialects/IRMB/IR/IRMBDialect.td"
 include "dialects/IRMB/IR/IRMBEnums.td"
 
-def IRMB_ActivationAttr : EnumAttr<IRMB_Dialect, IRMB_Activation, "act">;
-def IRMB_OperatorFAttr : EnumAttr<IRMB_Dialect, IRMB_OperatorF, "operator">;
-def IRMB_ClsHeadAttr : EnumAttr<IRMB_Dialect, IRMB_ClsHead, "cls_head">;
+def IRMB_ActivationAttr : EnumAttr<IRMB_Dialect, IRMB_Activation, "act"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+def IRMB_ClsHeadAttr : EnumAttr<IRMB_Dialect, IRMB_ClsHead, "cls_head"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 /// A real-valued parameter (an IEEE double) printed in its shortest exact
 /// form, e.g. `1.0` or `0.25`.

@@ -88,9 +88,9 @@ LogicalResult MMBConfigAttr::verify(
   double expRatio = expRatioAttr.convertToDouble();
   double seRatio = seRatioAttr.convertToDouble();
   if (!(expRatio > 0.0) || !std::isfinite(expRatio))
-    return emitError() << "expansion ratio must be > 0, got " << expRatio;
+    return emitError() << "expansion ratio must be > 0, got " << formatShortestDouble(expRatio);
   if (!(seRatio >= 0.0) || !std::isfinite(seRatio))
-    return emitError() << "se_ratio must be >= 0, got " << seRatio;
+    return emitError() << "se_ratio must be >= 0, got " << formatShortestDouble(seRatio);
   if (window < 0)
     return emitError() << "window must be >= 0 (0 = global), got " << window;
   if (stride < 1 || dilation < 1)

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/NumberFormat.h"
 #include "dialects/IRMB/IR/ShapeInference.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -203,7 +204,7 @@ FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
     return failure();
   int64_t dimIn = input[1], dimMid = config.getMidChannels(dimIn);
   if (dimMid < 1)
-    return emitError() << "expansion ratio " << config.getExpansion()
+    return emitError() << "expansion ratio " << formatShortestDouble(config.getExpansion())
                        << " gives no channels for width " << dimIn;
   switch (config.getOp()) {
   case OperatorF::window_attention: {
@@ -233,7 +234,7 @@ FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
     break;
   }
   if (config.getSqueezeRatio() > 0.0 && config.getSEChannels(dimMid) < 1)
-    return emitError() << "se_ratio " << config.getSqueezeRatio()
+    return emitError() << "se_ratio " << formatShortestDouble(config.getSqueezeRatio())
                        << " gives a squeeze-excite width of 0";
   if (config.getOp() == OperatorF::none)
     return same;
