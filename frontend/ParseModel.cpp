@@ -219,6 +219,9 @@ std::string knownModules() {
   return s;
 }
 
+/// Largest channel count accepted for a layer (guards against overflow).
+constexpr int64_t kMaxChannels = int64_t(1) << 20;
+
 /// The parse_model loop state.
 class ModelParser {
 public:
@@ -466,6 +469,11 @@ private:
                   info->kind == ModuleKind::V10Detect))
       fail(row.repeatsLoc, layer.moduleName + " cannot be repeated (n = " +
                                std::to_string(n) + ")");
+    bool head = isHead(info->kind);
+    if (!head && (c2 < 1 || c2 > kMaxChannels))
+      fail(row.loc, layer.moduleName + " output width " + std::to_string(c2) +
+                        " is out of range (1.." +
+                        std::to_string(kMaxChannels) + ")");
     layer.sequentialCopies = n;
     layer.bound = bind(*info, args, row);
     layer.args = std::move(args);

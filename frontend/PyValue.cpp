@@ -8,6 +8,7 @@
 #include "dialects/IRMB/IR/NumberFormat.h"
 
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -195,7 +196,11 @@ private:
       if (c != '_')
         digits += c;
     if (std::regex_match(word, intPattern)) {
-      out = PyValue::integer(std::strtoll(digits.c_str(), nullptr, 10), loc);
+      errno = 0;
+      long long v = std::strtoll(digits.c_str(), nullptr, 10);
+      if (errno == ERANGE)
+        return false; // beyond int64: not a value irmb can use
+      out = PyValue::integer(v, loc);
       return true;
     }
     if (word != "." && std::regex_match(word, floatPattern)) {

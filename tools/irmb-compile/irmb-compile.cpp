@@ -59,6 +59,8 @@ void parseImageSize(const std::string &text, ImportOptions &options) {
   int64_t w = comma == std::string::npos
                   ? h
                   : positive("--imgsz", text.substr(comma + 1));
+  if (h > 16384 || w > 16384)
+    throw UsageError{"--imgsz " + text + " is larger than 16384"};
   if (h % 32 != 0 || w % 32 != 0)
     throw UsageError{"--imgsz " + text +
                      " is not a multiple of 32 (the largest stride)"};
