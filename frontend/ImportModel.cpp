@@ -32,8 +32,9 @@ Activation activationByName(const BoundArgs &args, const std::string &name) {
     return Activation::relu6;
   if (act == "silu")
     return Activation::silu;
-  throw FrontendError(args.path, args.get(name).loc.line ? args.get(name).loc
-                                                         : args.fallbackLoc,
+  throw FrontendError(args.path,
+                      args.get(name).loc.line ? args.get(name).loc
+                                              : args.fallbackLoc,
                       args.module + " " + name + " '" + act +
                           "' is not supported (none, relu, relu6, silu)");
 }
@@ -68,8 +69,8 @@ public:
                                     builder.getStringAttr(model.path));
     module->getOperation()->setAttr("irmb.scale",
                                     builder.getStringAttr(model.scale));
-    auto inputType = tensor({options.batch, model.inputChannels,
-                             options.height, options.width});
+    auto inputType = tensor(
+        {options.batch, model.inputChannels, options.height, options.width});
     builder.setInsertionPointToEnd(module->getBody());
     auto func = func::FuncOp::create(builder, fileLoc, "forward",
                                      builder.getFunctionType({inputType}, {}));
@@ -105,14 +106,13 @@ private:
   /// Builds one op per nn.Sequential copy of the layer.
   LogicalResult importLayer(const ResolvedLayer &layer,
                             std::vector<Operation *> &ops) {
-    Location loc = FileLineColLoc::get(&ctx, model.path, layer.loc.line,
-                                       layer.loc.column);
+    Location loc =
+        FileLineColLoc::get(&ctx, model.path, layer.loc.line, layer.loc.column);
     std::string key = "model." + std::to_string(layer.index);
     Value current;
     for (int64_t copy = 0; copy < layer.sequentialCopies; ++copy) {
-      std::string copyKey = layer.sequentialCopies > 1
-                                ? key + "." + std::to_string(copy)
-                                : key;
+      std::string copyKey =
+          layer.sequentialCopies > 1 ? key + "." + std::to_string(copy) : key;
       SmallVector<Value> inputs;
       if (copy == 0)
         for (int64_t f : layer.from)
@@ -237,16 +237,14 @@ private:
       a.integer("g"); // accepted, unused by CIB (as in Ultralytics)
       return build(loc, same, [&](Type t) {
         return C2fCIBOp::create(builder, loc, t, x, keyAttr, a.integer("n"),
-                                a.boolean("shortcut"), a.boolean("lk"),
-                                hidden)
+                                a.boolean("shortcut"), a.boolean("lk"), hidden)
             .getOperation();
       });
     }
     case ModuleKind::SCDown: {
       int64_t k = a.integer("k"), s = a.integer("s");
       if (k < 1 || s < 1)
-        throw FrontendError(model.path, layer.loc,
-                            "SCDown needs k, s >= 1");
+        throw FrontendError(model.path, layer.loc, "SCDown needs k, s >= 1");
       return build(
           loc,
           [&](EmitErrorFn e) {
@@ -321,10 +319,9 @@ private:
   MMBConfigAttr defaultIRMB(Location loc) {
     return MMBConfigAttr::get(&ctx, llvm::APFloat(1.0),
                               OperatorF::window_attention, int64_t{7},
-                              int64_t{8}, false, int64_t{0},
-                              llvm::APFloat(0.0), int64_t{3}, int64_t{1},
-                              int64_t{1}, Activation::relu,
-                              true, true, true, false, false);
+                              int64_t{8}, false, int64_t{0}, llvm::APFloat(0.0),
+                              int64_t{3}, int64_t{1}, int64_t{1},
+                              Activation::relu, true, true, true, false, false);
   }
 
   /// `#irmb.mmb` of an iRMB layer's bound arguments.
@@ -358,8 +355,9 @@ private:
         [&] { return prefixedError(loc, "iEMA: "); }, &ctx,
         llvm::APFloat(a.real("exp_ratio")),
         attention ? OperatorF::ema : OperatorF::dwconv, int64_t{0}, int64_t{0},
-        false, attention ? int64_t{32} : int64_t{0}, llvm::APFloat(a.real("se_ratio")),
-        a.integer("dw_ks"), a.integer("stride"), a.integer("dilation"),
+        false, attention ? int64_t{32} : int64_t{0},
+        llvm::APFloat(a.real("se_ratio")), a.integer("dw_ks"),
+        a.integer("stride"), a.integer("dilation"),
         activationByName(a, "act_layer"), a.boolean("norm_in"),
         a.boolean("has_skip"), !attention && a.boolean("v_proj"),
         !attention && a.boolean("qkv_bias"), false);
@@ -390,11 +388,10 @@ private:
         loc, [&](EmitErrorFn e) { return inferDetectShape(shapes, nc, e); },
         [&](Type t) -> Operation * {
           if (layer.kind == ModuleKind::V10Detect)
-            return V10DetectOp::create(builder, loc, t, inputs, keyAttr, nc,
-                                       16, strides)
+            return V10DetectOp::create(builder, loc, t, inputs, keyAttr, nc, 16,
+                                       strides)
                 .getOperation();
-          ClsHead head =
-              model.hasC3k2 ? ClsHead::depthwise : ClsHead::legacy;
+          ClsHead head = model.hasC3k2 ? ClsHead::depthwise : ClsHead::legacy;
           return DetectOp::create(builder, loc, t, inputs, keyAttr, nc, 16,
                                   strides, head)
               .getOperation();

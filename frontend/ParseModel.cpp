@@ -95,8 +95,8 @@ bool BoundArgs::boolean(const std::string &name) const {
     return v.intValue == 1;
   throw FrontendError(path, argLoc(v, fallbackLoc),
                       module + " argument '" + name +
-                          "' must be True or False, got " + v.typeName() +
-                          " " + v.repr());
+                          "' must be True or False, got " + v.typeName() + " " +
+                          v.repr());
 }
 
 std::string BoundArgs::string(const std::string &name) const {
@@ -138,66 +138,121 @@ PyValue None() { return PyValue::none(); }
 struct ModuleInfo {
   const char *name;
   ModuleKind kind;
-  bool widthScaled;     ///< c1 = ch[f], c2 = make_divisible(...)
-  bool absorbsRepeats;  ///< args.insert(2, n)
+  bool widthScaled;    ///< c1 = ch[f], c2 = make_divisible(...)
+  bool absorbsRepeats; ///< args.insert(2, n)
   std::vector<Param> signature;
 };
 
 const std::vector<ModuleInfo> &moduleTable() {
   static const std::vector<ModuleInfo> table = {
-      {"Conv", ModuleKind::Conv, true, false,
+      {"Conv",
+       ModuleKind::Conv,
+       true,
+       false,
        {req("c1"), req("c2"), opt("k", I(1)), opt("s", I(1)), opt("p", None()),
         opt("g", I(1)), opt("d", I(1)), opt("act", B(true))}},
-      {"DWConv", ModuleKind::DWConv, true, false,
+      {"DWConv",
+       ModuleKind::DWConv,
+       true,
+       false,
        {req("c1"), req("c2"), opt("k", I(1)), opt("s", I(1)), opt("d", I(1)),
         opt("act", B(true))}},
-      {"Concat", ModuleKind::Concat, false, false,
-       {opt("dimension", I(1))}},
-      {"nn.Upsample", ModuleKind::Upsample, false, false,
+      {"Concat", ModuleKind::Concat, false, false, {opt("dimension", I(1))}},
+      {"nn.Upsample",
+       ModuleKind::Upsample,
+       false,
+       false,
        {opt("size", None()), opt("scale_factor", None()),
         opt("mode", S("nearest")), opt("align_corners", None()),
         opt("recompute_scale_factor", None())}},
-      {"C2f", ModuleKind::C2f, true, true,
+      {"C2f",
+       ModuleKind::C2f,
+       true,
+       true,
        {req("c1"), req("c2"), opt("n", I(1)), opt("shortcut", B(false)),
         opt("g", I(1)), opt("e", F(0.5))}},
-      {"C2f_iRMB", ModuleKind::C2fIRMB, true, true,
+      {"C2f_iRMB",
+       ModuleKind::C2fIRMB,
+       true,
+       true,
        {req("c1"), req("c2"), opt("n", I(1)), opt("shortcut", B(false)),
         opt("g", I(1)), opt("e", F(0.5))}},
-      {"C3k2", ModuleKind::C3k2, true, true,
+      {"C3k2",
+       ModuleKind::C3k2,
+       true,
+       true,
        {req("c1"), req("c2"), opt("n", I(1)), opt("c3k", B(false)),
         opt("e", F(0.5)), opt("g", I(1)), opt("shortcut", B(true))}},
-      {"C2fCIB", ModuleKind::C2fCIB, true, true,
+      {"C2fCIB",
+       ModuleKind::C2fCIB,
+       true,
+       true,
        {req("c1"), req("c2"), opt("n", I(1)), opt("shortcut", B(false)),
         opt("lk", B(false)), opt("g", I(1)), opt("e", F(0.5))}},
-      {"SCDown", ModuleKind::SCDown, true, false,
+      {"SCDown",
+       ModuleKind::SCDown,
+       true,
+       false,
        {req("c1"), req("c2"), req("k"), req("s")}},
-      {"SPPF", ModuleKind::SPPF, true, false,
+      {"SPPF",
+       ModuleKind::SPPF,
+       true,
+       false,
        {req("c1"), req("c2"), opt("k", I(5))}},
-      {"PSA", ModuleKind::PSA, true, false,
+      {"PSA",
+       ModuleKind::PSA,
+       true,
+       false,
        {req("c1"), req("c2"), opt("e", F(0.5))}},
-      {"C2PSA", ModuleKind::C2PSA, true, true,
+      {"C2PSA",
+       ModuleKind::C2PSA,
+       true,
+       true,
        {req("c1"), req("c2"), opt("n", I(1)), opt("e", F(0.5))}},
-      {"iRMB", ModuleKind::IRMB, false, false,
-       {req("dim_in"), req("dim_out"), opt("norm_in", B(true)),
-        opt("has_skip", B(true)), opt("exp_ratio", F(1.0)),
-        opt("norm_layer", S("bn_2d")), opt("act_layer", S("relu")),
-        opt("v_proj", B(true)), opt("dw_ks", I(3)), opt("stride", I(1)),
-        opt("dilation", I(1)), opt("se_ratio", F(0.0)), opt("dim_head", I(8)),
-        opt("window_size", I(7)), opt("attn_s", B(true)),
-        opt("qkv_bias", B(false)), opt("attn_drop", F(0.0)),
-        opt("drop", F(0.0)), opt("drop_path", F(0.0)),
-        opt("v_group", B(false)), opt("attn_pre", B(false))}},
-      {"iEMA", ModuleKind::IEMA, false, false,
+      {"iRMB",
+       ModuleKind::IRMB,
+       false,
+       false,
+       {req("dim_in"),
+        req("dim_out"),
+        opt("norm_in", B(true)),
+        opt("has_skip", B(true)),
+        opt("exp_ratio", F(1.0)),
+        opt("norm_layer", S("bn_2d")),
+        opt("act_layer", S("relu")),
+        opt("v_proj", B(true)),
+        opt("dw_ks", I(3)),
+        opt("stride", I(1)),
+        opt("dilation", I(1)),
+        opt("se_ratio", F(0.0)),
+        opt("dim_head", I(8)),
+        opt("window_size", I(7)),
+        opt("attn_s", B(true)),
+        opt("qkv_bias", B(false)),
+        opt("attn_drop", F(0.0)),
+        opt("drop", F(0.0)),
+        opt("drop_path", F(0.0)),
+        opt("v_group", B(false)),
+        opt("attn_pre", B(false))}},
+      {"iEMA",
+       ModuleKind::IEMA,
+       false,
+       false,
        {req("dim_in"), opt("norm_in", B(true)), opt("has_skip", B(true)),
         opt("exp_ratio", F(1.0)), opt("norm_layer", S("bn_2d")),
-        opt("act_layer", S("relu")), opt("v_proj", B(true)),
-        opt("dw_ks", I(3)), opt("stride", I(1)), opt("dilation", I(1)),
-        opt("se_ratio", F(0.0)), opt("attn_s", B(true)),
-        opt("qkv_bias", B(false)), opt("drop", F(0.0)),
+        opt("act_layer", S("relu")), opt("v_proj", B(true)), opt("dw_ks", I(3)),
+        opt("stride", I(1)), opt("dilation", I(1)), opt("se_ratio", F(0.0)),
+        opt("attn_s", B(true)), opt("qkv_bias", B(false)), opt("drop", F(0.0)),
         opt("drop_path", F(0.0))}},
-      {"Detect", ModuleKind::Detect, false, false,
+      {"Detect",
+       ModuleKind::Detect,
+       false,
+       false,
        {opt("nc", I(80)), opt("ch", PyValue::list({}))}},
-      {"v10Detect", ModuleKind::V10Detect, false, false,
+      {"v10Detect",
+       ModuleKind::V10Detect,
+       false,
+       false,
        {opt("nc", I(80)), opt("ch", PyValue::list({}))}},
   };
   return table;
@@ -264,8 +319,8 @@ private:
       model.maxChannels = INT64_MAX;
       return;
     }
-    std::string scale = options.scale ? *options.scale
-                                      : guessScaleFromPath(file.path);
+    std::string scale =
+        options.scale ? *options.scale : guessScaleFromPath(file.path);
     if (scale.empty()) {
       scale = file.scales.front().name;
       model.warnings.push_back("no model scale given; assuming scale='" +
@@ -347,8 +402,8 @@ private:
       if (k < args.size())
         bound.add(p.name, args[k]);
       else if (p.required)
-        fail(row.argsLoc, std::string(info.name) + " is missing argument '" +
-                              p.name + "'");
+        fail(row.argsLoc,
+             std::string(info.name) + " is missing argument '" + p.name + "'");
       else
         bound.add(p.name, p.defaultValue);
     }
@@ -358,8 +413,8 @@ private:
   /// The single source of a one-input module.
   int64_t singleSource(const ResolvedLayer &layer, const LayerRow &row) const {
     if (row.fromIsList && layer.from.size() != 1)
-      fail(row.fromLoc, layer.moduleName +
-                            " takes one input; 'from' must be one index");
+      fail(row.fromLoc,
+           layer.moduleName + " takes one input; 'from' must be one index");
     return layer.from.front();
   }
 
@@ -381,14 +436,14 @@ private:
       layer.from.push_back(absoluteFrom(f, i, row.fromLoc));
 
     if (row.repeats < 1)
-      fail(row.repeatsLoc, "repeats must be >= 1, got " +
-                               std::to_string(row.repeats));
-    int64_t n = row.repeats > 1
-                    ? std::max<int64_t>(
-                          pythonRound(static_cast<double>(row.repeats) *
-                                      model.depth),
-                          1)
-                    : row.repeats;
+      fail(row.repeatsLoc,
+           "repeats must be >= 1, got " + std::to_string(row.repeats));
+    int64_t n =
+        row.repeats > 1
+            ? std::max<int64_t>(
+                  pythonRound(static_cast<double>(row.repeats) * model.depth),
+                  1)
+            : row.repeats;
     layer.repeats = n;
 
     std::vector<PyValue> args = evaluateArgs(row);
@@ -396,17 +451,17 @@ private:
     if (info->widthScaled) {
       int64_t c1 = widthOf(singleSource(layer, row));
       if (args.empty())
-        fail(row.argsLoc, layer.moduleName +
-                              " needs its output width as first argument");
+        fail(row.argsLoc,
+             layer.moduleName + " needs its output width as first argument");
       if (args[0].kind != Kind::Int)
         fail(argLoc(args[0], row.argsLoc),
              layer.moduleName + " output width must be an integer, got " +
                  args[0].typeName() + " " + args[0].repr());
       c2 = args[0].intValue;
       if (c2 != model.nc)
-        c2 = makeDivisible(static_cast<double>(std::min(c2, model.maxChannels)) *
-                               model.width,
-                           8);
+        c2 = makeDivisible(
+            static_cast<double>(std::min(c2, model.maxChannels)) * model.width,
+            8);
       std::vector<PyValue> resolved{PyValue::integer(c1),
                                     PyValue::integer(c2, args[0].loc)};
       resolved.insert(resolved.end(), args.begin() + 1, args.end());
@@ -432,8 +487,8 @@ private:
     } else if (info->kind == ModuleKind::Detect ||
                info->kind == ModuleKind::V10Detect) {
       if (!row.fromIsList)
-        fail(row.fromLoc, layer.moduleName +
-                              " needs a list of feature levels in 'from'");
+        fail(row.fromLoc,
+             layer.moduleName + " needs a list of feature levels in 'from'");
       std::vector<PyValue> widths;
       for (int64_t f : layer.from)
         widths.push_back(PyValue::integer(widthOf(f)));
@@ -454,8 +509,10 @@ private:
         model.warnings.push_back(
             file.path + ":" + std::to_string(row.loc.line) + ":" +
             std::to_string(row.loc.column) + ": iRMB dim_out " +
-            std::to_string(c2) + " differs from the width Ultralytics "
-            "records for this layer (" + std::to_string(previousC2) +
+            std::to_string(c2) +
+            " differs from the width Ultralytics "
+            "records for this layer (" +
+            std::to_string(previousC2) +
             "); irmb uses dim_out, the PyTorch model would break here");
     } else if (info->kind == ModuleKind::IEMA) {
       c2 = widthOf(singleSource(layer, row));
@@ -464,16 +521,16 @@ private:
       c2 = widthOf(singleSource(layer, row));
     }
 
-    if (n > 1 && (info->kind == ModuleKind::Concat ||
-                  info->kind == ModuleKind::Detect ||
-                  info->kind == ModuleKind::V10Detect))
+    if (n > 1 &&
+        (info->kind == ModuleKind::Concat || info->kind == ModuleKind::Detect ||
+         info->kind == ModuleKind::V10Detect))
       fail(row.repeatsLoc, layer.moduleName + " cannot be repeated (n = " +
                                std::to_string(n) + ")");
     bool head = isHead(info->kind);
     if (!head && (c2 < 1 || c2 > kMaxChannels))
       fail(row.loc, layer.moduleName + " output width " + std::to_string(c2) +
-                        " is out of range (1.." +
-                        std::to_string(kMaxChannels) + ")");
+                        " is out of range (1.." + std::to_string(kMaxChannels) +
+                        ")");
     layer.sequentialCopies = n;
     layer.bound = bind(*info, args, row);
     layer.args = std::move(args);

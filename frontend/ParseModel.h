@@ -21,8 +21,22 @@ namespace irmb::frontend {
 
 /// The modules the frontend understands.
 enum class ModuleKind {
-  Conv, DWConv, Concat, Upsample, C2f, C2fIRMB, C3k2, C2fCIB, SCDown, SPPF,
-  PSA, C2PSA, IRMB, IEMA, Detect, V10Detect
+  Conv,
+  DWConv,
+  Concat,
+  Upsample,
+  C2f,
+  C2fIRMB,
+  C3k2,
+  C2fCIB,
+  SCDown,
+  SPPF,
+  PSA,
+  C2PSA,
+  IRMB,
+  IEMA,
+  Detect,
+  V10Detect
 };
 
 /// Constructor arguments bound to parameter names (defaults filled in).
@@ -52,8 +66,9 @@ struct ResolvedLayer {
   int64_t index = 0;
   std::vector<int64_t> from; ///< absolute layer indices; -1 = network input
   std::string fromText;      ///< `from` as written, for the summary
-  int64_t repeats = 1;       ///< n after depth scaling (as printed by Ultralytics)
-  int64_t sequentialCopies = 1; ///< >1 when the module is repeated in an nn.Sequential
+  int64_t repeats = 1; ///< n after depth scaling (as printed by Ultralytics)
+  int64_t sequentialCopies =
+      1; ///< >1 when the module is repeated in an nn.Sequential
   std::string moduleName;
   ModuleKind kind = ModuleKind::Conv;
   std::vector<PyValue> args; ///< resolved constructor arguments

@@ -14,12 +14,11 @@ using namespace mlir::irmb;
 using namespace ::irmb::frontend;
 
 namespace irmb::frontend {
-ModelTotals printSummary(llvm::raw_ostream &os,
-                                         const ResolvedModel &model,
-                                         const LayerOps &layerOps) {
+ModelTotals printSummary(llvm::raw_ostream &os, const ResolvedModel &model,
+                         const LayerOps &layerOps) {
   ModelTotals totals;
-  os << llvm::format("%3s %20s %3s %10s  %-12s %s\n", "", "from", "n",
-                     "params", "module", "arguments");
+  os << llvm::format("%3s %20s %3s %10s  %-12s %s\n", "", "from", "n", "params",
+                     "module", "arguments");
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const ResolvedLayer &layer = model.layers[i];
     LayerDescription desc;

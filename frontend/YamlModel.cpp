@@ -17,10 +17,10 @@ using namespace irmb::frontend;
 
 FrontendError::FrontendError(const std::string &path, SourceLoc loc,
                              const std::string &message)
-    : std::runtime_error(
-          loc.line > 0 ? path + ":" + std::to_string(loc.line) + ":" +
-                             std::to_string(loc.column) + ": " + message
-                       : path + ": " + message),
+    : std::runtime_error(loc.line > 0
+                             ? path + ":" + std::to_string(loc.line) + ":" +
+                                   std::to_string(loc.column) + ": " + message
+                             : path + ": " + message),
       path(path), loc(loc), message(message) {}
 
 namespace {
@@ -65,8 +65,8 @@ public:
   int64_t integer(const YAML::Node &node, const std::string &what) const {
     PyValue v = value(node);
     if (v.kind != PyValue::Kind::Int)
-      fail(v.loc, what + " must be an integer, got " + v.typeName() + " " +
-                      v.repr());
+      fail(v.loc,
+           what + " must be an integer, got " + v.typeName() + " " + v.repr());
     return v.intValue;
   }
 
@@ -75,8 +75,8 @@ public:
     if (v.kind == PyValue::Kind::Int)
       return static_cast<double>(v.intValue);
     if (v.kind != PyValue::Kind::Float)
-      fail(v.loc, what + " must be a number, got " + v.typeName() + " " +
-                      v.repr());
+      fail(v.loc,
+           what + " must be a number, got " + v.typeName() + " " + v.repr());
     return v.floatValue;
   }
 
@@ -91,15 +91,16 @@ public:
       entry.loc = locOf(kv.first);
       const YAML::Node &v = kv.second;
       if (!v.IsSequence() || v.size() != 3)
-        fail(locOf(v), "scale '" + entry.name +
-                           "' must be [depth, width, max_channels]");
+        fail(locOf(v),
+             "scale '" + entry.name + "' must be [depth, width, max_channels]");
       entry.depth = real(v[0], "depth multiple");
       entry.width = real(v[1], "width multiple");
       entry.maxChannels = integer(v[2], "max_channels");
       if (entry.depth <= 0 || entry.width <= 0 || entry.maxChannels <= 0)
-        fail(locOf(v), "scale '" + entry.name + "' must have positive "
-                                                "depth, width and "
-                                                "max_channels");
+        fail(locOf(v), "scale '" + entry.name +
+                           "' must have positive "
+                           "depth, width and "
+                           "max_channels");
       model.scales.push_back(entry);
     }
   }

@@ -107,8 +107,7 @@ TEST(ParseModel, AppliesDepthWidthAndInsertion) {
   ASSERT_EQ(m.warnings.size(), 1u); // no scale in the name: first key
   EXPECT_EQ(m.layers[0].args[1].intValue, 16);
   EXPECT_EQ(m.layers[1].repeats, 2);
-  EXPECT_EQ(PyValue::list(m.layers[1].args).repr(),
-            "[16, 64, 2, False, 0.25]");
+  EXPECT_EQ(PyValue::list(m.layers[1].args).repr(), "[16, 64, 2, False, 0.25]");
   // The nc quirk: a raw width equal to nc is not scaled.
   EXPECT_EQ(m.layers[2].outChannels, 80);
   EXPECT_EQ(m.layers[3].outChannels, 144);
@@ -120,8 +119,7 @@ TEST(ParseModel, ForcesC3kAtLargeScales) {
   ParseOptions options;
   options.scale = "m";
   ResolvedModel m = parseText("tiny.yaml", tinyModel, options);
-  EXPECT_EQ(PyValue::list(m.layers[1].args).repr(),
-            "[48, 192, 4, True, 0.25]");
+  EXPECT_EQ(PyValue::list(m.layers[1].args).repr(), "[48, 192, 4, True, 0.25]");
 }
 
 TEST(ParseModel, NcOverrideChangesTheQuirk) {

@@ -113,8 +113,8 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (o.model.empty()) {
       o.model = arg;
     } else {
-      throw UsageError{"more than one model file ('" + o.model + "', '" +
-                       arg + "')"};
+      throw UsageError{"more than one model file ('" + o.model + "', '" + arg +
+                       "')"};
     }
   }
   if (o.model.empty())
@@ -130,14 +130,13 @@ void installDiagnosticHandler(mlir::MLIRContext &context) {
   context.printOpOnDiagnostic(false);
   context.getDiagEngine().registerHandler([](mlir::Diagnostic &diag) {
     const char *severity =
-        diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error"
-        : diag.getSeverity() == mlir::DiagnosticSeverity::Warning
-            ? "warning"
-            : "note";
+        diag.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
+        : diag.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
+                                                                  : "note";
     llvm::errs() << severity << ": ";
     if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-      llvm::errs() << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
-                   << loc.getColumn() << ": ";
+      llvm::errs() << loc.getFilename().getValue() << ":" << loc.getLine()
+                   << ":" << loc.getColumn() << ": ";
     llvm::errs() << diag.str() << "\n";
     return mlir::success();
   });

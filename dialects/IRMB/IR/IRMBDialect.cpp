@@ -39,8 +39,7 @@ void IRMBDialect::initialize() {
 // Parameter parsers
 //===----------------------------------------------------------------------===//
 
-FailureOr<llvm::APFloat>
-mlir::irmb::parseDoubleParameter(AsmParser &parser) {
+FailureOr<llvm::APFloat> mlir::irmb::parseDoubleParameter(AsmParser &parser) {
   double value = 0;
   if (parser.parseFloat(value))
     return failure();
@@ -79,18 +78,21 @@ int64_t MMBConfigAttr::getSEChannels(int64_t dimMid) const {
       std::nearbyint(static_cast<double>(dimMid) * getSqueezeRatio()));
 }
 
-LogicalResult MMBConfigAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, llvm::APFloat expRatioAttr,
-    OperatorF op, int64_t window, int64_t dimHead, bool attnPre,
-    int64_t groups, llvm::APFloat seRatioAttr, int64_t dwKs, int64_t stride,
-    int64_t dilation, Activation act, bool normIn, bool hasSkip, bool vProj,
-    bool qkvBias, bool vGroup) {
+LogicalResult
+MMBConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      llvm::APFloat expRatioAttr, OperatorF op, int64_t window,
+                      int64_t dimHead, bool attnPre, int64_t groups,
+                      llvm::APFloat seRatioAttr, int64_t dwKs, int64_t stride,
+                      int64_t dilation, Activation act, bool normIn,
+                      bool hasSkip, bool vProj, bool qkvBias, bool vGroup) {
   double expRatio = expRatioAttr.convertToDouble();
   double seRatio = seRatioAttr.convertToDouble();
   if (!(expRatio > 0.0) || !std::isfinite(expRatio))
-    return emitError() << "expansion ratio must be > 0, got " << formatShortestDouble(expRatio);
+    return emitError() << "expansion ratio must be > 0, got "
+                       << formatShortestDouble(expRatio);
   if (!(seRatio >= 0.0) || !std::isfinite(seRatio))
-    return emitError() << "se_ratio must be >= 0, got " << formatShortestDouble(seRatio);
+    return emitError() << "se_ratio must be >= 0, got "
+                       << formatShortestDouble(seRatio);
   if (window < 0)
     return emitError() << "window must be >= 0 (0 = global), got " << window;
   if (stride < 1 || dilation < 1)

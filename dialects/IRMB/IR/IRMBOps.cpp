@@ -65,25 +65,24 @@ LogicalResult ConvOp::verify() {
   if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
       failed(checkDivisible(*this, "output", cout, getGroups())))
     return failure();
-  return checkResultShape(
-      *this, inferConvShape(shapeOf(getInput()), cout, getKernel(),
-                            getStride(), getPadding(), getDilation(),
-                            [&] { return emitOpError(); }));
+  return checkResultShape(*this, inferConvShape(shapeOf(getInput()), cout,
+                                                getKernel(), getStride(),
+                                                getPadding(), getDilation(),
+                                                [&] { return emitOpError(); }));
 }
 
 LogicalResult ConcatOp::verify() {
   SmallVector<ArrayRef<int64_t>> shapes;
   for (Value v : getInputs())
     shapes.push_back(shapeOf(v));
-  return checkResultShape(*this, inferConcatShape(shapes, getDim(), [&] {
-                            return emitOpError();
-                          }));
+  return checkResultShape(
+      *this, inferConcatShape(shapes, getDim(), [&] { return emitOpError(); }));
 }
 
 LogicalResult UpsampleOp::verify() {
-  return checkResultShape(
-      *this, inferUpsampleShape(shapeOf(getInput()), getScale(),
-                                [&] { return emitOpError(); }));
+  return checkResultShape(*this,
+                          inferUpsampleShape(shapeOf(getInput()), getScale(),
+                                             [&] { return emitOpError(); }));
 }
 
 //===----------------------------------------------------------------------===//
@@ -115,8 +114,8 @@ LogicalResult C3k2Op::verify() {
   if (half < 1)
     return emitOpError() << "hidden width " << c
                          << " leaves no channels for the inner blocks";
-  if (failed(checkDivisible(*this, "inner bottleneck width", half,
-                            getGroups())) ||
+  if (failed(
+          checkDivisible(*this, "inner bottleneck width", half, getGroups())) ||
       (!getC3k() &&
        failed(checkDivisible(*this, "bottleneck width", c, getGroups()))))
     return failure();
@@ -163,22 +162,21 @@ static LogicalResult verifyPartialAttention(Operation *op, Value input,
                                             Value output, int64_t hidden,
                                             int64_t heads) {
   if (channelsOf(input) != channelsOf(output))
-    return op->emitOpError() << "needs equal input and output widths, got "
-                             << channelsOf(input) << " and "
-                             << channelsOf(output);
+    return op->emitOpError()
+           << "needs equal input and output widths, got " << channelsOf(input)
+           << " and " << channelsOf(output);
   if (2 * hidden > channelsOf(input))
-    return op->emitOpError() << "hidden width " << hidden
-                             << " exceeds half the input width";
+    return op->emitOpError()
+           << "hidden width " << hidden << " exceeds half the input width";
   if (hidden % heads != 0)
     return op->emitOpError() << "attention width " << hidden
                              << " is not divisible by " << heads << " heads";
   if ((hidden / heads) / 2 < 1)
     return op->emitOpError() << "attention key width is zero (head width "
                              << hidden / heads << ")";
-  return checkResultShape(op, inferSamePlaneShape(shapeOf(input),
-                                                  channelsOf(output), [&] {
-                                                    return op->emitOpError();
-                                                  }));
+  return checkResultShape(
+      op, inferSamePlaneShape(shapeOf(input), channelsOf(output),
+                              [&] { return op->emitOpError(); }));
 }
 
 LogicalResult PSAOp::verify() {
@@ -204,7 +202,8 @@ FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
     return failure();
   int64_t dimIn = input[1], dimMid = config.getMidChannels(dimIn);
   if (dimMid < 1)
-    return emitError() << "expansion ratio " << formatShortestDouble(config.getExpansion())
+    return emitError() << "expansion ratio "
+                       << formatShortestDouble(config.getExpansion())
                        << " gives no channels for width " << dimIn;
   switch (config.getOp()) {
   case OperatorF::window_attention: {
@@ -234,7 +233,8 @@ FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
     break;
   }
   if (config.getSqueezeRatio() > 0.0 && config.getSEChannels(dimMid) < 1)
-    return emitError() << "se_ratio " << formatShortestDouble(config.getSqueezeRatio())
+    return emitError() << "se_ratio "
+                       << formatShortestDouble(config.getSqueezeRatio())
                        << " gives a squeeze-excite width of 0";
   if (config.getOp() == OperatorF::none)
     return same;
@@ -244,8 +244,8 @@ FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
                      pad, config.getDilation(), emitError);
   if (failed(out))
     return failure();
-  bool skip = config.getHasSkip() && dimIn == outChannels &&
-              config.getStride() == 1;
+  bool skip =
+      config.getHasSkip() && dimIn == outChannels && config.getStride() == 1;
   if (skip && ((*out)[2] != input[2] || (*out)[3] != input[3]))
     return emitError() << "the residual needs the depthwise conv to keep the "
                           "map size, but dilation "

@@ -136,8 +136,7 @@ void describeMMB(const Scope &s, MMBConfigAttr cfg, int64_t dimIn,
     int64_t win = cfg.getWindow();
     int64_t wh = win > 0 ? win : in.h, ww = win > 0 ? win : in.w;
     Plane padded{(in.h + wh - 1) / wh * wh, (in.w + ww - 1) / ww * ww};
-    (s / "qk").conv2d("conv", dimIn, 2 * dimIn, 1, 1, cfg.getQkvBias(),
-                      padded);
+    (s / "qk").conv2d("conv", dimIn, 2 * dimIn, 1, 1, cfg.getQkvBias(), padded);
     (s / "v").conv2d("conv", dimIn, dimMid, 1, cfg.getVGroup() ? heads : 1,
                      cfg.getQkvBias(), padded);
     // Per window of T tokens: q·kᵀ (T·T·dimIn) and attn·v (T·T·width of
@@ -205,8 +204,7 @@ void describeAttention(const Scope &s, int64_t dim, int64_t heads, Plane p) {
 }
 
 /// PSA / PSABlock tail: attention then the two-conv FFN on `c` channels.
-void describeAttentionBlock(const Scope &s, int64_t c, int64_t heads,
-                            Plane p) {
+void describeAttentionBlock(const Scope &s, int64_t c, int64_t heads, Plane p) {
   describeAttention(s / "attn", c, heads, p);
   (s / "ffn" / 0).convBn(c, 2 * c, 1, p);
   (s / "ffn" / 1).convBn(2 * c, c, 1, p);
@@ -262,8 +260,8 @@ int64_t anchorsOf(ValueRange inputs) {
 void ConvOp::describeLayer(LayerDescription &desc) {
   Scope s(desc, getKey().str());
   Plane out = planeOf(getOutput());
-  s.conv2d("conv", channelsOf(getInput()), channelsOf(getOutput()),
-           getKernel(), getGroups(), false, out);
+  s.conv2d("conv", channelsOf(getInput()), channelsOf(getOutput()), getKernel(),
+           getGroups(), false, out);
   s.batchNorm("bn", channelsOf(getOutput()));
 }
 
@@ -321,8 +319,9 @@ void C2fCIBOp::describeLayer(LayerDescription &desc) {
         if (getLk()) {
           // RepVGGDW(2c): the deployed form is one 7×7 depthwise conv.
           (cv1 / 2 / "conv").convBn(2 * c, 2 * c, 7, p, 1, 2 * c);
-          (cv1 / 2 / "conv1").notDeployed().convBn(2 * c, 2 * c, 3, p, 1,
-                                                   2 * c);
+          (cv1 / 2 / "conv1")
+              .notDeployed()
+              .convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
         } else {
           (cv1 / 2).convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
         }
@@ -338,8 +337,8 @@ void C2fCIBOp::describeLayer(LayerDescription &desc) {
 void SCDownOp::describeLayer(LayerDescription &desc) {
   Scope s(desc, getKey().str());
   int64_t c2 = channelsOf(getOutput());
-  Plane p = (s / "cv1").convBn(channelsOf(getInput()), c2, 1,
-                               planeOf(getInput()));
+  Plane p =
+      (s / "cv1").convBn(channelsOf(getInput()), c2, 1, planeOf(getInput()));
   (s / "cv2").convBn(c2, c2, getKernel(), p, getStride(), c2);
 }
 
@@ -379,9 +378,8 @@ void C2PSAOp::describeLayer(LayerDescription &desc) {
 //===----------------------------------------------------------------------===//
 
 void MMBOp::describeLayer(LayerDescription &desc) {
-  describeMMB(Scope(desc, getKey().str()), getConfig(),
-              channelsOf(getInput()), channelsOf(getOutput()),
-              planeOf(getInput()));
+  describeMMB(Scope(desc, getKey().str()), getConfig(), channelsOf(getInput()),
+              channelsOf(getOutput()), planeOf(getInput()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -398,8 +396,8 @@ void DetectOp::describeLayer(LayerDescription &desc) {
 
 void V10DetectOp::describeLayer(LayerDescription &desc) {
   Scope s(desc, getKey().str());
-  describeDetectBranches(s.notDeployed(), "", getInputs(), getNc(),
-                         getRegMax(), /*depthwise=*/true);
+  describeDetectBranches(s.notDeployed(), "", getInputs(), getNc(), getRegMax(),
+                         /*depthwise=*/true);
   (s / "dfl").conv2d("conv", getRegMax(), 1, 1, 1, false,
                      {4, anchorsOf(getInputs())});
   describeDetectBranches(s, "one2one_", getInputs(), getNc(), getRegMax(),

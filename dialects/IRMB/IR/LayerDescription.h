@@ -1,4 +1,5 @@
-//===- LayerDescription.h - state_dict entries and work of a layer -*- C++ -*-===//
+//===- LayerDescription.h - state_dict entries and work of a layer -*- C++
+//-*-===//
 //
 // Plain data that LayerOpInterface::describeLayer fills in: every state_dict
 // entry of a layer (key, shape, parameter or buffer), in the order Ultralytics

@@ -20,9 +20,8 @@ int64_t mlir::irmb::mmbPadding(int64_t kernel, int64_t stride) {
   return diff >= 0 ? (diff + 1) / 2 : -((-diff) / 2);
 }
 
-int64_t mlir::irmb::convOutputExtent(int64_t in, int64_t kernel,
-                                     int64_t stride, int64_t padding,
-                                     int64_t dilation) {
+int64_t mlir::irmb::convOutputExtent(int64_t in, int64_t kernel, int64_t stride,
+                                     int64_t padding, int64_t dilation) {
   int64_t span = in + 2 * padding - dilation * (kernel - 1) - 1;
   if (span < 0)
     return 0;
@@ -42,9 +41,9 @@ static LogicalResult checkFeatureMap(ArrayRef<int64_t> shape,
 }
 
 FailureOr<Shape> mlir::irmb::inferConvShape(ArrayRef<int64_t> input,
-                                            int64_t outChannels,
-                                            int64_t kernel, int64_t stride,
-                                            int64_t padding, int64_t dilation,
+                                            int64_t outChannels, int64_t kernel,
+                                            int64_t stride, int64_t padding,
+                                            int64_t dilation,
                                             EmitErrorFn emitError) {
   if (failed(checkFeatureMap(input, emitError)))
     return failure();
@@ -81,8 +80,8 @@ mlir::irmb::inferConcatShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t dim,
       if (d == dim || in[d] == result[d])
         continue;
       static const char *names[] = {"batch", "channel", "height", "width"};
-      return emitError() << "input " << i << " has " << names[d] << " "
-                         << in[d] << " but input 0 has " << result[d]
+      return emitError() << "input " << i << " has " << names[d] << " " << in[d]
+                         << " but input 0 has " << result[d]
                          << " (inputs must agree outside dimension " << dim
                          << ")";
     }

@@ -33,9 +33,8 @@ int64_t convOutputExtent(int64_t in, int64_t kernel, int64_t stride,
 /// Conv-like layer: [N, outChannels, H', W'] with H', W' from
 /// convOutputExtent; fails if a spatial extent would be < 1.
 FailureOr<Shape> inferConvShape(ArrayRef<int64_t> input, int64_t outChannels,
-                                int64_t kernel, int64_t stride,
-                                int64_t padding, int64_t dilation,
-                                EmitErrorFn emitError);
+                                int64_t kernel, int64_t stride, int64_t padding,
+                                int64_t dilation, EmitErrorFn emitError);
 /// Layer that keeps the spatial size and produces `outChannels` channels.
 FailureOr<Shape> inferSamePlaneShape(ArrayRef<int64_t> input,
                                      int64_t outChannels,
