@@ -90,10 +90,27 @@ public:
     int64_t pad = autopad(k, dilation);
     Plane out{convOutputExtent(in.h, k, stride, pad, dilation),
               convOutputExtent(in.w, k, stride, pad, dilation)};
+    size_t begin = beginUnit();
     conv2d("conv", cin, cout, k, groups, /*bias=*/false, out);
     batchNorm("bn", cout);
+    endUnit(begin, {{prefix + ".conv.weight", {cout, cin / groups, k, k},
+                     EntryKind::Parameter},
+                    {prefix + ".conv.bias", {cout}, EntryKind::Parameter}});
     return out;
   }
+  /// Starts a fusable unit at the next entry; returns its begin index.
+  size_t beginUnit() const { return desc.entries.size(); }
+  /// Records the unit from `begin` to the current end with its fused form,
+  /// keeping units ordered by begin, enclosing units first.
+  void endUnit(size_t begin, std::vector<StateDictEntry> fused) const {
+    FusableUnit unit{begin, desc.entries.size(), std::move(fused)};
+    auto pos = llvm::find_if(desc.fusableUnits, [&](const FusableUnit &u) {
+      return u.begin > begin || (u.begin == begin && u.end < unit.end);
+    });
+    desc.fusableUnits.insert(pos, std::move(unit));
+  }
+  /// The full key prefix of this scope.
+  const std::string &key() const { return prefix; }
 
 private:
   LayerDescription &desc;
@@ -318,10 +335,14 @@ void C2fCIBOp::describeLayer(LayerDescription &desc) {
         (cv1 / 1).convBn(c, 2 * c, 1, p);
         if (getLk()) {
           // RepVGGDW(2c): the deployed form is one 7×7 depthwise conv.
-          (cv1 / 2 / "conv").convBn(2 * c, 2 * c, 7, p, 1, 2 * c);
-          (cv1 / 2 / "conv1")
-              .notDeployed()
-              .convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
+          Scope rep = cv1 / 2;
+          size_t begin = rep.beginUnit();
+          (rep / "conv").convBn(2 * c, 2 * c, 7, p, 1, 2 * c);
+          (rep / "conv1").notDeployed().convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
+          rep.endUnit(begin, {{rep.key() + ".conv.weight", {2 * c, 1, 7, 7},
+                               EntryKind::Parameter},
+                              {rep.key() + ".conv.bias", {2 * c},
+                               EntryKind::Parameter}});
         } else {
           (cv1 / 2).convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
         }

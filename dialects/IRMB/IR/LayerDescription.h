@@ -34,9 +34,20 @@ struct StateDictEntry {
   int64_t numElements() const;
 };
 
+/// A run of entries that a fused checkpoint replaces by other entries:
+/// an Ultralytics Conv (`conv.weight` + `bn.*` -> `conv.weight` +
+/// `conv.bias`) or a RepVGGDW (both branches -> one 7×7 `conv` with bias).
+struct FusableUnit {
+  size_t begin = 0, end = 0; ///< [begin, end) in LayerDescription::entries
+  std::vector<StateDictEntry> fused;
+};
+
 /// The state_dict entries and deployed multiply-adds of one layer.
 struct LayerDescription {
   std::vector<StateDictEntry> entries;
+  /// Units a fused checkpoint may replace, ordered by `begin`; a unit may
+  /// contain smaller units (RepVGGDW contains its two Convs).
+  std::vector<FusableUnit> fusableUnits;
   /// Multiply-adds of the deployed model for one image (batch 1).
   int64_t deployedMacs = 0;
   /// Sum of the elements of the Parameter entries (Ultralytics' count).
