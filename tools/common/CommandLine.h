@@ -1,0 +1,61 @@
+//===- CommandLine.h - shared command-line handling of the tools -*- C++ -*-===//
+//
+// What irmb-compile and irmb-reference share: reading `--flag value` /
+// `--flag=value` arguments, the model options (--scale, --imgsz, --batch,
+// --nc) with their checks, and the diagnostic handler that prints MLIR errors
+// as one line `error: FILE:LINE:COL: message`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_TOOLS_COMMON_COMMANDLINE_H
+#define IRMB_TOOLS_COMMON_COMMANDLINE_H
+
+#include "frontend/ImportModel.h"
+#include "mlir/IR/MLIRContext.h"
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace irmb::tools {
+
+/// A command-line problem, reported as `error: <message>`.
+struct UsageError {
+  std::string message;
+};
+
+/// Walks argv; `next()` returns the value of the current flag.
+class ArgReader {
+public:
+  ArgReader(int argc, char **argv) : args(argv + 1, argv + argc) {}
+  /// Advances to the next argument; false at the end.
+  bool advance();
+  /// The current flag or positional argument (without any `=value`).
+  const std::string &current() const { return arg; }
+  /// The current flag's value (inline `=value` or the next argument).
+  std::string value();
+
+private:
+  std::vector<std::string> args;
+  size_t index = 0;
+  std::string arg, inlineValue;
+  bool hasInline = false;
+};
+
+/// Parses a positive integer flag value.
+int64_t parsePositive(const std::string &flag, const std::string &text);
+
+/// The model options common to the tools; `imgszGiven`/`batchGiven` tell
+/// whether the user set them.
+struct ModelOptions {
+  frontend::ParseOptions parse;
+  frontend::ImportOptions import;
+  bool imgszGiven = false, batchGiven = false;
+  /// Consumes the current argument if it is a model option.
+  bool consume(ArgReader &reader);
+};
+
+/// Prints MLIR diagnostics as `error: <file>:<line>:<col>: <message>`.
+void installDiagnosticHandler(mlir::MLIRContext &context);
+
+} // namespace irmb::tools
+
+#endif // IRMB_TOOLS_COMMON_COMMANDLINE_H

@@ -1,0 +1,179 @@
+//===- irmb-reference.cpp - run a model with the LibTorch oracle ----------===//
+//
+// irmb-reference MODEL.yaml [--weights W.safetensors | --seed N] [--scale S]
+//   [--imgsz H,W] [--batch B] [--nc N] --input X.npy [--raw R.npy]
+//   [--output Y.npy] [--dump-layers DIR]
+//
+// Imports the YAML, loads and checks the weights (or draws random ones),
+// executes the model-level IR op by op with ATen and writes the raw head
+// output [B, 4 + nc, A] and the final output (v10Detect: [B, 300, 6] after
+// the two-stage top-k; Detect: the raw array). The input geometry defaults to
+// the input file's shape.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/IRMB/IR/IRMBOps.h"
+#include "frontend/ImportModel.h"
+#include "frontend/Weights.h"
+#include "mlir/IR/MLIRContext.h"
+#include "reference/ReferenceExecutor.h"
+#include "runtime/npy/Npy.h"
+#include "tools/common/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <filesystem>
+
+using namespace irmb::frontend;
+using namespace irmb::tools;
+
+namespace {
+
+struct Options {
+  std::string model, weights, input, raw, output, dumpLayers;
+  uint64_t seed = 0;
+  ModelOptions modelOptions;
+};
+
+const char *usage =
+    "usage: irmb-reference MODEL.yaml --input X.npy [--raw R.npy] "
+    "[--output Y.npy]\n"
+    "                      [--weights W.safetensors | --seed N] [--scale S]\n"
+    "                      [--imgsz S|H,W] [--batch B] [--nc N] "
+    "[--dump-layers DIR]\n";
+
+Options parseCommandLine(int argc, char **argv) {
+  Options o;
+  ArgReader reader(argc, argv);
+  while (reader.advance()) {
+    const std::string &arg = reader.current();
+    if (arg == "--help" || arg == "-h") {
+      llvm::outs() << usage;
+      std::exit(0);
+    } else if (o.modelOptions.consume(reader)) {
+      continue;
+    } else if (arg == "--weights") {
+      o.weights = reader.value();
+    } else if (arg == "--seed") {
+      std::string v = reader.value();
+      o.seed = v == "0" ? 0 : parsePositive("--seed", v);
+    } else if (arg == "--input") {
+      o.input = reader.value();
+    } else if (arg == "--raw") {
+      o.raw = reader.value();
+    } else if (arg == "--output") {
+      o.output = reader.value();
+    } else if (arg == "--dump-layers") {
+      o.dumpLayers = reader.value();
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw UsageError{"unknown option '" + arg + "'\n" + usage};
+    } else if (o.model.empty()) {
+      o.model = arg;
+    } else {
+      throw UsageError{"more than one model file"};
+    }
+  }
+  if (o.model.empty() || o.input.empty())
+    throw UsageError{std::string("a model file and --input are required\n") +
+                     usage};
+  return o;
+}
+
+/// Writes a float tensor as .npy or throws UsageError.
+void save(const std::string &path, const at::Tensor &t) {
+  at::Tensor c = t.contiguous();
+  std::vector<int64_t> shape(c.sizes().begin(), c.sizes().end());
+  std::string error;
+  if (!irmb::npy::writeNpy(path, shape, c.data_ptr<float>(), error))
+    throw UsageError{error};
+}
+
+int run(Options o) {
+  irmb::npy::Array input;
+  std::string error;
+  if (!irmb::npy::readNpy(o.input, input, error))
+    throw UsageError{error};
+  if (input.shape.size() != 4)
+    throw UsageError{o.input + ": the input must be [B, C, H, W], got rank " +
+                     std::to_string(input.shape.size())};
+  ImportOptions &geometry = o.modelOptions.import;
+  if (!o.modelOptions.imgszGiven) {
+    geometry.height = input.shape[2];
+    geometry.width = input.shape[3];
+    if (geometry.height % 32 != 0 || geometry.width % 32 != 0)
+      throw UsageError{o.input + ": input size " +
+                       std::to_string(geometry.height) + "x" +
+                       std::to_string(geometry.width) +
+                       " is not a multiple of 32"};
+  }
+  if (!o.modelOptions.batchGiven)
+    geometry.batch = input.shape[0];
+
+  ResolvedModel model = loadModel(o.model, o.modelOptions.parse);
+  for (const std::string &w : model.warnings)
+    llvm::errs() << "warning: " << w << "\n";
+  mlir::MLIRContext context;
+  installDiagnosticHandler(context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      importModel(context, model, geometry);
+  if (!module)
+    return 1;
+  std::vector<int64_t> expected{geometry.batch, model.inputChannels,
+                                geometry.height, geometry.width};
+  if (input.shape != expected) {
+    auto text = [](const std::vector<int64_t> &s) {
+      std::string t = "[";
+      for (size_t i = 0; i < s.size(); ++i)
+        t += (i ? ", " : "") + std::to_string(s[i]);
+      return t + "]";
+    };
+    throw UsageError{o.input + ": input shape " + text(input.shape) +
+                     " does not match the model's " + text(expected)};
+  }
+  WeightMap weights = o.weights.empty() ? randomWeights(*module, o.seed)
+                                        : loadWeights(*module, o.weights);
+
+  irmb::reference::ReferenceExecutor executor(*module, weights);
+  at::Tensor x = at::from_blob(input.values.data(), input.shape,
+                               at::TensorOptions().dtype(at::kFloat));
+  std::vector<at::Tensor> layers;
+  auto start = std::chrono::steady_clock::now();
+  at::Tensor raw = executor.run(x, o.dumpLayers.empty() ? nullptr : &layers);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  llvm::errs() << "reference forward: " << llvm::format("%.1f", ms)
+               << " ms\n";
+  bool v10 = false;
+  module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });
+  if (!o.raw.empty())
+    save(o.raw, raw);
+  if (!o.output.empty())
+    save(o.output, v10 ? irmb::reference::v10Postprocess(raw) : raw);
+  if (!o.dumpLayers.empty()) {
+    std::filesystem::create_directories(o.dumpLayers);
+    for (size_t i = 0; i < layers.size(); ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "/layer%02zu.npy", i);
+      save(o.dumpLayers + name, layers[i]);
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(parseCommandLine(argc, argv));
+  } catch (const UsageError &e) {
+    llvm::errs() << "error: " << e.message << "\n";
+  } catch (const FrontendError &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
+  } catch (const CheckpointError &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
+  } catch (const std::exception &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
+  }
+  return 1;
+}
