@@ -2,7 +2,7 @@
 //
 // irmb-reference MODEL.yaml [--weights W.safetensors | --seed N] [--scale S]
 //   [--imgsz H,W] [--batch B] [--nc N] --input X.npy [--raw R.npy]
-//   [--output Y.npy] [--dump-layers DIR]
+//   [--output Y.npy] [--dump-layers DIR] [--threads T]
 //
 // Imports the YAML, loads and checks the weights (or draws random ones),
 // executes the model-level IR op by op with ATen and writes the raw head
@@ -16,6 +16,7 @@
 #include "frontend/Weights.h"
 #include "mlir/IR/MLIRContext.h"
 #include "reference/ReferenceExecutor.h"
+#include <ATen/Parallel.h>
 #include "runtime/npy/Npy.h"
 #include "tools/common/CommandLine.h"
 #include "llvm/Support/Format.h"
@@ -32,6 +33,7 @@ namespace {
 struct Options {
   std::string model, weights, input, raw, output, dumpLayers;
   uint64_t seed = 0;
+  int64_t threads = 0; ///< 0 = ATen's default (all cores)
   ModelOptions modelOptions;
 };
 
@@ -40,7 +42,8 @@ const char *usage =
     "[--output Y.npy]\n"
     "                      [--weights W.safetensors | --seed N] [--scale S]\n"
     "                      [--imgsz S|H,W] [--batch B] [--nc N] "
-    "[--dump-layers DIR]\n";
+    "[--dump-layers DIR]\n"
+    "                      [--threads T]\n";
 
 Options parseCommandLine(int argc, char **argv) {
   Options o;
@@ -63,6 +66,8 @@ Options parseCommandLine(int argc, char **argv) {
       o.raw = reader.value();
     } else if (arg == "--output") {
       o.output = reader.value();
+    } else if (arg == "--threads") {
+      o.threads = parsePositive("--threads", reader.value());
     } else if (arg == "--dump-layers") {
       o.dumpLayers = reader.value();
     } else if (!arg.empty() && arg[0] == '-') {
@@ -133,6 +138,8 @@ int run(Options o) {
   WeightMap weights = o.weights.empty() ? randomWeights(*module, o.seed)
                                         : loadWeights(*module, o.weights);
 
+  if (o.threads > 0)
+    at::set_num_threads(static_cast<int>(o.threads));
   irmb::reference::ReferenceExecutor executor(*module, weights);
   at::Tensor x = at::from_blob(input.values.data(), input.shape,
                                at::TensorOptions().dtype(at::kFloat));
