@@ -1,6 +1,7 @@
 # lit configuration for irmb: .mlir and .yaml tests under test/, with the
 # irmb tools, FileCheck and `not` on PATH, and %shared pointing at ../shared.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -15,6 +16,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%shared", config.irmb_shared_dir))
+config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
 llvm_config.add_tool_substitutions(
     ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-npy-compare", "irmb-unittests"],

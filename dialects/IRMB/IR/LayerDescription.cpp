@@ -276,10 +276,15 @@ int64_t anchorsOf(ValueRange inputs) {
 
 void ConvOp::describeLayer(LayerDescription &desc) {
   Scope s(desc, getKey().str());
-  Plane out = planeOf(getOutput());
-  s.conv2d("conv", channelsOf(getInput()), channelsOf(getOutput()), getKernel(),
-           getGroups(), false, out);
-  s.batchNorm("bn", channelsOf(getOutput()));
+  int64_t cin = channelsOf(getInput()), cout = channelsOf(getOutput());
+  size_t begin = s.beginUnit();
+  s.conv2d("conv", cin, cout, getKernel(), getGroups(), false,
+           planeOf(getOutput()));
+  s.batchNorm("bn", cout);
+  s.endUnit(begin, {{s.key() + ".conv.weight",
+                     {cout, cin / getGroups(), getKernel(), getKernel()},
+                     EntryKind::Parameter},
+                    {s.key() + ".conv.bias", {cout}, EntryKind::Parameter}});
 }
 
 void ConcatOp::describeLayer(LayerDescription &) {}
