@@ -140,7 +140,7 @@ def main():
         if op == "truncate":
             data = data[:8] + data[8:8 + n // 2]
         elif op == "bad-json":
-            data[8 + n // 2] = ord("{")
+            data[8 + n // 2] = 1  # a control character is never valid JSON here
         else:
             first = next(iter(header))
             if op == "overlap":
