@@ -149,8 +149,14 @@ int run(Options o) {
   double ms = std::chrono::duration<double, std::milli>(
                   std::chrono::steady_clock::now() - start)
                   .count();
+  if (!at::isfinite(raw).all().item<bool>())
+    throw UsageError{"the model produced non-finite values (check the "
+                     "weights)"};
   llvm::errs() << "reference forward: " << llvm::format("%.1f", ms)
-               << " ms\n";
+               << " ms, output [";
+  for (int64_t i = 0; i < raw.dim(); ++i)
+    llvm::errs() << (i ? ", " : "") << raw.size(i);
+  llvm::errs() << "]\n";
   bool v10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });
   if (!o.raw.empty())
