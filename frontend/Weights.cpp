@@ -2,8 +2,10 @@
 //
 // Resolution of fused forms: walking a layer's entries in order, a fusable
 // unit whose fused keys are all in the checkpoint is taken fused (Ultralytics'
-// model.fuse() form), otherwise its entries are expected one by one. Then the
-// expected list and the checkpoint must agree key for key.
+// model.fuse() form), otherwise its entries are expected one by one. The
+// checkpoint must agree with the expected entries key for key. Fused units
+// are then expanded into the unfused structure with identity BatchNorms
+// (exactly, see expandFusedUnit), so everything downstream sees one form.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Weights.h"
@@ -56,33 +58,108 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
   return shapeText(std::vector<int64_t>(shape.begin(), shape.end()));
 }
 
-/// The entries a layer expects from `checkpoint` (fused units resolved).
-std::vector<StateDictEntry> resolveEntries(const LayerDescription &desc,
-                                           const Checkpoint &checkpoint) {
-  std::vector<StateDictEntry> expected;
+/// BatchNorm running variance that makes a BN an exact identity:
+/// (1 - eps) + eps rounds to 1 in float32, so 1/sqrt(var + eps) == 1.
+constexpr float kIdentityVariance = 1.0f - 1e-3f;
+
+/// Fills the unfused entries of a fused unit from its fused tensors so the
+/// result computes exactly what the fused checkpoint computes: the fused
+/// weight in the first conv, its bias in the first BN (scale 1, mean 0,
+/// identity variance), every further conv zero and every further BN the
+/// identity. RepVGGDW's 3x3 branch thus adds exact zeros.
+void expandFusedUnit(const LayerDescription &desc, const FusableUnit &unit,
+                     const Checkpoint &checkpoint, WeightMap &weights,
+                     std::set<std::string> &used) {
+  const CheckpointTensor &w = checkpoint.at(unit.fused[0].key);
+  const CheckpointTensor &b = checkpoint.at(unit.fused[1].key);
+  used.insert(unit.fused[0].key);
+  used.insert(unit.fused[1].key);
+  bool firstConv = true, firstNorm = true;
+  for (size_t i = unit.begin; i < unit.end; ++i) {
+    const StateDictEntry &e = desc.entries[i];
+    if (e.kind == EntryKind::Counter)
+      continue;
+    WeightTensor t{{e.shape.begin(), e.shape.end()},
+                   std::vector<float>(e.numElements(), 0.0f)};
+    llvm::StringRef key(e.key);
+    if (e.shape.size() == 4) {
+      if (firstConv)
+        t.values = w.values;
+      firstConv = false;
+    } else if (key.ends_with(".weight")) {
+      std::fill(t.values.begin(), t.values.end(), 1.0f);
+    } else if (key.ends_with(".running_var")) {
+      std::fill(t.values.begin(), t.values.end(), kIdentityVariance);
+    } else if (key.ends_with(".bias")) {
+      if (firstNorm)
+        t.values = b.values;
+      firstNorm = false;
+    }
+    weights[e.key] = std::move(t);
+  }
+}
+
+/// True when every fused key of `unit` is in the checkpoint.
+bool isFusedIn(const FusableUnit &unit, const Checkpoint &checkpoint) {
+  return llvm::all_of(unit.fused, [&](const StateDictEntry &e) {
+    return checkpoint.count(e.key) != 0;
+  });
+}
+
+/// Checks one expected entry against the checkpoint and stores it.
+void takeEntry(const std::string &path, const ExpectedLayer &layer,
+               const StateDictEntry &entry, const Checkpoint &checkpoint,
+               WeightMap &weights, std::set<std::string> &used) {
+  auto it = checkpoint.find(entry.key);
+  if (entry.kind == EntryKind::Counter) {
+    if (it != checkpoint.end())
+      used.insert(entry.key);
+    return;
+  }
+  if (it == checkpoint.end())
+    throw CheckpointError(path, "missing key '" + entry.key + "' (shape " +
+                                    shapeText(entry.shape) + ") of " +
+                                    layer.name);
+  const CheckpointTensor &t = it->second;
+  if (t.isInt64 ||
+      t.shape != std::vector<int64_t>(entry.shape.begin(), entry.shape.end()))
+    throw CheckpointError(path, "key '" + entry.key + "' is " + t.dtype + " " +
+                                    shapeText(t.shape) + " but " + layer.name +
+                                    " expects float " +
+                                    shapeText(entry.shape));
+  for (float v : t.values)
+    if (!std::isfinite(v))
+      throw CheckpointError(path,
+                            "key '" + entry.key + "' holds a non-finite value");
+  weights[entry.key] = {t.shape, t.values};
+  used.insert(entry.key);
+}
+
+/// Loads one layer: entries in order, each fusable unit either unfused
+/// (checked entry by entry) or fused (checked, then expanded exactly).
+void loadLayer(const std::string &path, const ExpectedLayer &layer,
+               const Checkpoint &checkpoint, WeightMap &weights,
+               std::set<std::string> &used) {
+  const LayerDescription &desc = layer.desc;
   size_t i = 0;
   while (i < desc.entries.size()) {
-    const FusableUnit *taken = nullptr;
-    for (const FusableUnit &unit : desc.fusableUnits) {
-      if (unit.begin != i)
-        continue;
-      bool allPresent = llvm::all_of(unit.fused, [&](const StateDictEntry &e) {
-        return checkpoint.count(e.key) != 0;
-      });
-      if (allPresent) {
-        taken = &unit;
+    const FusableUnit *fused = nullptr;
+    for (const FusableUnit &unit : desc.fusableUnits)
+      if (unit.begin == i && isFusedIn(unit, checkpoint)) {
+        fused = &unit;
         break;
       }
+    if (!fused) {
+      takeEntry(path, layer, desc.entries[i++], checkpoint, weights, used);
+      continue;
     }
-    if (taken) {
-      expected.insert(expected.end(), taken->fused.begin(),
-                      taken->fused.end());
-      i = taken->end;
-    } else {
-      expected.push_back(desc.entries[i++]);
-    }
+    for (const StateDictEntry &e : fused->fused)
+      takeEntry(path, layer, e, checkpoint, weights, used);
+    weights.erase(fused->fused[0].key);
+    weights.erase(fused->fused[1].key);
+    expandFusedUnit(desc, *fused, checkpoint, weights, used);
+    i = fused->end;
   }
-  return expected;
 }
 
 /// Strips one leading `model.` from keys written as `model.model.<i>...`.
@@ -128,35 +205,8 @@ WeightMap loadWeights(ModuleOp module, const std::string &path) {
   Checkpoint checkpoint = normaliseKeys(readSafeTensors(path));
   WeightMap weights;
   std::set<std::string> used;
-  for (const ExpectedLayer &layer : describeModule(module)) {
-    for (const StateDictEntry &entry :
-         resolveEntries(layer.desc, checkpoint)) {
-      auto it = checkpoint.find(entry.key);
-      if (entry.kind == EntryKind::Counter) {
-        if (it != checkpoint.end())
-          used.insert(entry.key);
-        continue;
-      }
-      if (it == checkpoint.end())
-        throw CheckpointError(path, "missing key '" + entry.key +
-                                        "' (shape " + shapeText(entry.shape) +
-                                        ") of " + layer.name);
-      const CheckpointTensor &t = it->second;
-      if (t.isInt64 ||
-          t.shape != std::vector<int64_t>(entry.shape.begin(),
-                                          entry.shape.end()))
-        throw CheckpointError(path, "key '" + entry.key + "' is " + t.dtype +
-                                        " " + shapeText(t.shape) + " but " +
-                                        layer.name + " expects float " +
-                                        shapeText(entry.shape));
-      for (float v : t.values)
-        if (!std::isfinite(v))
-          throw CheckpointError(path, "key '" + entry.key +
-                                          "' holds a non-finite value");
-      weights[entry.key] = {t.shape, t.values};
-      used.insert(entry.key);
-    }
-  }
+  for (const ExpectedLayer &layer : describeModule(module))
+    loadLayer(path, layer, checkpoint, weights, used);
   for (const auto &kv : checkpoint)
     if (!used.count(kv.first))
       throw CheckpointError(path, "unexpected key '" + kv.first + "' " +

@@ -26,8 +26,9 @@ struct WeightTensor {
 using WeightMap = std::map<std::string, WeightTensor>;
 
 /// Loads the safetensors checkpoint at `path` for `module` and checks every
-/// key. Throws CheckpointError naming the key, the expected shape and the
-/// YAML layer.
+/// key. Fused units (conv with bias) come back in the unfused structure with
+/// identity BatchNorms, computing exactly the same. Throws CheckpointError
+/// naming the key, the expected shape and the YAML layer.
 WeightMap loadWeights(mlir::ModuleOp module, const std::string &path);
 
 /// Deterministic random weights for `module` (unfused form) from `seed`:

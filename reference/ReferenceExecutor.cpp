@@ -3,9 +3,8 @@
 // One function per Ultralytics module, written after the PyTorch forward
 // passes summarised in ../shared/reference/ultralytics-semantics.md §3, with
 // the same ATen calls in the same order so results agree to rounding. A
-// `Layer` object reads weights under the op's state_dict key; Convs and
-// RepVGGDWs accept both the unfused (conv + bn) and the fused (conv with
-// bias) checkpoint forms.
+// `Layer` object reads weights under the op's state_dict key, always in the
+// unfused structure (the loader expands fused checkpoints exactly).
 //
 //===----------------------------------------------------------------------===//
 #include "reference/ReferenceExecutor.h"
@@ -90,9 +89,7 @@ public:
                     int64_t groups, Activation act,
                     int64_t dilation = 1) const {
     Tensor y = (*this / "conv").conv2d(x, stride, pad, groups, dilation);
-    if (!has("conv.bias"))
-      y = (*this / "bn").batchNorm(y);
-    return activate(y, act);
+    return activate((*this / "bn").batchNorm(y), act);
   }
 
 private:
@@ -466,8 +463,6 @@ private:
     Layer mid = seq / 2;
     if (!c.getLk()) {
       y = mid.conv(y, 3, 1, 2 * ch);
-    } else if (mid.has("conv.weight")) { // fused RepVGGDW
-      y = at::silu((mid / "conv").conv2d(y, 1, 3, 2 * ch));
     } else {
       Tensor a = (mid / "conv").conv(y, 7, 1, 2 * ch, Activation::none);
       Tensor b = (mid / "conv1").conv(y, 3, 1, 2 * ch, Activation::none);

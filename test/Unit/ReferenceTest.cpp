@@ -75,7 +75,8 @@ TEST(Reference, BatchItemsEqualTheirOwnRuns) {
   }
 }
 
-/// Folds every BN that follows a conv (Ultralytics Conv) into the conv.
+/// Folds every BN that follows a conv (Ultralytics Conv) into the conv, as
+/// model.fuse() does, and re-expresses it with an identity BN.
 WeightMap foldBatchNorms(const WeightMap &in) {
   WeightMap out = in;
   for (const auto &[key, w] : in) {
@@ -97,11 +98,14 @@ WeightMap foldBatchNorms(const WeightMap &in) {
         weight.values[o * per + i] = static_cast<float>(w.values[o * per + i] * scale);
       bias.values.push_back(static_cast<float>(b[o] - m[o] * scale));
     }
+    // The fused form as the loader hands it on: folded weight, identity BN
+    // carrying the folded bias.
     out[key] = weight;
-    out[prefix + ".conv.bias"] = bias;
-    for (const char *s : {".bn.weight", ".bn.bias", ".bn.running_mean",
-                          ".bn.running_var"})
-      out.erase(prefix + s);
+    out[prefix + ".bn.bias"] = bias;
+    int64_t c = w.shape[0];
+    out[prefix + ".bn.weight"] = {{c}, std::vector<float>(c, 1.0f)};
+    out[prefix + ".bn.running_mean"] = {{c}, std::vector<float>(c, 0.0f)};
+    out[prefix + ".bn.running_var"] = {{c}, std::vector<float>(c, 1.0f - 1e-3f)};
   }
   return out;
 }

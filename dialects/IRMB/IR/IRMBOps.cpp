@@ -285,3 +285,125 @@ LogicalResult DetectOp::verify() {
 LogicalResult V10DetectOp::verify() {
   return verifyDetectHead(*this, getInputs(), getNc(), getStrides());
 }
+
+//===----------------------------------------------------------------------===//
+// Primitive ops
+//===----------------------------------------------------------------------===//
+
+/// Checks that the result has the input's shape.
+static LogicalResult checkSameShape(Operation *op, Value input) {
+  return checkResultShape(op, Shape(shapeOf(input)));
+}
+
+LogicalResult Conv2dOp::verify() {
+  int64_t cin = channelsOf(getInput()), cout = channelsOf(getOutput());
+  if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
+      failed(checkDivisible(*this, "output", cout, getGroups())))
+    return failure();
+  return checkResultShape(
+      *this, inferConvShape(shapeOf(getInput()), cout, getKernel(),
+                            getStride(), getPadding(), getDilation(),
+                            [&] { return emitOpError(); }));
+}
+
+LogicalResult BatchNormOp::verify() { return checkSameShape(*this, getInput()); }
+
+LogicalResult ActivationOp::verify() {
+  return checkSameShape(*this, getInput());
+}
+
+LogicalResult AddOp::verify() {
+  if (shapeOf(getLhs()) != shapeOf(getRhs()))
+    return emitOpError("operands must have the same shape");
+  return checkSameShape(*this, getLhs());
+}
+
+LogicalResult SliceOp::verify() {
+  int64_t c = channelsOf(getInput()), groups = getGroups();
+  int64_t last = (groups - 1) * getPeriod() + getStart() + getSize();
+  if (groups > 1 && getPeriod() < getStart() + getSize())
+    return emitOpError() << "period " << getPeriod()
+                         << " is shorter than start + size";
+  if (last > c)
+    return emitOpError() << "selects channels up to " << last
+                         << " of an input with " << c;
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  return checkResultShape(*this, Shape{in[0], groups * getSize(), in[2], in[3]});
+}
+
+LogicalResult CatOp::verify() {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : getInputs())
+    shapes.push_back(shapeOf(v));
+  return checkResultShape(
+      *this, inferConcatShape(shapes, 1, [&] { return emitOpError(); }));
+}
+
+LogicalResult PadOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getOutput());
+  if (in[0] != out[0] || in[1] != out[1] || out[2] < in[2] || out[3] < in[3])
+    return emitOpError("may only grow the height and width");
+  return success();
+}
+
+LogicalResult CropOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getOutput());
+  if (in[0] != out[0] || in[1] != out[1] || out[2] > in[2] || out[3] > in[3])
+    return emitOpError("may only shrink the height and width");
+  return success();
+}
+
+LogicalResult MaxPoolOp::verify() {
+  return checkResultShape(
+      *this, inferConvShape(shapeOf(getInput()), channelsOf(getInput()),
+                            getKernel(), getStride(), getPadding(), 1,
+                            [&] { return emitOpError(); }));
+}
+
+LogicalResult ResizeNearestOp::verify() {
+  return checkResultShape(
+      *this, inferUpsampleShape(shapeOf(getInput()), getScale(),
+                                [&] { return emitOpError(); }));
+}
+
+LogicalResult AttentionOp::verify() {
+  ArrayRef<int64_t> q = shapeOf(getQuery()), k = shapeOf(getKeyMap()),
+                    v = shapeOf(getValue());
+  if (q != k)
+    return emitOpError("query and key must have the same shape");
+  if (q[0] != v[0] || q[2] != v[2] || q[3] != v[3])
+    return emitOpError("value must have the query's batch and map size");
+  int64_t heads = getHeads();
+  if (failed(checkDivisible(*this, "query", q[1], heads)) ||
+      failed(checkDivisible(*this, "value", v[1], heads)))
+    return failure();
+  int64_t w = getWindow();
+  if (w > 0 && (q[2] % w != 0 || q[3] % w != 0))
+    return emitOpError() << "the " << q[2] << "x" << q[3]
+                         << " map is not a multiple of window " << w
+                         << " (pad it first)";
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError("scale must be positive");
+  return checkSameShape(*this, getValue());
+}
+
+LogicalResult EMAOp::verify() {
+  if (failed(checkDivisible(*this, "input", channelsOf(getInput()),
+                            getGroups())))
+    return failure();
+  return checkSameShape(*this, getInput());
+}
+
+LogicalResult SqueezeExciteOp::verify() {
+  return checkSameShape(*this, getInput());
+}
+
+LogicalResult DetectDecodeOp::verify() {
+  int64_t expected = 4 * getRegMax() + getNc();
+  for (auto [i, v] : llvm::enumerate(getInputs()))
+    if (channelsOf(v) != expected)
+      return emitOpError() << "level " << i << " has " << channelsOf(v)
+                           << " channels, expected 4·reg_max + nc = "
+                           << expected;
+  return verifyDetectHead(*this, getInputs(), getNc(), getStrides());
+}

@@ -293,4 +293,6 @@ def IRMB_V10DetectOp : IRMB_LayerOp<"v10_detect"> {
     "$inputs attr-dict `:` type($inputs) `->` type($output)";
 }
 
+include "dialects/IRMB/IR/IRMBPrimitiveOps.td"
+
 #endif // IRMB_OPS_TD
