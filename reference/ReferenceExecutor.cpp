@@ -276,6 +276,33 @@ Tensor mmbForward(const Layer &l, MMBConfigAttr cfg, const Tensor &x,
 }
 
 //===----------------------------------------------------------------------===//
+// Primitive attention
+//===----------------------------------------------------------------------===//
+
+/// irmb.attention: per head and (strided-grid) window softmax(q kᵀ s) v.
+Tensor windowedAttention(const Tensor &q, const Tensor &k, const Tensor &v,
+                         int64_t heads, int64_t window, double scale) {
+  int64_t b = q.size(0), h = q.size(2), w = q.size(3);
+  int64_t wh = window > 0 ? window : h, ww = window > 0 ? window : w;
+  int64_t n1 = h / wh, n2 = w / ww, bw = b * n1 * n2, tokens = wh * ww;
+  // 'b c (h1 n1) (w1 n2) -> (b n1 n2) heads (h1 w1) d'
+  auto split = [&](const Tensor &t) {
+    int64_t c = t.size(1);
+    return t.view({b, c, wh, n1, ww, n2})
+        .permute({0, 3, 5, 1, 2, 4})
+        .reshape({bw, heads, c / heads, tokens})
+        .permute({0, 1, 3, 2});
+  };
+  Tensor attn = at::matmul(split(q), split(k).transpose(-2, -1)) * scale;
+  Tensor o = at::matmul(attn.softmax(-1), split(v)); // [bw, heads, T, dv]
+  int64_t cv = v.size(1);
+  return o.permute({0, 1, 3, 2})
+      .reshape({b, n1, n2, cv, wh, ww})
+      .permute({0, 3, 4, 1, 5, 2})
+      .reshape({b, cv, h, w});
+}
+
+//===----------------------------------------------------------------------===//
 // Detection heads
 //===----------------------------------------------------------------------===//
 
@@ -308,15 +335,14 @@ Tensor detectBranches(const Layer &l, const std::string &cv2Name,
 }
 
 /// DFL decoding, anchors and sigmoid scores: [B, 4 + nc, A].
-Tensor decode(const Layer &l, const Tensor &preds, ArrayRef<Tensor> xs,
-              ArrayRef<int64_t> strides, int64_t regMax) {
+Tensor decode(const Tensor &dflWeight, const Tensor &preds,
+              ArrayRef<Tensor> xs, ArrayRef<int64_t> strides, int64_t regMax) {
   int64_t b = preds.size(0), a = preds.size(2);
   std::vector<Tensor> parts =
       preds.split_with_sizes({4 * regMax, preds.size(1) - 4 * regMax}, 1);
   // DFL: softmax over the bins, expectation through the 1×1 conv.
   Tensor probs = parts[0].view({b, 4, regMax, a}).transpose(2, 1).softmax(1);
-  Tensor dist = at::conv2d(probs, (l / "dfl" / "conv").w("weight"))
-                    .view({b, 4, a});
+  Tensor dist = at::conv2d(probs, dflWeight).view({b, 4, a});
   // make_anchors(feats, strides, 0.5).
   std::vector<Tensor> points, strideColumn;
   auto opts = at::TensorOptions().dtype(at::kFloat);
@@ -346,7 +372,8 @@ public:
       : weights(weights), valueOf(valueOf) {}
 
   Tensor run(Operation *op) {
-    Layer l(weights, cast<LayerOpInterface>(op).getKey().str());
+    auto layer = dyn_cast<LayerOpInterface>(op);
+    Layer l(weights, layer ? layer.getKey().str() : std::string());
     int64_t outChannels =
         cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(1);
     return llvm::TypeSwitch<Operation *, Tensor>(op)
@@ -425,13 +452,89 @@ public:
           std::vector<Tensor> xs = inputs(d.getInputs());
           Tensor preds = detectBranches(l, "cv2", "cv3", xs,
                                         d.getClsHead() == ClsHead::depthwise);
-          return decode(l, preds, xs, d.getStrides(), d.getRegMax());
+          return decode((l / "dfl" / "conv").w("weight"), preds, xs,
+                        d.getStrides(), d.getRegMax());
         })
         .Case([&](V10DetectOp d) {
           std::vector<Tensor> xs = inputs(d.getInputs());
           Tensor preds =
               detectBranches(l, "one2one_cv2", "one2one_cv3", xs, true);
-          return decode(l, preds, xs, d.getStrides(), d.getRegMax());
+          return decode((l / "dfl" / "conv").w("weight"), preds, xs,
+                        d.getStrides(), d.getRegMax());
+        })
+        .Case([&](Conv2dOp c) {
+          Tensor y = at::conv2d(in(c.getInput()), w(c.getWeight()),
+                                c.getBias() ? w(*c.getBias()) : Tensor(),
+                                {c.getStride(), c.getStride()},
+                                {c.getPadding(), c.getPadding()},
+                                {c.getDilation(), c.getDilation()},
+                                c.getGroups());
+          if (c.getNorm())
+            y = Layer(weights, c.getNorm()->str()).batchNorm(y);
+          return activate(y, c.getAct());
+        })
+        .Case([&](BatchNormOp n) {
+          return Layer(weights, n.getNorm().str()).batchNorm(in(n.getInput()));
+        })
+        .Case([&](ActivationOp a) {
+          return activate(in(a.getInput()), a.getAct());
+        })
+        .Case([&](AddOp a) { return in(a.getLhs()) + in(a.getRhs()); })
+        .Case([&](SliceOp sl) {
+          Tensor x = in(sl.getInput());
+          if (sl.getGroups() == 1)
+            return x.slice(1, sl.getStart(), sl.getStart() + sl.getSize());
+          std::vector<int64_t> channels;
+          for (int64_t g = 0; g < sl.getGroups(); ++g)
+            for (int64_t i = 0; i < sl.getSize(); ++i)
+              channels.push_back(g * sl.getPeriod() + sl.getStart() + i);
+          return x.index_select(1, at::tensor(channels, at::kLong));
+        })
+        .Case([&](CatOp c) { return at::cat(inputs(c.getInputs()), 1); })
+        .Case([&](PadOp p) {
+          Tensor x = in(p.getInput());
+          auto out = cast<RankedTensorType>(p.getType()).getShape();
+          return at::constant_pad_nd(
+              x, {0, out[3] - x.size(3), 0, out[2] - x.size(2)}, 0.0);
+        })
+        .Case([&](CropOp c) {
+          auto out = cast<RankedTensorType>(c.getType()).getShape();
+          return in(c.getInput())
+              .slice(2, 0, out[2])
+              .slice(3, 0, out[3])
+              .contiguous();
+        })
+        .Case([&](MaxPoolOp m) {
+          int64_t k = m.getKernel(), s = m.getStride(), p = m.getPadding();
+          return at::max_pool2d(in(m.getInput()), {k, k}, {s, s}, {p, p});
+        })
+        .Case([&](ResizeNearestOp r) {
+          Tensor x = in(r.getInput());
+          double s = static_cast<double>(r.getScale());
+          return at::upsample_nearest2d(
+              x, {x.size(2) * r.getScale(), x.size(3) * r.getScale()}, s, s);
+        })
+        .Case([&](AttentionOp a) {
+          return windowedAttention(in(a.getQuery()), in(a.getKeyMap()),
+                                   in(a.getValue()), a.getHeads(),
+                                   a.getWindow(),
+                                   a.getScale().convertToDouble());
+        })
+        .Case([&](EMAOp e) {
+          return ema(Layer(weights, e.getPrefix().str()), in(e.getInput()),
+                     e.getGroups());
+        })
+        .Case([&](SqueezeExciteOp se) {
+          return squeezeExcite(Layer(weights, se.getPrefix().str()),
+                               in(se.getInput()), se.getAct());
+        })
+        .Case([&](DetectDecodeOp d) {
+          std::vector<Tensor> xs = inputs(d.getInputs());
+          std::vector<Tensor> flat;
+          for (const Tensor &x : xs)
+            flat.push_back(x.view({x.size(0), x.size(1), -1}));
+          return decode(w(d.getDfl()), at::cat(flat, 2), xs, d.getStrides(),
+                        d.getRegMax());
         })
         .Default([&](Operation *other) -> Tensor {
           throw std::runtime_error("the reference executor cannot run " +
@@ -441,6 +544,13 @@ public:
 
 private:
   Tensor in(Value v) const { return valueOf(v); }
+  /// A weight by its full key.
+  const Tensor &w(StringRef key) const {
+    auto it = weights.find(key.str());
+    if (it == weights.end())
+      throw std::runtime_error("missing weight '" + key.str() + "'");
+    return it->second;
+  }
   std::vector<Tensor> inputs(ValueRange vs) const {
     std::vector<Tensor> xs;
     for (Value v : vs)
@@ -522,9 +632,9 @@ Tensor ReferenceExecutor::run(const Tensor &input,
   for (Operation &op : body.without_terminator()) {
     Tensor out = runner.run(&op);
     values[op.getResult(0)] = out;
-    if (layerOutputs) {
-      auto index = static_cast<size_t>(
-          layerIndexOf(cast<LayerOpInterface>(op).getKey()));
+    auto layer = dyn_cast<LayerOpInterface>(op);
+    if (layerOutputs && layer) {
+      auto index = static_cast<size_t>(layerIndexOf(layer.getKey()));
       if (layerOutputs->size() <= index)
         layerOutputs->resize(index + 1);
       (*layerOutputs)[index] = out;

@@ -1,7 +1,7 @@
 //===- irmb-opt.cpp - the irmb optimizer driver ---------------------------===//
 //
-// MlirOptMain with the dialects irmb IR uses (irmb, func): parses, verifies,
-// runs passes on and prints irmb modules. Researchers drive the compiler pass
+// MlirOptMain with the dialects irmb IR uses (irmb, func) and the irmb passes:
+// parses, verifies, runs passes on and prints irmb modules. Researchers drive the compiler pass
 // by pass with it; lit tests use it for round-trips and diagnostics.
 //
 //===----------------------------------------------------------------------===//
@@ -9,8 +9,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "passes/Passes.h"
 
 int main(int argc, char **argv) {
+  mlir::irmb::registerIRMBPasses();
   mlir::DialectRegistry registry;
   registry.insert<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

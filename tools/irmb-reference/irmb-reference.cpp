@@ -2,18 +2,22 @@
 //
 // irmb-reference MODEL.yaml [--weights W.safetensors | --seed N] [--scale S]
 //   [--imgsz H,W] [--batch B] [--nc N] --input X.npy [--raw R.npy]
-//   [--output Y.npy] [--dump-layers DIR] [--threads T]
+//   [--output Y.npy] [--dump-layers DIR] [--threads T] [--decompose]
 //
 // Imports the YAML, loads and checks the weights (or draws random ones),
 // executes the model-level IR op by op with ATen and writes the raw head
 // output [B, 4 + nc, A] and the final output (v10Detect: [B, 300, 6] after
 // the two-stage top-k; Detect: the raw array). The input geometry defaults to
-// the input file's shape.
+// the input file's shape. --decompose executes the primitive-level IR that
+// irmb-decompose produces instead of the model-level ops (the check that
+// the decomposition is right).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
 #include "frontend/Weights.h"
+#include "mlir/Pass/PassManager.h"
+#include "passes/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "reference/ReferenceExecutor.h"
 #include <ATen/Parallel.h>
@@ -35,6 +39,7 @@ struct Options {
   std::string model, weights, input, raw, output, dumpLayers;
   uint64_t seed = 0;
   int64_t threads = 0; ///< 0 = one per hardware thread
+  bool decompose = false; ///< run irmb-decompose and execute primitives
   ModelOptions modelOptions;
 };
 
@@ -44,7 +49,7 @@ const char *usage =
     "                      [--weights W.safetensors | --seed N] [--scale S]\n"
     "                      [--imgsz S|H,W] [--batch B] [--nc N] "
     "[--dump-layers DIR]\n"
-    "                      [--threads T]\n";
+    "                      [--threads T] [--decompose]\n";
 
 Options parseCommandLine(int argc, char **argv) {
   Options o;
@@ -67,6 +72,8 @@ Options parseCommandLine(int argc, char **argv) {
       o.raw = reader.value();
     } else if (arg == "--output") {
       o.output = reader.value();
+    } else if (arg == "--decompose") {
+      o.decompose = true;
     } else if (arg == "--threads") {
       o.threads = parsePositive("--threads", reader.value());
     } else if (arg == "--dump-layers") {
@@ -139,6 +146,17 @@ int run(Options o) {
   WeightMap weights = o.weights.empty() ? randomWeights(*module, o.seed)
                                         : loadWeights(*module, o.weights);
 
+  bool v10 = false; // decided on the model-level IR
+  module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });
+  if (o.decompose) {
+    if (!o.dumpLayers.empty())
+      throw UsageError{"--dump-layers needs the model-level IR (drop "
+                       "--decompose)"};
+    mlir::PassManager pm(&context);
+    pm.addPass(mlir::irmb::createIRMBDecomposePass());
+    if (mlir::failed(pm.run(*module)))
+      return 1;
+  }
   // ATen's own default is one thread per physical core; one per hardware
   // thread is what the golden 640x640 cases were computed with on this
   // machine kind, and convolution rounding depends on the count.
@@ -163,8 +181,6 @@ int run(Options o) {
   for (int64_t i = 0; i < raw.dim(); ++i)
     llvm::errs() << (i ? ", " : "") << raw.size(i);
   llvm::errs() << "]\n";
-  bool v10 = false;
-  module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });
   if (!o.raw.empty())
     save(o.raw, raw);
   if (!o.output.empty())
