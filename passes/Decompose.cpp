@@ -292,7 +292,10 @@ SmallVector<Value> detectLevels(const Emitter &e, const std::string &cv2,
 
 /// Builds the primitive ops of one model-level op; returns its value.
 Value decompose(OpBuilder &b, Operation *op) {
-  Emitter e(b, op->getLoc(), cast<LayerOpInterface>(op).getKey().str());
+  std::string key = cast<LayerOpInterface>(op).getKey().str();
+  // Primitives keep the YAML position and gain the layer's key as a name,
+  // which code generation uses to name kernels.
+  Emitter e(b, NameLoc::get(b.getStringAttr(key), op->getLoc()), key);
   int64_t cout = op->getNumResults() ? shapeOf(op->getResult(0))[1] : 0;
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](ConvOp c) {

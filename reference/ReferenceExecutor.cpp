@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "reference/ReferenceExecutor.h"
 
+#include "irmb/irmb.h"
+
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "dialects/IRMB/IR/ShapeInference.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -644,44 +646,11 @@ Tensor ReferenceExecutor::run(const Tensor &input,
 }
 
 Tensor v10Postprocess(const Tensor &raw, int64_t maxDetections) {
-  int64_t b = raw.size(0), nc = raw.size(1) - 4, a = raw.size(2);
-  int64_t k = std::min(maxDetections, a);
-  Tensor preds = raw.transpose(1, 2).contiguous(); // [B, A, 4 + nc]
-  Tensor out = at::zeros({b, k, 6}, raw.options());
-  auto topk = [](const float *v, int64_t n, int64_t count) {
-    std::vector<int64_t> idx(n);
-    for (int64_t i = 0; i < n; ++i)
-      idx[i] = i;
-    std::stable_sort(idx.begin(), idx.end(),
-                     [&](int64_t x, int64_t y) { return v[x] > v[y]; });
-    idx.resize(count);
-    return idx;
-  };
-  for (int64_t i = 0; i < b; ++i) {
-    Tensor p = preds[i];
-    const float *rows = p.data_ptr<float>();
-    std::vector<float> best(a);
-    for (int64_t j = 0; j < a; ++j) {
-      const float *s = rows + j * (4 + nc) + 4;
-      best[j] = *std::max_element(s, s + nc);
-    }
-    std::vector<int64_t> first = topk(best.data(), a, k);
-    std::vector<float> scores(k * nc);
-    for (int64_t r = 0; r < k; ++r)
-      std::copy_n(rows + first[r] * (4 + nc) + 4, nc, &scores[r * nc]);
-    std::vector<int64_t> second = topk(scores.data(), k * nc, k);
-    float *o = out[i].data_ptr<float>();
-    for (int64_t r = 0; r < k; ++r) {
-      const float *box = rows + first[second[r] / nc] * (4 + nc);
-      float cx = box[0], cy = box[1], w = box[2], h = box[3];
-      o[r * 6 + 0] = cx - w / 2;
-      o[r * 6 + 1] = cy - h / 2;
-      o[r * 6 + 2] = cx + w / 2;
-      o[r * 6 + 3] = cy + h / 2;
-      o[r * 6 + 4] = scores[second[r]];
-      o[r * 6 + 5] = static_cast<float>(second[r] % nc);
-    }
-  }
+  Tensor r = raw.contiguous();
+  int64_t k = std::min(maxDetections, r.size(2));
+  Tensor out = at::zeros({r.size(0), k, 6}, r.options());
+  irmb_postprocess_v10(r.data_ptr<float>(), r.size(0), r.size(1), r.size(2),
+                       maxDetections, out.data_ptr<float>());
   return out;
 }
 

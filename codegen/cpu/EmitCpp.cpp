@@ -1,0 +1,663 @@
+//===- EmitCpp.cpp - C++ emission of primitive irmb IR --------------------===//
+//
+// Three steps: (1) weights: every tensor an op needs goes into one blob, BN
+// folded into its convolution; (2) memory: each intermediate gets an arena
+// offset, reusing the space of values whose last use has passed (first fit);
+// (3) code: a kernel function per op with constant shapes calling
+// kernels/Kernels.h, and irmb_model_run looping over the batch.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/EmitCpp.h"
+
+#include "dialects/IRMB/IR/IRMBOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+using namespace mlir;
+using namespace mlir::irmb;
+using ::irmb::frontend::WeightMap;
+
+namespace irmb::codegen {
+// Text of kernels/Kernels.h and runtime/include/irmb/ModelAbi.h, embedded
+// at build time (KernelSources.cpp) so irmb-compile is self-contained.
+extern const char *const kKernelsHeader;
+extern const char *const kModelAbiHeader;
+} // namespace irmb::codegen
+
+namespace irmb::codegen {
+namespace {
+
+constexpr double kBatchNormEps = 1e-3;
+
+/// The weights blob: 64-byte aligned float arrays.
+class WeightBlob {
+public:
+  explicit WeightBlob(const WeightMap &weights) : weights(weights) {}
+
+  /// Offset of a checkpoint tensor (written once).
+  FailureOr<int64_t> tensor(StringRef key, Operation *op) {
+    auto cached = offsets.find(key.str());
+    if (cached != offsets.end())
+      return cached->second;
+    auto it = weights.find(key.str());
+    if (it == weights.end()) {
+      op->emitError() << "no weight '" << key << "'";
+      return failure();
+    }
+    int64_t at = append(it->second.values);
+    offsets[key.str()] = at;
+    return at;
+  }
+  const std::vector<float> *values(StringRef key) const {
+    auto it = weights.find(key.str());
+    return it == weights.end() ? nullptr : &it->second.values;
+  }
+  /// Appends derived values (folded weights).
+  int64_t append(const std::vector<float> &values) {
+    while (blob.size() % 64)
+      blob.push_back(0);
+    int64_t at = static_cast<int64_t>(blob.size());
+    const char *bytes = reinterpret_cast<const char *>(values.data());
+    blob.insert(blob.end(), bytes, bytes + values.size() * sizeof(float));
+    return at;
+  }
+  std::vector<char> take() { return std::move(blob); }
+
+private:
+  const WeightMap &weights;
+  std::map<std::string, int64_t> offsets;
+  std::vector<char> blob;
+};
+
+/// First-fit arena allocator over value lifetimes.
+class ArenaPlanner {
+public:
+  int64_t allocate(int64_t bytes) {
+    bytes = (bytes + 63) / 64 * 64;
+    for (auto it = free.begin(); it != free.end(); ++it) {
+      if (it->second < bytes)
+        continue;
+      int64_t at = it->first;
+      int64_t rest = it->second - bytes;
+      free.erase(it);
+      if (rest > 0)
+        free[at + bytes] = rest;
+      return at;
+    }
+    int64_t at = top;
+    top += bytes;
+    peak = std::max(peak, top);
+    return at;
+  }
+  void release(int64_t at, int64_t bytes) {
+    bytes = (bytes + 63) / 64 * 64;
+    free[at] = bytes;
+    // Merge with the following and preceding blocks.
+    auto it = free.find(at);
+    auto next = std::next(it);
+    if (next != free.end() && at + bytes == next->first) {
+      it->second += next->second;
+      free.erase(next);
+    }
+    if (it != free.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == it->first) {
+        prev->second += it->second;
+        free.erase(it);
+      }
+    }
+  }
+  int64_t peakBytes() const { return peak; }
+
+private:
+  std::map<int64_t, int64_t> free; // offset -> size
+  int64_t top = 0, peak = 0;
+};
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+/// Elements of one image of a value.
+int64_t perImage(Value v) {
+  int64_t n = 1;
+  for (int64_t d : shapeOf(v).drop_front())
+    n *= d;
+  return n;
+}
+
+const char *actName(Activation act) {
+  switch (act) {
+  case Activation::none:
+    return "Act::None";
+  case Activation::relu:
+    return "Act::Relu";
+  case Activation::relu6:
+    return "Act::Relu6";
+  case Activation::silu:
+    return "Act::Silu";
+  }
+  return "Act::None";
+}
+
+/// The YAML layer an op came from (its NameLoc "model.<i>"), or -1.
+std::string layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+int layerIndex(const std::string &name) {
+  size_t dot = name.find('.');
+  return dot == std::string::npos ? -1 : std::atoi(name.c_str() + dot + 1);
+}
+
+std::string identifier(std::string text) {
+  for (char &c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return text;
+}
+
+/// The emitter state for one module.
+class Emitter {
+public:
+  Emitter(const WeightMap &weights, const CpuOptions &options)
+      : blob(weights), options(options) {}
+
+  FailureOr<CpuModule> run(ModuleOp module) {
+    auto funcs = module.getOps<func::FuncOp>();
+    if (funcs.empty())
+      return module.emitError("no function to emit");
+    func::FuncOp func = *funcs.begin();
+    Block &body = func.getBody().front();
+    Value input = body.getArgument(0);
+    Value result = body.getTerminator()->getOperand(0);
+    if (shapeOf(result).size() != 3)
+      return module.emitError("only detection models (a Detect or "
+                              "v10Detect head) can be compiled");
+    planMemory(body, input, result);
+    names[input] = "in";
+    names[result] = "out";
+    for (Operation &op : body.without_terminator())
+      if (failed(emitOp(&op)))
+        return failure();
+    CpuModule out;
+    out.arenaBytes = arena.peakBytes() + scratchBytes;
+    out.numKernels = static_cast<int64_t>(kernelNames.size());
+    out.source = assemble(input, result, out.arenaBytes);
+    out.weights = blob.take();
+    return out;
+  }
+
+private:
+  /// Assigns arena offsets by walking the ops in order.
+  void planMemory(Block &body, Value input, Value result) {
+    llvm::DenseMap<Value, Operation *> lastUse;
+    for (Operation &op : body)
+      for (Value v : op.getOperands())
+        lastUse[v] = &op;
+    for (Operation &op : body.without_terminator()) {
+      for (Value v : op.getResults())
+        if (v != result)
+          offsets[v] = arena.allocate(perImage(v) * 4);
+      for (Value v : op.getOperands())
+        if (lastUse[v] == &op && v != input && v != result &&
+            offsets.count(v) && !released.count(v)) {
+          arena.release(offsets[v], perImage(v) * 4);
+          released.insert(v);
+        }
+    }
+  }
+
+  /// C++ expression of a value's pointer inside run().
+  std::string ptr(Value v) {
+    auto it = names.find(v);
+    if (it != names.end())
+      return it->second;
+    return llvm::formatv("F(arena, {0})", offsets.lookup(v)).str();
+  }
+
+  std::string weight(int64_t offset) {
+    return llvm::formatv("W({0})", offset).str();
+  }
+
+  /// Adds a kernel: its function text (body uses x0.., y, scratch) and call.
+  void addKernel(Operation *op, StringRef kind, ValueRange inputs,
+                 const std::string &body) {
+    std::string layer = layerName(op);
+    std::string name =
+        llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
+                      kind, kernelNames.size())
+            .str();
+    std::string params;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      params += llvm::formatv("const float *x{0}, ", i).str();
+    std::string where;
+    if (auto loc = dyn_cast<FileLineColLoc>(
+            isa<NameLoc>(op->getLoc()) ? cast<NameLoc>(op->getLoc()).getChildLoc()
+                                       : op->getLoc()))
+      where = llvm::formatv(" ({0}:{1})", loc.getFilename().getValue(),
+                            loc.getLine())
+                  .str();
+    functions << "// " << layer << " " << op->getName().getStringRef().str() << where
+              << "\nstatic void " << name << "(" << params
+              << "float *y, float *scratch) {\n  (void)scratch;\n"
+              << body << "}\n\n";
+    std::string args;
+    for (Value v : inputs)
+      args += ptr(v) + ", ";
+    calls << "    IRMB_CALL(" << kernelNames.size() << ", " << name << "("
+          << args << ptr(op->getResult(0)) << ", scratch));\n";
+    kernelNames.push_back(name);
+    kernelLayers.push_back(layerIndex(layer));
+  }
+
+  /// Folds an optional bias and BN into (weight, bias) offsets.
+  LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
+    StringRef wKey = c.getWeight();
+    const std::vector<float> *wv = blob.values(wKey);
+    if (!wv)
+      return c.emitError() << "no weight '" << wKey << "'";
+    int64_t cout = shapeOf(c.getOutput())[1];
+    std::vector<float> bias(cout, 0.0f);
+    hasBias = false;
+    if (auto bKey = c.getBias()) {
+      const std::vector<float> *bv = blob.values(*bKey);
+      if (!bv)
+        return c.emitError() << "no weight '" << *bKey << "'";
+      bias = *bv;
+      hasBias = true;
+    }
+    if (!c.getNorm()) {
+      FailureOr<int64_t> at = blob.tensor(wKey, c);
+      if (failed(at))
+        return failure();
+      w = *at;
+      b = hasBias ? blob.append(bias) : -1;
+      return success();
+    }
+    std::string n = c.getNorm()->str();
+    const std::vector<float> *g = blob.values(n + ".weight"),
+                             *beta = blob.values(n + ".bias"),
+                             *mean = blob.values(n + ".running_mean"),
+                             *var = blob.values(n + ".running_var");
+    if (!g || !beta || !mean || !var)
+      return c.emitError() << "incomplete BatchNorm '" << n << "'";
+    std::vector<float> folded(wv->size());
+    int64_t per = static_cast<int64_t>(wv->size()) / cout;
+    for (int64_t o = 0; o < cout; ++o) {
+      double scale = (*g)[o] / std::sqrt((*var)[o] + kBatchNormEps);
+      for (int64_t i = 0; i < per; ++i)
+        folded[o * per + i] = static_cast<float>((*wv)[o * per + i] * scale);
+      bias[o] = static_cast<float>((*beta)[o] +
+                                   (bias[o] - (*mean)[o]) * scale);
+    }
+    w = blob.append(folded);
+    b = blob.append(bias);
+    hasBias = true;
+    return success();
+  }
+
+  LogicalResult emitOp(Operation *op) {
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](Conv2dOp c) { return emitConv(c); })
+        .Case([&](BatchNormOp n) -> LogicalResult {
+          std::string p = n.getNorm().str();
+          const std::vector<float> *g = blob.values(p + ".weight"),
+                                   *beta = blob.values(p + ".bias"),
+                                   *mean = blob.values(p + ".running_mean"),
+                                   *var = blob.values(p + ".running_var");
+          if (!g || !beta || !mean || !var)
+            return n.emitError() << "incomplete BatchNorm '" << p << "'";
+          std::vector<float> scale(g->size()), shift(g->size());
+          for (size_t c = 0; c < g->size(); ++c) {
+            double s = (*g)[c] / std::sqrt((*var)[c] + kBatchNormEps);
+            scale[c] = static_cast<float>(s);
+            shift[c] = static_cast<float>((*beta)[c] - (*mean)[c] * s);
+          }
+          auto s = shapeOf(n.getInput());
+          addKernel(op, "batch_norm", n.getInput(),
+                    llvm::formatv("  channelAffine<{0}, {1}, Act::None>(x0, "
+                                  "{2}, {3}, y);\n",
+                                  s[1], s[2] * s[3],
+                                  weight(blob.append(scale)),
+                                  weight(blob.append(shift)))
+                        .str());
+          return success();
+        })
+        .Case([&](ActivationOp a) -> LogicalResult {
+          addKernel(op, "activation", a.getInput(),
+                    llvm::formatv("  activation<{0}, {1}>(x0, y);\n",
+                                  perImage(a.getInput()), actName(a.getAct()))
+                        .str());
+          return success();
+        })
+        .Case([&](AddOp a) -> LogicalResult {
+          addKernel(op, "add", {a.getLhs(), a.getRhs()},
+                    llvm::formatv("  add<{0}>(x0, x1, y);\n",
+                                  perImage(a.getLhs()))
+                        .str());
+          return success();
+        })
+        .Case([&](SliceOp s) -> LogicalResult {
+          auto in = shapeOf(s.getInput());
+          addKernel(op, "slice", s.getInput(),
+                    llvm::formatv("  sliceChannels<{0}, {1}, {2}, {3}, {4}>(x0, "
+                                  "y);\n",
+                                  in[2] * in[3], s.getStart(), s.getSize(),
+                                  s.getGroups(), s.getPeriod())
+                        .str());
+          return success();
+        })
+        .Case([&](CatOp c) -> LogicalResult {
+          std::string body;
+          int64_t at = 0;
+          for (auto [i, v] : llvm::enumerate(c.getInputs())) {
+            auto s = shapeOf(v);
+            body += llvm::formatv("  copyChannels(x{0}, {1}, {2}, y, {3});\n",
+                                  i, s[1], s[2] * s[3], at)
+                        .str();
+            at += s[1];
+          }
+          addKernel(op, "cat", c.getInputs(), body);
+          return success();
+        })
+        .Case([&](PadOp p) -> LogicalResult {
+          auto in = shapeOf(p.getInput()), out = shapeOf(p.getOutput());
+          addKernel(op, "pad", p.getInput(),
+                    llvm::formatv("  padBottomRight<{0}, {1}, {2}, {3}, {4}>(x0, "
+                                  "y);\n",
+                                  in[1], in[2], in[3], out[2], out[3])
+                        .str());
+          return success();
+        })
+        .Case([&](CropOp c) -> LogicalResult {
+          auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
+          addKernel(op, "crop", c.getInput(),
+                    llvm::formatv("  cropTopLeft<{0}, {1}, {2}, {3}, {4}>(x0, "
+                                  "y);\n",
+                                  in[1], in[2], in[3], out[2], out[3])
+                        .str());
+          return success();
+        })
+        .Case([&](MaxPoolOp m) -> LogicalResult {
+          auto in = shapeOf(m.getInput());
+          addKernel(op, "max_pool", m.getInput(),
+                    llvm::formatv("  maxPool<{0}, {1}, {2}, {3}, {4}, {5}>(x0, "
+                                  "y);\n",
+                                  in[1], in[2], in[3], m.getKernel(),
+                                  m.getStride(), m.getPadding())
+                        .str());
+          return success();
+        })
+        .Case([&](ResizeNearestOp r) -> LogicalResult {
+          auto in = shapeOf(r.getInput());
+          addKernel(op, "resize", r.getInput(),
+                    llvm::formatv("  resizeNearest<{0}, {1}, {2}, {3}>(x0, y);\n",
+                                  in[1], in[2], in[3], r.getScale())
+                        .str());
+          return success();
+        })
+        .Case([&](AttentionOp a) -> LogicalResult {
+          auto q = shapeOf(a.getQuery()), v = shapeOf(a.getValue());
+          int64_t heads = a.getHeads();
+          char scale[32];
+          std::snprintf(scale, sizeof scale, "%.9gf",
+                        a.getScale().convertToDouble());
+          addKernel(op, "attention",
+                    {a.getQuery(), a.getKeyMap(), a.getValue()},
+                    llvm::formatv("  attention<{0}, {1}, {2}, {3}, {4}, {5}>(x0, "
+                                  "x1, x2, {6}, y);\n",
+                                  q[2], q[3], heads, q[1] / heads,
+                                  v[1] / heads, a.getWindow(), scale)
+                        .str());
+          return success();
+        })
+        .Case([&](EMAOp e) -> LogicalResult {
+          auto s = shapeOf(e.getInput());
+          std::string p = e.getPrefix().str();
+          SmallVector<int64_t> at;
+          for (const char *k : {".gn.weight", ".gn.bias", ".conv1x1.weight",
+                                ".conv1x1.bias", ".conv3x3.weight",
+                                ".conv3x3.bias"}) {
+            FailureOr<int64_t> o = blob.tensor(p + k, op);
+            if (failed(o))
+              return failure();
+            at.push_back(*o);
+          }
+          addKernel(op, "ema", e.getInput(),
+                    llvm::formatv("  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
+                                  "{7}, {8}, {9}, y);\n",
+                                  s[1], s[2], s[3], e.getGroups(),
+                                  weight(at[0]), weight(at[1]), weight(at[2]),
+                                  weight(at[3]), weight(at[4]), weight(at[5]))
+                        .str());
+          return success();
+        })
+        .Case([&](SqueezeExciteOp se) -> LogicalResult {
+          auto s = shapeOf(se.getInput());
+          std::string p = se.getPrefix().str();
+          const std::vector<float> *reduce =
+              blob.values(p + ".conv_reduce.bias");
+          if (!reduce)
+            return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
+          SmallVector<int64_t> at;
+          for (const char *k : {".conv_reduce.weight", ".conv_reduce.bias",
+                                ".conv_expand.weight", ".conv_expand.bias"}) {
+            FailureOr<int64_t> o = blob.tensor(p + k, op);
+            if (failed(o))
+              return failure();
+            at.push_back(*o);
+          }
+          addKernel(op, "squeeze_excite", se.getInput(),
+                    llvm::formatv("  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
+                                  "{5}, {6}, {7}, y);\n",
+                                  s[1], s[2] * s[3], reduce->size(),
+                                  actName(se.getAct()), weight(at[0]),
+                                  weight(at[1]), weight(at[2]), weight(at[3]))
+                        .str());
+          return success();
+        })
+        .Case([&](DetectDecodeOp d) -> LogicalResult {
+          FailureOr<int64_t> dfl = blob.tensor(d.getDfl(), op);
+          if (failed(dfl))
+            return failure();
+          int64_t anchors = shapeOf(d.getOutput())[2], at = 0;
+          std::string body;
+          for (auto [i, v] : llvm::enumerate(d.getInputs())) {
+            auto s = shapeOf(v);
+            body += llvm::formatv("  detectDecodeLevel<{0}, {1}, {2}, {3}, {4}, "
+                                  "{5}>(x{6}, {7}, {8}, y);\n",
+                                  d.getNc(), d.getRegMax(), s[2], s[3],
+                                  d.getStrides()[i], anchors, i,
+                                  weight(*dfl), at)
+                        .str();
+            at += s[2] * s[3];
+          }
+          addKernel(op, "detect_decode", d.getInputs(), body);
+          return success();
+        })
+        .Default([&](Operation *other) -> LogicalResult {
+          return other->emitError()
+                 << "cannot be emitted for the CPU (run --irmb-decompose "
+                    "first)";
+        });
+  }
+
+  LogicalResult emitConv(Conv2dOp c) {
+    int64_t w, b;
+    bool hasBias;
+    if (failed(convWeights(c, w, b, hasBias)))
+      return failure();
+    auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
+    int64_t k = c.getKernel(), s = c.getStride(), p = c.getPadding(),
+            d = c.getDilation(), g = c.getGroups();
+    std::string bias = hasBias ? weight(b) : "nullptr";
+    std::string body;
+    if (g == in[1] && g == out[1] && g > 1) {
+      body = llvm::formatv("  depthwiseConv2d<{0}, {1}, {2}, {3}, {4}, {5}, "
+                           "{6}, {7}>(x0, {8}, {9}, y);\n",
+                           in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
+                           weight(w), bias)
+                 .str();
+    } else {
+      if (!(k == 1 && s == 1 && p == 0))
+        scratchBytes =
+            std::max(scratchBytes, (in[1] / g) * k * k * out[2] * out[3] * 4);
+      body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
+                           "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
+                           in[1], in[2], in[3], out[1], k, s, p, d, g,
+                           actName(c.getAct()), weight(w), bias)
+                 .str();
+    }
+    addKernel(c, k == 1 ? "conv1x1" : "conv", c.getInput(), body);
+    return success();
+  }
+
+  std::string assemble(Value input, Value result, int64_t arenaBytes) {
+    auto in = shapeOf(input), out = shapeOf(result);
+    std::ostringstream src;
+    src << "// Generated by irmb-compile from " << options.source
+        << " for the CPU (" << options.isa << ").\n"
+        << "// One function per kernel; every shape is a constant.\n"
+        << "#include \"Kernels.h\"\n#include \"ModelAbi.h\"\n"
+        << "#include <chrono>\n#include <omp.h>\n\n"
+        << "using namespace irmb::kernels;\n\n"
+        << "extern \"C\" const char irmb_weights[];\n"
+        << "asm(\".section .rodata\\n.balign 64\\n.global irmb_weights\\n"
+           "irmb_weights:\\n.incbin \\\"weights.bin\\\"\\n.previous\\n\");\n"
+        << "static inline const float *W(long offset) {\n"
+        << "  return reinterpret_cast<const float *>(irmb_weights + offset);\n"
+        << "}\n"
+        << "static inline float *F(unsigned char *arena, long offset) {\n"
+        << "  return reinterpret_cast<float *>(arena + offset);\n}\n\n"
+        << functions.str();
+    src << "static const char *const kKernelNames[] = {\n";
+    for (const std::string &n : kernelNames)
+      src << "    \"" << n << "\",\n";
+    src << "};\nstatic const int kKernelLayers[] = {";
+    for (int l : kernelLayers)
+      src << l << ", ";
+    src << "};\n\n";
+    src << llvm::formatv(
+        "static const irmb_model_desc kDesc = {{\n"
+        "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\",\n"
+        "    {{{2}, {3}, {4}, {5}}, {{{6}, {7}, {8}},\n"
+        "    {9}, {10}, {11}, {12}, kKernelNames, kKernelLayers};\n\n",
+        options.source, options.isa, in[0], in[1], in[2], in[3], out[0],
+        out[1], out[2], out[1] - 4, options.isV10 ? 1 : 0, arenaBytes,
+        kernelNames.size()).str();
+    src << "extern \"C\" const irmb_model_desc *irmb_model_describe(void) {\n"
+        << "  return &kDesc;\n}\n\n"
+        << "extern \"C\" void irmb_model_set_threads(int threads) {\n"
+        << "  omp_set_num_threads(threads > 0 ? threads : 1);\n}\n\n"
+        << "#define IRMB_CALL(index, call)                                  \\\n"
+        << "  do {                                                          \\\n"
+        << "    if (kernel_ms) {                                            \\\n"
+        << "      auto t0 = std::chrono::steady_clock::now();               \\\n"
+        << "      call;                                                     \\\n"
+        << "      kernel_ms[index] += std::chrono::duration<double, std::milli>( \\\n"
+        << "          std::chrono::steady_clock::now() - t0).count();       \\\n"
+        << "    } else {                                                    \\\n"
+        << "      call;                                                     \\\n"
+        << "    }                                                           \\\n"
+        << "  } while (0)\n\n"
+        << "extern \"C\" void irmb_model_run(const float *input, float *output,\n"
+        << "                               void *arena_ptr, double *kernel_ms) {\n"
+        << "  unsigned char *arena = static_cast<unsigned char *>(arena_ptr);\n"
+        << llvm::formatv("  float *scratch = F(arena, {0});\n",
+                         arena.peakBytes())
+               .str()
+        << llvm::formatv("  for (long b = 0; b < {0}; ++b) {{\n", in[0]).str()
+        << llvm::formatv("    const float *in = input + b * {0}L;\n",
+                         perImage(input))
+               .str()
+        << llvm::formatv("    float *out = output + b * {0}L;\n",
+                         perImage(result))
+               .str()
+        << calls.str() << "  }\n}\n";
+    return src.str();
+  }
+
+  WeightBlob blob;
+  const CpuOptions &options;
+  ArenaPlanner arena;
+  int64_t scratchBytes = 0;
+  llvm::DenseMap<Value, int64_t> offsets;
+  llvm::DenseSet<Value> released;
+  llvm::DenseMap<Value, std::string> names;
+  std::ostringstream functions, calls;
+  std::vector<std::string> kernelNames;
+  std::vector<int> kernelLayers;
+};
+
+/// -march flags of an ISA name.
+std::string marchFlag(const std::string &isa) {
+  if (isa == "avx2")
+    return "-march=haswell";
+  if (isa == "avx512")
+    return "-march=skylake-avx512";
+  return "-march=native";
+}
+
+} // namespace
+
+FailureOr<CpuModule> emitCpp(ModuleOp module, const WeightMap &weights,
+                             const CpuOptions &options) {
+  return Emitter(weights, options).run(module);
+}
+
+std::string compileSharedLibrary(const CpuModule &module,
+                                 const CpuOptions &options,
+                                 const std::string &outputPath) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/irmb-build-XXXXXX";
+  if (!mkdtemp(tmpl))
+    return "cannot create a temporary build folder";
+  fs::path dir(tmpl);
+  auto write = [&](const char *name, const char *data, size_t size) {
+    std::ofstream(dir / name, std::ios::binary).write(data, size);
+  };
+  write("model.cpp", module.source.data(), module.source.size());
+  write("weights.bin", module.weights.data(), module.weights.size());
+  write("Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader));
+  write("ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader));
+  const char *cxx = std::getenv("CXX");
+  std::string tmpOut = outputPath + ".tmp";
+  std::string command =
+      llvm::formatv("cd '{0}' && {1} -std=c++17 -O3 {2} -fopenmp -fPIC "
+                    "-shared -o '{3}' model.cpp > build.log 2>&1",
+                    dir.string(), cxx && *cxx ? cxx : "c++",
+                    marchFlag(options.isa),
+                    fs::absolute(tmpOut).string())
+          .str();
+  int status = std::system(command.c_str());
+  std::string error;
+  if (status != 0) {
+    std::ifstream log(dir / "build.log");
+    std::string first;
+    std::getline(log, first);
+    error = "the host compiler failed (" + first + "); sources kept in " +
+            dir.string();
+    std::remove(tmpOut.c_str());
+    return error;
+  }
+  std::error_code ec;
+  fs::rename(tmpOut, outputPath, ec);
+  if (ec)
+    return "cannot write '" + outputPath + "': " + ec.message();
+  fs::remove_all(dir, ec);
+  return "";
+}
+
+} // namespace irmb::codegen

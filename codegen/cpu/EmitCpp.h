@@ -1,0 +1,52 @@
+//===- EmitCpp.h - C++ emission of primitive irmb IR ------------*- C++ -*-===//
+//
+// Turns a decomposed (primitive-level) irmb module and its weights into one
+// C++ translation unit for the host plus a weights blob: one function per
+// kernel (named after its YAML layer and op, every shape a constant), a
+// planned arena with buffer reuse, and the ModelAbi.h entry points.
+// BatchNorms are folded into the preceding convolution while the weights are
+// written. compileSharedLibrary() then builds the .so with the host compiler.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_EMITCPP_H
+#define IRMB_CODEGEN_CPU_EMITCPP_H
+
+#include "frontend/Weights.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <string>
+#include <vector>
+
+namespace irmb::codegen {
+
+/// What the emitter produced.
+struct CpuModule {
+  std::string source;         ///< the C++ translation unit
+  std::vector<char> weights;  ///< the blob the source embeds (.incbin)
+  int64_t arenaBytes = 0;     ///< peak arena of one image
+  int64_t numKernels = 0;
+};
+
+/// Options of the CPU target.
+struct CpuOptions {
+  std::string isa = "native"; ///< native | avx2 | avx512
+  std::string source;         ///< model file, recorded in the .so
+  bool isV10 = false;
+};
+
+/// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
+/// cannot emit.
+mlir::FailureOr<CpuModule> emitCpp(mlir::ModuleOp module,
+                                   const irmb::frontend::WeightMap &weights,
+                                   const CpuOptions &options);
+
+/// Writes the source, the blob and the kernel headers to a temporary folder
+/// and compiles them into `outputPath` with the host compiler (-O3, OpenMP,
+/// -march from the ISA). The .so appears only when compilation succeeded.
+/// Returns an empty string or the error.
+std::string compileSharedLibrary(const CpuModule &module,
+                                 const CpuOptions &options,
+                                 const std::string &outputPath);
+
+} // namespace irmb::codegen
+
+#endif // IRMB_CODEGEN_CPU_EMITCPP_H

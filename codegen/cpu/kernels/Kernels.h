@@ -1,0 +1,494 @@
+//===- Kernels.h - CPU kernels instantiated by generated code --*- C++ -*-===//
+//
+// The kernel library that code emitted by irmb-compile --target cpu calls:
+// fp32, NCHW, one image per call (the generated run() loops over the batch).
+// Every shape reaches the kernels as a compile-time constant of the calling
+// function, so loops have constant trip counts and the host compiler
+// vectorises them for the chosen ISA (-march). Threads: OpenMP.
+//
+// Header-only and self-contained (no MLIR, no LibTorch): it is compiled into
+// every model .so and into the kernel unit tests.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
+#define IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace irmb::kernels {
+
+/// Element-wise activations (matches mlir::irmb::Activation).
+enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
+
+template <Act A> inline float activate(float x) {
+  if constexpr (A == Act::Relu)
+    return x > 0.f ? x : 0.f;
+  else if constexpr (A == Act::Relu6)
+    return std::min(std::max(x, 0.f), 6.f);
+  else if constexpr (A == Act::Silu)
+    return x / (1.f + std::exp(-x));
+  else
+    return x;
+}
+
+inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+
+//===----------------------------------------------------------------------===//
+// GEMM with fused bias and activation
+//===----------------------------------------------------------------------===//
+
+/// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) for row-major A (M×K),
+/// B (K×N, row stride ldb) and C (M×N, row stride ldc). Register tiles of
+/// 4 rows × 32 columns; parallel over column blocks and row tiles.
+template <Act A>
+void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
+          int64_t ldb, const float *bias, float *c, int64_t ldc) {
+  constexpr int64_t TM = 4, TN = 32;
+  int64_t mTiles = (M + TM - 1) / TM, nTiles = (N + TN - 1) / TN;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t mt = 0; mt < mTiles; ++mt) {
+    for (int64_t nt = 0; nt < nTiles; ++nt) {
+      int64_t m0 = mt * TM, n0 = nt * TN;
+      int64_t mn = std::min(TM, M - m0), nn = std::min(TN, N - n0);
+      float acc[TM][TN] = {};
+      if (nn == TN) {
+        for (int64_t k = 0; k < K; ++k) {
+          const float *brow = b + k * ldb + n0;
+          for (int64_t i = 0; i < TM; ++i) {
+            float av = i < mn ? a[(m0 + i) * K + k] : 0.f;
+#pragma omp simd
+            for (int64_t j = 0; j < TN; ++j)
+              acc[i][j] += av * brow[j];
+          }
+        }
+      } else {
+        for (int64_t k = 0; k < K; ++k) {
+          const float *brow = b + k * ldb + n0;
+          for (int64_t i = 0; i < mn; ++i) {
+            float av = a[(m0 + i) * K + k];
+            for (int64_t j = 0; j < nn; ++j)
+              acc[i][j] += av * brow[j];
+          }
+        }
+      }
+      for (int64_t i = 0; i < mn; ++i) {
+        float bv = bias ? bias[m0 + i] : 0.f;
+        float *crow = c + (m0 + i) * ldc + n0;
+        for (int64_t j = 0; j < nn; ++j)
+          crow[j] = activate<A>(acc[i][j] + bv);
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutions
+//===----------------------------------------------------------------------===//
+
+/// General grouped conv (NCHW, one image) as im2col + GEMM per group.
+/// `col` is scratch of (CI/G)·K·K·HO·WO floats (unused for 1×1 stride-1
+/// unpadded convs, which read the input directly).
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
+          int64_t P, int64_t D, int64_t G, Act A>
+void conv2d(const float *x, const float *w, const float *bias, float *y,
+            float *col) {
+  constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
+  constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
+  constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
+  constexpr bool direct = K == 1 && S == 1 && P == 0;
+  for (int64_t g = 0; g < G; ++g) {
+    const float *xg = x + g * CIG * H * W;
+    const float *b = xg;
+    if constexpr (!direct) {
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < KK; ++r) {
+        int64_t ci = r / (K * K), ky = (r / K) % K, kx = r % K;
+        float *dst = col + r * HO * WO;
+        const float *src = xg + ci * H * W;
+        for (int64_t oy = 0; oy < HO; ++oy) {
+          int64_t iy = oy * S - P + ky * D;
+          for (int64_t ox = 0; ox < WO; ++ox) {
+            int64_t ix = ox * S - P + kx * D;
+            dst[oy * WO + ox] = (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    ? src[iy * W + ix]
+                                    : 0.f;
+          }
+        }
+      }
+      b = col;
+    }
+    gemm<A>(COG, HO * WO, KK, w + g * COG * KK, b, HO * WO,
+            bias ? bias + g * COG : nullptr, y + g * COG * HO * WO, HO * WO);
+  }
+}
+
+/// Depthwise conv (groups == channels, one filter per channel).
+template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P,
+          int64_t D, Act A>
+void depthwiseConv2d(const float *x, const float *w, const float *bias,
+                     float *y) {
+  constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
+  constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    const float *src = x + c * H * W;
+    const float *f = w + c * K * K;
+    float *dst = y + c * HO * WO;
+    float bv = bias ? bias[c] : 0.f;
+    for (int64_t oy = 0; oy < HO; ++oy) {
+      for (int64_t ox = 0; ox < WO; ++ox) {
+        float acc = 0.f;
+        for (int64_t ky = 0; ky < K; ++ky) {
+          int64_t iy = oy * S - P + ky * D;
+          if (iy < 0 || iy >= H)
+            continue;
+          for (int64_t kx = 0; kx < K; ++kx) {
+            int64_t ix = ox * S - P + kx * D;
+            if (ix >= 0 && ix < W)
+              acc += src[iy * W + ix] * f[ky * K + kx];
+          }
+        }
+        dst[oy * WO + ox] = activate<A>(acc + bv);
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise and data movement
+//===----------------------------------------------------------------------===//
+
+/// Per-channel affine y = act(x · scale[c] + shift[c]) (a folded BatchNorm).
+template <int64_t C, int64_t HW, Act A>
+void channelAffine(const float *x, const float *scale, const float *shift,
+                   float *y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < HW; ++i)
+      y[c * HW + i] = activate<A>(x[c * HW + i] * scale[c] + shift[c]);
+}
+
+template <int64_t N, Act A> void activation(const float *x, float *y) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < N; ++i)
+    y[i] = activate<A>(x[i]);
+}
+
+template <int64_t N> void add(const float *a, const float *b, float *y) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < N; ++i)
+    y[i] = a[i] + b[i];
+}
+
+/// Channels g·PERIOD + START + i (g < GROUPS, i < SIZE) of a [C, HW] map.
+template <int64_t HW, int64_t START, int64_t SIZE, int64_t GROUPS,
+          int64_t PERIOD>
+void sliceChannels(const float *x, float *y) {
+  for (int64_t g = 0; g < GROUPS; ++g)
+    std::memcpy(y + g * SIZE * HW, x + (g * PERIOD + START) * HW,
+                sizeof(float) * SIZE * HW);
+}
+
+/// Copies `channels` channels of HW pixels to offset `at` of the result.
+inline void copyChannels(const float *x, int64_t channels, int64_t hw,
+                         float *y, int64_t at) {
+  std::memcpy(y + at * hw, x, sizeof(float) * channels * hw);
+}
+
+/// Zero padding at the bottom and right: [C, H, W] -> [C, HP, WP].
+template <int64_t C, int64_t H, int64_t W, int64_t HP, int64_t WP>
+void padBottomRight(const float *x, float *y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < HP; ++i)
+      for (int64_t j = 0; j < WP; ++j)
+        y[(c * HP + i) * WP + j] = (i < H && j < W) ? x[(c * H + i) * W + j]
+                                                    : 0.f;
+}
+
+/// Top-left crop: [C, H, W] -> [C, HO, WO].
+template <int64_t C, int64_t H, int64_t W, int64_t HO, int64_t WO>
+void cropTopLeft(const float *x, float *y) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < HO; ++i)
+      std::memcpy(y + (c * HO + i) * WO, x + (c * H + i) * W,
+                  sizeof(float) * WO);
+}
+
+template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P>
+void maxPool(const float *x, float *y) {
+  constexpr int64_t HO = (H + 2 * P - K) / S + 1, WO = (W + 2 * P - K) / S + 1;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t oy = 0; oy < HO; ++oy)
+      for (int64_t ox = 0; ox < WO; ++ox) {
+        float m = -INFINITY;
+        for (int64_t ky = 0; ky < K; ++ky) {
+          int64_t iy = oy * S - P + ky;
+          if (iy < 0 || iy >= H)
+            continue;
+          for (int64_t kx = 0; kx < K; ++kx) {
+            int64_t ix = ox * S - P + kx;
+            if (ix >= 0 && ix < W)
+              m = std::max(m, x[(c * H + iy) * W + ix]);
+          }
+        }
+        y[(c * HO + oy) * WO + ox] = m;
+      }
+}
+
+template <int64_t C, int64_t H, int64_t W, int64_t S>
+void resizeNearest(const float *x, float *y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < H * S; ++i)
+      for (int64_t j = 0; j < W * S; ++j)
+        y[(c * H * S + i) * W * S + j] = x[(c * H + i / S) * W + j / S];
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// Multi-head softmax attention over strided-grid windows (WIN = 0: the
+/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. Softmax in
+/// fp32 with the running maximum subtracted.
+template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
+          int64_t WIN>
+void attention(const float *q, const float *k, const float *v, float scale,
+               float *y) {
+  constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
+  constexpr int64_t N1 = H / WH, N2 = W / WW, T = WH * WW;
+#pragma omp parallel
+  {
+    std::vector<float> qs(T * DK), ks(T * DK), vs(T * DV), p(T);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t win = 0; win < N1 * N2; ++win) {
+      for (int64_t h = 0; h < HEADS; ++h) {
+        int64_t a = win / N2, cc = win % N2;
+        auto pixel = [&](int64_t t) {
+          return ((t / WW) * N1 + a) * W + (t % WW) * N2 + cc;
+        };
+        for (int64_t t = 0; t < T; ++t) {
+          int64_t px = pixel(t);
+          for (int64_t d = 0; d < DK; ++d) {
+            qs[t * DK + d] = q[(h * DK + d) * H * W + px];
+            ks[t * DK + d] = k[(h * DK + d) * H * W + px];
+          }
+          for (int64_t d = 0; d < DV; ++d)
+            vs[t * DV + d] = v[(h * DV + d) * H * W + px];
+        }
+        for (int64_t i = 0; i < T; ++i) {
+          float m = -INFINITY;
+          for (int64_t j = 0; j < T; ++j) {
+            float s = 0.f;
+            for (int64_t d = 0; d < DK; ++d)
+              s += qs[i * DK + d] * ks[j * DK + d];
+            p[j] = s * scale;
+            m = std::max(m, p[j]);
+          }
+          float sum = 0.f;
+          for (int64_t j = 0; j < T; ++j) {
+            p[j] = std::exp(p[j] - m);
+            sum += p[j];
+          }
+          float inv = 1.f / sum;
+          float out[DV > 0 ? DV : 1] = {};
+          for (int64_t j = 0; j < T; ++j) {
+            float pj = p[j] * inv;
+            for (int64_t d = 0; d < DV; ++d)
+              out[d] += pj * vs[j * DV + d];
+          }
+          int64_t px = pixel(i);
+          for (int64_t d = 0; d < DV; ++d)
+            y[(h * DV + d) * H * W + px] = out[d];
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// EMA and squeeze-excite
+//===----------------------------------------------------------------------===//
+
+/// EMA (Ouyang et al.) on one image: G groups of CG channels share the
+/// weights of gn (CG), conv1x1 (CG×CG + CG) and conv3x3 (CG×CG×9 + CG).
+template <int64_t C, int64_t H, int64_t W, int64_t G>
+void ema(const float *x, const float *gnW, const float *gnB,
+         const float *w1, const float *b1, const float *w3, const float *b3,
+         float *y) {
+  constexpr int64_t CG = C / G, HW = H * W;
+#pragma omp parallel for schedule(static)
+  for (int64_t g = 0; g < G; ++g) {
+    const float *gx = x + g * CG * HW;
+    std::vector<float> pooled(CG * (H + W)), hw(CG * (H + W));
+    for (int64_t c = 0; c < CG; ++c) {
+      for (int64_t i = 0; i < H; ++i) {
+        float s = 0.f;
+        for (int64_t j = 0; j < W; ++j)
+          s += gx[c * HW + i * W + j];
+        pooled[c * (H + W) + i] = s / W;
+      }
+      for (int64_t j = 0; j < W; ++j) {
+        float s = 0.f;
+        for (int64_t i = 0; i < H; ++i)
+          s += gx[c * HW + i * W + j];
+        pooled[c * (H + W) + H + j] = s / H;
+      }
+    }
+    for (int64_t o = 0; o < CG; ++o)
+      for (int64_t t = 0; t < H + W; ++t) {
+        float s = b1[o];
+        for (int64_t c = 0; c < CG; ++c)
+          s += w1[o * CG + c] * pooled[c * (H + W) + t];
+        hw[o * (H + W) + t] = sigmoid(s);
+      }
+    // x1 = GroupNorm(gx · σ(h) · σ(w)) with one channel per group.
+    std::vector<float> x1(CG * HW), x2(CG * HW);
+    for (int64_t c = 0; c < CG; ++c) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < H; ++i)
+        for (int64_t j = 0; j < W; ++j) {
+          float v = gx[c * HW + i * W + j] * hw[c * (H + W) + i] *
+                    hw[c * (H + W) + H + j];
+          x1[c * HW + i * W + j] = v;
+          mean += v;
+        }
+      mean /= HW;
+      for (int64_t i = 0; i < HW; ++i) {
+        double d = x1[c * HW + i] - mean;
+        var += d * d;
+      }
+      var /= HW;
+      float inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));
+      for (int64_t i = 0; i < HW; ++i)
+        x1[c * HW + i] = static_cast<float>(x1[c * HW + i] - mean) * inv *
+                             gnW[c] +
+                         gnB[c];
+    }
+    // x2 = conv3x3(gx), padding 1.
+    for (int64_t o = 0; o < CG; ++o)
+      for (int64_t i = 0; i < H; ++i)
+        for (int64_t j = 0; j < W; ++j) {
+          float s = b3[o];
+          for (int64_t c = 0; c < CG; ++c)
+            for (int64_t ky = 0; ky < 3; ++ky) {
+              int64_t iy = i + ky - 1;
+              if (iy < 0 || iy >= H)
+                continue;
+              for (int64_t kx = 0; kx < 3; ++kx) {
+                int64_t ix = j + kx - 1;
+                if (ix >= 0 && ix < W)
+                  s += w3[((o * CG + c) * 3 + ky) * 3 + kx] *
+                       gx[c * HW + iy * W + ix];
+              }
+            }
+          x2[o * HW + i * W + j] = s;
+        }
+    // Channel softmaxes of the global means, cross-weighted sum, gate.
+    auto softmaxOfMeans = [&](const std::vector<float> &t) {
+      std::vector<float> s(CG);
+      float m = -INFINITY;
+      for (int64_t c = 0; c < CG; ++c) {
+        float acc = 0.f;
+        for (int64_t i = 0; i < HW; ++i)
+          acc += t[c * HW + i];
+        s[c] = acc / HW;
+        m = std::max(m, s[c]);
+      }
+      float sum = 0.f;
+      for (float &v : s)
+        sum += (v = std::exp(v - m));
+      for (float &v : s)
+        v /= sum;
+      return s;
+    };
+    std::vector<float> a1 = softmaxOfMeans(x1), a2 = softmaxOfMeans(x2);
+    for (int64_t i = 0; i < HW; ++i) {
+      float wgt = 0.f;
+      for (int64_t c = 0; c < CG; ++c)
+        wgt += a1[c] * x2[c * HW + i] + a2[c] * x1[c * HW + i];
+      float gate = sigmoid(wgt);
+      for (int64_t c = 0; c < CG; ++c)
+        y[(g * CG + c) * HW + i] = gx[c * HW + i] * gate;
+    }
+  }
+}
+
+/// timm SqueezeExcite: y = x · σ(W2 act(W1 mean(x) + b1) + b2).
+template <int64_t C, int64_t HW, int64_t R, Act A>
+void squeezeExcite(const float *x, const float *w1, const float *b1,
+                   const float *w2, const float *b2, float *y) {
+  float mean[C], hidden[R];
+  for (int64_t c = 0; c < C; ++c) {
+    float s = 0.f;
+    for (int64_t i = 0; i < HW; ++i)
+      s += x[c * HW + i];
+    mean[c] = s / HW;
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    float s = b1[r];
+    for (int64_t c = 0; c < C; ++c)
+      s += w1[r * C + c] * mean[c];
+    hidden[r] = activate<A>(s);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    float s = b2[c];
+    for (int64_t r = 0; r < R; ++r)
+      s += w2[c * R + r] * hidden[r];
+    float gate = sigmoid(s);
+    for (int64_t i = 0; i < HW; ++i)
+      y[c * HW + i] = x[c * HW + i] * gate;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Detection decoding
+//===----------------------------------------------------------------------===//
+
+/// One level of a Detect head: map [4·RM + NC, H, W] -> columns
+/// [offset, offset + H·W) of the result [4 + NC, A]: DFL expectation, anchor
+/// at the cell centre, xywh times STRIDE, sigmoid scores.
+template <int64_t NC, int64_t RM, int64_t H, int64_t W, int64_t STRIDE,
+          int64_t A>
+void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
+                       float *y) {
+  constexpr int64_t HW = H * W;
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < HW; ++p) {
+    float dist[4];
+    for (int64_t side = 0; side < 4; ++side) {
+      float m = -INFINITY;
+      for (int64_t r = 0; r < RM; ++r)
+        m = std::max(m, x[(side * RM + r) * HW + p]);
+      float sum = 0.f, expect = 0.f;
+      for (int64_t r = 0; r < RM; ++r) {
+        float e = std::exp(x[(side * RM + r) * HW + p] - m);
+        sum += e;
+        expect += e * dfl[r];
+      }
+      dist[side] = expect / sum;
+    }
+    float ax = static_cast<float>(p % W) + 0.5f;
+    float ay = static_cast<float>(p / W) + 0.5f;
+    float x1 = ax - dist[0], y1 = ay - dist[1];
+    float x2 = ax + dist[2], y2 = ay + dist[3];
+    int64_t col = offset + p;
+    y[0 * A + col] = (x1 + x2) / 2 * STRIDE;
+    y[1 * A + col] = (y1 + y2) / 2 * STRIDE;
+    y[2 * A + col] = (x2 - x1) * STRIDE;
+    y[3 * A + col] = (y2 - y1) * STRIDE;
+    for (int64_t c = 0; c < NC; ++c)
+      y[(4 + c) * A + col] = sigmoid(x[(4 * RM + c) * HW + p]);
+  }
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_KERNELS_H

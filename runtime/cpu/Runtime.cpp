@@ -1,0 +1,148 @@
+//===- Runtime.cpp - the irmb runtime C API -------------------------------===//
+//
+// Implements irmb.h over a dlopen'ed model .so (ModelAbi.h): checks the ABI
+// version, owns the arena, and keeps per-kernel timing counters.
+//
+//===----------------------------------------------------------------------===//
+#include "irmb/irmb.h"
+#include "irmb/ModelAbi.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+int fail(const std::string &message) {
+  lastError = message;
+  return -1;
+}
+
+} // namespace
+
+struct irmb_model {
+  void *handle = nullptr;
+  const irmb_model_desc *desc = nullptr;
+  void (*setThreads)(int) = nullptr;
+  void (*run)(const float *, float *, void *, double *) = nullptr;
+  void *arena = nullptr;
+  int threads = 1;
+  bool profiling = false;
+  std::vector<double> kernelMs;
+  int64_t runs = 0;
+};
+
+extern "C" {
+
+const char *irmb_last_error(void) { return lastError.c_str(); }
+
+irmb_model *irmb_create(const char *path) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    fail(std::string("cannot load the model: ") + dlerror());
+    return nullptr;
+  }
+  auto describe = reinterpret_cast<const irmb_model_desc *(*)(void)>(
+      dlsym(handle, "irmb_model_describe"));
+  auto *model = new irmb_model;
+  model->handle = handle;
+  model->setThreads =
+      reinterpret_cast<void (*)(int)>(dlsym(handle, "irmb_model_set_threads"));
+  model->run = reinterpret_cast<void (*)(const float *, float *, void *,
+                                         double *)>(
+      dlsym(handle, "irmb_model_run"));
+  if (!describe || !model->setThreads || !model->run) {
+    irmb_destroy(model);
+    fail(std::string(path) + " is not an irmb model (missing entry points)");
+    return nullptr;
+  }
+  model->desc = describe();
+  if (model->desc->abi_version != IRMB_MODEL_ABI_VERSION) {
+    int version = model->desc->abi_version;
+    irmb_destroy(model);
+    fail(std::string(path) + " was compiled for model ABI " +
+         std::to_string(version) + ", this runtime speaks " +
+         std::to_string(IRMB_MODEL_ABI_VERSION) + "; recompile it");
+    return nullptr;
+  }
+  size_t bytes = static_cast<size_t>(model->desc->arena_bytes + 64);
+  model->arena = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!model->arena) {
+    irmb_destroy(model);
+    fail("cannot allocate the " + std::to_string(bytes) + "-byte arena");
+    return nullptr;
+  }
+  model->kernelMs.assign(model->desc->num_kernels, 0.0);
+  irmb_set_threads(model, std::max(1u, std::thread::hardware_concurrency()));
+  return model;
+}
+
+void irmb_destroy(irmb_model *model) {
+  if (!model)
+    return;
+  std::free(model->arena);
+  if (model->handle)
+    dlclose(model->handle);
+  delete model;
+}
+
+int irmb_get_info(const irmb_model *model, irmb_info *info) {
+  if (!model || !info)
+    return fail("irmb_get_info: null argument");
+  const irmb_model_desc *d = model->desc;
+  std::copy(d->input_shape, d->input_shape + 4, info->input_shape);
+  std::copy(d->output_shape, d->output_shape + 3, info->output_shape);
+  info->num_classes = d->num_classes;
+  info->is_v10 = d->is_v10;
+  info->arena_bytes = d->arena_bytes;
+  info->num_kernels = d->num_kernels;
+  info->threads = model->threads;
+  info->isa = d->isa;
+  info->source = d->source;
+  return 0;
+}
+
+int irmb_set_threads(irmb_model *model, int threads) {
+  if (!model || threads < 1)
+    return fail("irmb_set_threads: need a model and threads >= 1");
+  model->threads = threads;
+  model->setThreads(threads);
+  return 0;
+}
+
+int irmb_run(irmb_model *model, const float *input, float *raw_output) {
+  if (!model || !input || !raw_output)
+    return fail("irmb_run: null argument");
+  model->run(input, raw_output, model->arena,
+             model->profiling ? model->kernelMs.data() : nullptr);
+  if (model->profiling)
+    ++model->runs;
+  return 0;
+}
+
+int irmb_enable_profiling(irmb_model *model, int enable) {
+  if (!model)
+    return fail("irmb_enable_profiling: null model");
+  model->profiling = enable != 0;
+  std::fill(model->kernelMs.begin(), model->kernelMs.end(), 0.0);
+  model->runs = 0;
+  return 0;
+}
+
+int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
+                        int *layer, int64_t *runs, double *total_ms) {
+  if (!model || index < 0 || index >= model->desc->num_kernels)
+    return fail("irmb_kernel_profile: no such kernel");
+  *name = model->desc->kernel_names[index];
+  *layer = model->desc->kernel_layers[index];
+  *runs = model->runs;
+  *total_ms = model->kernelMs[index];
+  return 0;
+}
+
+} // extern "C"

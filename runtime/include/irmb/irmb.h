@@ -1,0 +1,77 @@
+/*===- irmb.h - the irmb runtime C API -------------------------------------===*
+ *
+ * Loads a model compiled by `irmb-compile -o MODEL.so` and runs it. No
+ * LibTorch and no MLIR behind it: dlopen, one 64-byte aligned arena, the
+ * model's kernels and the v10 post-processing.
+ *
+ *   irmb_model *m = irmb_create("model.so");
+ *   if (!m) fprintf(stderr, "%s\n", irmb_last_error());
+ *   irmb_info info; irmb_get_info(m, &info);
+ *   irmb_run(m, input, raw);            // raw: B x (4 + nc) x A floats
+ *   irmb_destroy(m);
+ *
+ * Every function returning int returns 0 on success and -1 on error, with
+ * the message in irmb_last_error() (per thread).
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef IRMB_IRMB_H
+#define IRMB_IRMB_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct irmb_model irmb_model;
+
+/** The geometry and resources of a loaded model. */
+typedef struct irmb_info {
+  int64_t input_shape[4];  /**< B, C, H, W (float32, RGB in [0, 1]) */
+  int64_t output_shape[3]; /**< B, 4 + nc, A (raw predictions) */
+  int num_classes;
+  int is_v10;              /**< post-process with irmb_postprocess_v10 */
+  int64_t arena_bytes;     /**< peak working memory (planned, reused) */
+  int num_kernels;
+  int threads;
+  const char *isa;
+  const char *source;
+} irmb_info;
+
+/** The last error of this thread ("" when none). */
+const char *irmb_last_error(void);
+
+/** Loads a compiled model; NULL on error. */
+irmb_model *irmb_create(const char *path);
+
+/** Frees the model. */
+void irmb_destroy(irmb_model *model);
+
+int irmb_get_info(const irmb_model *model, irmb_info *info);
+
+/** Worker threads (default: all hardware threads). */
+int irmb_set_threads(irmb_model *model, int threads);
+
+/** Runs the network: `input` holds input_shape floats, `raw_output`
+ * receives output_shape floats. */
+int irmb_run(irmb_model *model, const float *input, float *raw_output);
+
+/** Turns per-kernel timing on (1) or off (0); resets the counters. */
+int irmb_enable_profiling(irmb_model *model, int enable);
+
+/** Kernel `index` (< num_kernels): its name, YAML layer, the number of runs
+ * and the total milliseconds since profiling was enabled. */
+int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
+                        int *layer, int64_t *runs, double *total_ms);
+
+/** YOLOv10 post-processing of raw predictions [batch, 4 + nc, anchors]:
+ * writes [batch, min(max_det, anchors), 6] rows x1, y1, x2, y2, score, label
+ * (two-stage top-k, ties toward the lower index). */
+int irmb_postprocess_v10(const float *raw, int64_t batch, int64_t channels,
+                         int64_t anchors, int64_t max_det, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IRMB_IRMB_H */
