@@ -1,44 +1,59 @@
 //===- irmb-compile.cpp - the irmb compiler driver ------------------------===//
 //
-// Reads an Ultralytics model YAML, applies parse_model, builds the irmb IR and
-// prints the requested stage: `--summary` (layer table, parameters, GFLOPs),
-// `--emit=irmb` (the model-level module) or `--emit=state-dict` (the expected
-// checkpoint keys and shapes). Every user error is one line
-// `error: <file>:<line>:<col>: <what>` and exit code 1.
+// irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors | --seed N]
+//   [--scale S] [--imgsz S|H,W] [--batch B] [--nc N] [--target cpu]
+//   [--precision fp32] [--cpu native|avx2|avx512]
+// irmb-compile MODEL.yaml --summary | --emit=irmb|primitive|cpp|state-dict
+//
+// Reads an Ultralytics model YAML, applies parse_model, builds the irmb IR,
+// loads and checks the weights, runs irmb-decompose and emits C++ compiled by
+// the host compiler into one self-contained .so (weights embedded). Every
+// user error is one line `error: <file>:<line>:<col>: <what>` and exit code 1;
+// the .so appears only when everything succeeded. Steps longer than a second
+// print a progress line on stderr.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/cpu/EmitCpp.h"
 #include "dialects/IRMB/IR/IRMBDialect.h"
+#include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
 #include "frontend/Summary.h"
-#include "tools/common/CommandLine.h"
+#include "frontend/Weights.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "passes/Passes.h"
+#include "tools/common/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <cstdlib>
-#include <optional>
 #include <string>
-#include <vector>
 
 using namespace irmb::frontend;
+using namespace irmb::tools;
 
 namespace {
 
-using namespace irmb::tools;
-
 /// What irmb-compile was asked to do.
 struct Options {
-  std::string model;
-  ModelOptions modelOptions;
+  std::string model, output, weights, emit;
+  std::string target = "cpu", precision = "fp32", cpu = "native";
+  uint64_t seed = 0;
   bool summary = false;
-  std::string emit; ///< "" | irmb | state-dict
+  ModelOptions modelOptions;
 };
 
 const char *usage =
-    "usage: irmb-compile MODEL.yaml (--summary | --emit=irmb|state-dict)\n"
-    "                    [--scale n|s|m|l|x] [--imgsz S | --imgsz H,W]\n"
-    "                    [--batch B] [--nc N]\n";
+    "usage: irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors | "
+    "--seed N]\n"
+    "                    [--scale n|s|m|l|x] [--imgsz S | --imgsz H,W] "
+    "[--batch B] [--nc N]\n"
+    "                    [--target cpu] [--precision fp32] [--cpu "
+    "native|avx2|avx512]\n"
+    "       irmb-compile MODEL.yaml (--summary | "
+    "--emit=irmb|primitive|cpp|state-dict) [...]\n";
 
 Options parseCommandLine(int argc, char **argv) {
   Options o;
@@ -54,13 +69,35 @@ Options parseCommandLine(int argc, char **argv) {
       o.summary = true;
     } else if (arg == "--emit") {
       o.emit = reader.value();
-      if (o.emit != "irmb" && o.emit != "state-dict")
+      if (o.emit != "irmb" && o.emit != "primitive" && o.emit != "cpp" &&
+          o.emit != "state-dict")
         throw UsageError{"--emit=" + o.emit +
-                         " is not available (choose irmb or state-dict)"};
-    } else if (arg == "-o" || arg == "--weights" || arg == "--target" ||
-               arg == "--precision" || arg == "--seed") {
-      throw UsageError{arg + " belongs to code generation, which this build "
-                             "does not have yet; use --summary or --emit"};
+                         " is not available (choose irmb, primitive, cpp or "
+                         "state-dict)"};
+    } else if (arg == "-o") {
+      o.output = reader.value();
+    } else if (arg == "--weights") {
+      o.weights = reader.value();
+    } else if (arg == "--seed") {
+      std::string v = reader.value();
+      o.seed = v == "0" ? 0 : parsePositive("--seed", v);
+    } else if (arg == "--target") {
+      o.target = reader.value();
+      if (o.target == "cuda")
+        throw UsageError{"--target cuda is not available in this build yet "
+                         "(only cpu)"};
+      if (o.target != "cpu")
+        throw UsageError{"unknown --target '" + o.target + "' (cpu, cuda)"};
+    } else if (arg == "--precision") {
+      o.precision = reader.value();
+      if (o.precision != "fp32")
+        throw UsageError{"--precision " + o.precision +
+                         " is not available on the CPU target (fp32)"};
+    } else if (arg == "--cpu") {
+      o.cpu = reader.value();
+      if (o.cpu != "native" && o.cpu != "avx2" && o.cpu != "avx512")
+        throw UsageError{"unknown --cpu '" + o.cpu +
+                         "' (native, avx2, avx512)"};
     } else if (!arg.empty() && arg[0] == '-') {
       throw UsageError{"unknown option '" + arg + "'\n" + usage};
     } else if (o.model.empty()) {
@@ -72,11 +109,31 @@ Options parseCommandLine(int argc, char **argv) {
   }
   if (o.model.empty())
     throw UsageError{std::string("no model file given\n") + usage};
-  if (!o.summary && o.emit.empty())
-    throw UsageError{std::string("nothing to do: pass --summary or --emit\n") +
-                     usage};
+  if (!o.summary && o.emit.empty() && o.output.empty())
+    throw UsageError{
+        std::string("nothing to do: pass -o MODEL.so, --summary or --emit\n") +
+        usage};
   return o;
 }
+
+/// Prints `step` on stderr when it took more than a second.
+class Progress {
+public:
+  explicit Progress(std::string step)
+      : step(std::move(step)), start(std::chrono::steady_clock::now()) {}
+  ~Progress() {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             start)
+                   .count();
+    if (s > 1.0)
+      llvm::errs() << "irmb-compile: " << step << " ("
+                   << llvm::format("%.1f", s) << " s)\n";
+  }
+
+private:
+  std::string step;
+  std::chrono::steady_clock::time_point start;
+};
 
 int run(const Options &options) {
   ResolvedModel model = loadModel(options.model, options.modelOptions.parse);
@@ -85,8 +142,8 @@ int run(const Options &options) {
   mlir::MLIRContext context;
   installDiagnosticHandler(context);
   LayerOps layerOps;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      importModel(context, model, options.modelOptions.import, &layerOps);
+  mlir::OwningOpRef<mlir::ModuleOp> module = importModel(
+      context, model, options.modelOptions.import, &layerOps);
   if (!module)
     return 1;
   if (options.summary)
@@ -95,7 +152,49 @@ int run(const Options &options) {
     module->print(llvm::outs()), llvm::outs() << "\n";
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
+  bool needsCode = !options.output.empty() || options.emit == "primitive" ||
+                   options.emit == "cpp";
+  if (!needsCode)
+    return 0;
+
+  WeightMap weights;
+  {
+    Progress p("loaded the weights");
+    weights = options.weights.empty()
+                  ? randomWeights(*module, options.seed)
+                  : loadWeights(*module, options.weights);
+  }
+  bool isV10 = false;
+  module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
+  mlir::PassManager pm(&context);
+  pm.addPass(mlir::irmb::createIRMBDecomposePass());
+  if (mlir::failed(pm.run(*module)))
+    return 1;
+  if (options.emit == "primitive") {
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+  }
+  irmb::codegen::CpuOptions cpu;
+  cpu.isa = options.cpu;
+  cpu.source = options.model;
+  cpu.isV10 = isV10;
+  mlir::FailureOr<irmb::codegen::CpuModule> code =
+      irmb::codegen::emitCpp(*module, weights, cpu);
+  if (mlir::failed(code))
+    return 1;
+  if (options.emit == "cpp")
+    llvm::outs() << code->source;
   llvm::outs().flush();
+  if (options.output.empty())
+    return 0;
+  Progress p("compiled " + std::to_string(code->numKernels) +
+             " kernels into " + options.output);
+  llvm::errs() << "irmb-compile: compiling " << code->numKernels
+               << " kernels with the host compiler...\n";
+  std::string error =
+      irmb::codegen::compileSharedLibrary(*code, cpu, options.output);
+  if (!error.empty())
+    throw UsageError{error};
   return 0;
 }
 
@@ -107,6 +206,8 @@ int main(int argc, char **argv) {
   } catch (const UsageError &e) {
     llvm::errs() << "error: " << e.message << "\n";
   } catch (const FrontendError &e) {
+    llvm::errs() << "error: " << e.what() << "\n";
+  } catch (const CheckpointError &e) {
     llvm::errs() << "error: " << e.what() << "\n";
   }
   return 1;
