@@ -633,13 +633,14 @@ std::string compileSharedLibrary(const CpuModule &module,
   write("Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader));
   write("ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader));
   const char *cxx = std::getenv("CXX");
+  const char *extra = std::getenv("IRMB_CXXFLAGS");
   std::string tmpOut = outputPath + ".tmp";
   std::string command =
       llvm::formatv("cd '{0}' && {1} -std=c++17 -O3 {2} -fopenmp -fPIC "
-                    "-shared -o '{3}' model.cpp > build.log 2>&1",
+                    "-shared {4} -o '{3}' model.cpp > build.log 2>&1",
                     dir.string(), cxx && *cxx ? cxx : "c++",
-                    marchFlag(options.isa),
-                    fs::absolute(tmpOut).string())
+                    marchFlag(options.isa), fs::absolute(tmpOut).string(),
+                    extra ? extra : "")
           .str();
   int status = std::system(command.c_str());
   std::string error;
@@ -656,7 +657,11 @@ std::string compileSharedLibrary(const CpuModule &module,
   fs::rename(tmpOut, outputPath, ec);
   if (ec)
     return "cannot write '" + outputPath + "': " + ec.message();
-  fs::remove_all(dir, ec);
+  if (std::getenv("IRMB_KEEP_BUILD"))
+    std::fprintf(stderr, "irmb-compile: sources kept in %s\n",
+                 dir.string().c_str());
+  else
+    fs::remove_all(dir, ec);
   return "";
 }
 

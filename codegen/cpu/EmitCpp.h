@@ -41,7 +41,9 @@ mlir::FailureOr<CpuModule> emitCpp(mlir::ModuleOp module,
 
 /// Writes the source, the blob and the kernel headers to a temporary folder
 /// and compiles them into `outputPath` with the host compiler (-O3, OpenMP,
-/// -march from the ISA). The .so appears only when compilation succeeded.
+/// -march from the ISA; $CXX and $IRMB_CXXFLAGS are honoured, and
+/// $IRMB_KEEP_BUILD keeps the sources). The .so appears only when
+/// compilation succeeded.
 /// Returns an empty string or the error.
 std::string compileSharedLibrary(const CpuModule &module,
                                  const CpuOptions &options,

@@ -42,7 +42,9 @@ extern "C" {
 const char *irmb_last_error(void) { return lastError.c_str(); }
 
 irmb_model *irmb_create(const char *path) {
-  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  // RTLD_NODELETE: the model's OpenMP worker threads outlive irmb_destroy,
+  // so its code (and libgomp) must never be unmapped.
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!handle) {
     fail(std::string("cannot load the model: ") + dlerror());
     return nullptr;
