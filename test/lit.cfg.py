@@ -19,7 +19,7 @@ config.substitutions.append(("%shared", config.irmb_shared_dir))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
 llvm_config.add_tool_substitutions(
-    ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-npy-compare", "irmb-unittests"],
+    ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-run", "irmb-npy-compare", "irmb-unittests"],
     [config.irmb_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.irmb_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

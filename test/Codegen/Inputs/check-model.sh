@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# check-model.sh MODEL.yaml INPUT.npy PREFIX [irmb-compile options...]
+# Compiles MODEL for INPUT's shape, runs it, runs irmb-reference with the same
+# options and compares the raw outputs with the generated-kernel tolerances.
+set -euo pipefail
+model=$1 input=$2 prefix=$3
+shift 3
+shape=$(python3 - "$input" <<'PY'
+import ast, sys
+data = open(sys.argv[1], "rb").read(256)
+header = data[10:10 + int.from_bytes(data[8:10], "little")].decode()
+b, c, h, w = ast.literal_eval(header)["shape"]
+print(b, h, w)
+PY
+)
+read -r batch height width <<< "$shape"
+irmb-compile "$model" "$@" --batch "$batch" --imgsz "$height,$width" -o "$prefix.so"
+irmb-run "$prefix.so" --input "$input" --raw "$prefix.compiled.npy"
+irmb-reference "$model" "$@" --input "$input" --raw "$prefix.reference.npy" 2> /dev/null
+irmb-npy-compare "$prefix.reference.npy" "$prefix.compiled.npy" \
+  --boxes-rel-l2 1e-4 --scores-max-abs 2e-4
