@@ -1,0 +1,127 @@
+//===- KernelsTest.cpp - CPU kernels against LibTorch ---------------------===//
+//
+// The kernels of codegen/cpu/kernels/Kernels.h on shapes the seed models do
+// not have (odd channel counts, groups, strides, dilations, non-square maps
+// that are not multiples of anything, windows on several grids), against
+// ATen.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/kernels/Kernels.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+using namespace irmb::kernels;
+
+namespace {
+
+double maxRelative(const at::Tensor &got, const at::Tensor &want) {
+  return ((got - want).abs().max() / (want.abs().max() + 1e-6)).item<double>();
+}
+
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
+          int64_t P, int64_t D, int64_t G>
+void checkConv() {
+  at::manual_seed(CI * 131 + CO * 7 + K);
+  at::Tensor x = at::randn({1, CI, H, W}), w = at::randn({CO, CI / G, K, K});
+  at::Tensor b = at::randn({CO});
+  at::Tensor want =
+      at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G));
+  at::Tensor got = at::empty_like(want);
+  std::vector<float> col((CI / G) * K * K * want.size(2) * want.size(3));
+  conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
+      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
+      got.data_ptr<float>(), col.data());
+  EXPECT_LT(maxRelative(got, want), 1e-5);
+}
+
+TEST(Kernels, Conv2dOddShapes) {
+  checkConv<5, 11, 13, 7, 3, 2, 1, 1, 1>();  // odd everything, stride 2
+  checkConv<6, 9, 10, 9, 3, 1, 2, 2, 3>();   // groups 3, dilation 2
+  checkConv<33, 7, 5, 17, 1, 1, 0, 1, 1>();  // 1x1 read in place
+  checkConv<8, 12, 12, 4, 5, 3, 0, 1, 2>();  // 5x5, stride 3, no padding
+}
+
+TEST(Kernels, DepthwiseConv) {
+  at::manual_seed(3);
+  at::Tensor x = at::randn({1, 5, 9, 10}), w = at::randn({5, 1, 5, 5});
+  at::Tensor want = at::relu(at::conv2d(x, w, {}, {2, 2}, {2, 2}, {1, 1}, 5));
+  at::Tensor got = at::empty_like(want);
+  depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
+      x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
+      got.data_ptr<float>());
+  EXPECT_LT(maxRelative(got, want), 1e-5);
+}
+
+/// ATen strided-grid window attention for comparison.
+at::Tensor referenceAttention(const at::Tensor &q, const at::Tensor &k,
+                              const at::Tensor &v, int64_t heads,
+                              int64_t window, double scale) {
+  int64_t h = q.size(2), w = q.size(3);
+  int64_t wh = window ? window : h, ww = window ? window : w;
+  int64_t n1 = h / wh, n2 = w / ww, t = wh * ww, bw = n1 * n2;
+  auto split = [&](const at::Tensor &x) {
+    int64_t c = x.size(1);
+    return x.view({1, c, wh, n1, ww, n2})
+        .permute({0, 3, 5, 1, 2, 4})
+        .reshape({bw, heads, c / heads, t})
+        .permute({0, 1, 3, 2});
+  };
+  at::Tensor a = (at::matmul(split(q), split(k).transpose(-2, -1)) * scale)
+                     .softmax(-1);
+  at::Tensor o = at::matmul(a, split(v));
+  int64_t cv = v.size(1);
+  return o.permute({0, 1, 3, 2})
+      .reshape({1, n1, n2, cv, wh, ww})
+      .permute({0, 3, 4, 1, 5, 2})
+      .reshape({1, cv, h, w});
+}
+
+template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
+          int64_t WIN>
+void checkAttention() {
+  at::manual_seed(H * W + HEADS);
+  at::Tensor q = at::randn({1, HEADS * DK, H, W}),
+             k = at::randn({1, HEADS * DK, H, W}),
+             v = at::randn({1, HEADS * DV, H, W});
+  at::Tensor want = referenceAttention(q, k, v, HEADS, WIN, 0.3).contiguous();
+  at::Tensor got = at::empty(want.sizes());
+  attention<H, W, HEADS, DK, DV, WIN>(q.data_ptr<float>(), k.data_ptr<float>(),
+                                      v.data_ptr<float>(), 0.3f,
+                                      got.data_ptr<float>());
+  EXPECT_LT(maxRelative(got, want), 1e-5)
+      << H << "x" << W << " heads " << HEADS << " window " << WIN;
+}
+
+TEST(Kernels, WindowAttention) {
+  checkAttention<14, 21, 3, 8, 5, 7>(); // 2x3 windows of 49 tokens
+  checkAttention<6, 9, 2, 4, 4, 3>();
+  checkAttention<5, 7, 1, 16, 8, 0>(); // global, non-square
+  checkAttention<7, 7, 2, 16, 8, 0>();
+}
+
+TEST(Kernels, PoolResizeAndSqueezeExcite) {
+  at::manual_seed(5);
+  at::Tensor x = at::randn({1, 3, 9, 7});
+  at::Tensor pooled = at::max_pool2d(x, {5, 5}, {1, 1}, {2, 2});
+  at::Tensor got = at::empty_like(pooled);
+  maxPool<3, 9, 7, 5, 1, 2>(x.data_ptr<float>(), got.data_ptr<float>());
+  EXPECT_EQ(maxRelative(got, pooled), 0.0);
+
+  at::Tensor up = at::upsample_nearest2d(x, {27, 21}, 3.0, 3.0);
+  at::Tensor gotUp = at::empty_like(up);
+  resizeNearest<3, 9, 7, 3>(x.data_ptr<float>(), gotUp.data_ptr<float>());
+  EXPECT_EQ(maxRelative(gotUp, up), 0.0);
+
+  at::Tensor w1 = at::randn({2, 3, 1, 1}), b1 = at::randn({2}),
+             w2 = at::randn({3, 2, 1, 1}), b2 = at::randn({3});
+  at::Tensor s = at::relu(at::conv2d(x.mean({2, 3}, true), w1, b1));
+  at::Tensor want = x * at::conv2d(s, w2, b2).sigmoid();
+  at::Tensor gotSe = at::empty_like(want);
+  squeezeExcite<3, 63, 2, Act::Relu>(
+      x.data_ptr<float>(), w1.data_ptr<float>(), b1.data_ptr<float>(),
+      w2.data_ptr<float>(), b2.data_ptr<float>(), gotSe.data_ptr<float>());
+  EXPECT_LT(maxRelative(gotSe, want), 1e-5);
+}
+
+} // namespace
