@@ -91,6 +91,8 @@ public:
                     int64_t groups, Activation act,
                     int64_t dilation = 1) const {
     Tensor y = (*this / "conv").conv2d(x, stride, pad, groups, dilation);
+    if (has("conv.bias")) // BatchNorm folded at construction
+      return activate(y, act);
     return activate((*this / "bn").batchNorm(y), act);
   }
 
@@ -612,13 +614,33 @@ int64_t layerIndexOf(llvm::StringRef key) {
 } // namespace
 
 ReferenceExecutor::ReferenceExecutor(ModuleOp module,
-                                     const frontend::WeightMap &weights)
+                                     const frontend::WeightMap &weights,
+                                     bool foldBatchNorm)
     : module(module) {
   for (const auto &[key, t] : weights)
     this->weights[key] =
         at::from_blob(const_cast<float *>(t.values.data()), t.shape,
                       at::TensorOptions().dtype(at::kFloat))
             .clone();
+  if (!foldBatchNorm)
+    return;
+  // Conv + BN -> conv with bias, per Ultralytics Conv (`<p>.conv.weight`
+  // next to `<p>.bn.*`); MMB norms stay (they are not after a conv).
+  std::vector<std::string> prefixes;
+  for (const auto &kv : this->weights) {
+    llvm::StringRef key(kv.first);
+    if (key.ends_with(".bn.weight"))
+      prefixes.push_back(key.drop_back(strlen(".bn.weight")).str());
+  }
+  for (const std::string &p : prefixes) {
+    auto &w = this->weights;
+    if (!w.count(p + ".conv.weight"))
+      continue;
+    Tensor scale = w[p + ".bn.weight"] /
+                   at::sqrt(w[p + ".bn.running_var"] + kBatchNormEps);
+    w[p + ".conv.weight"] = w[p + ".conv.weight"] * scale.view({-1, 1, 1, 1});
+    w[p + ".conv.bias"] = w[p + ".bn.bias"] - w[p + ".bn.running_mean"] * scale;
+  }
 }
 
 Tensor ReferenceExecutor::run(const Tensor &input,

@@ -23,9 +23,13 @@ namespace irmb::reference {
 /// Runs the `@forward` function of an irmb module with ATen.
 class ReferenceExecutor {
 public:
-  /// Takes the weights (checked against the module by the loader).
+  /// Takes the weights (checked against the module by the loader). With
+  /// `foldBatchNorm`, every Ultralytics Conv's BatchNorm is folded into its
+  /// conv first (the deployed PyTorch model: `model.fuse()`), which is how
+  /// the benchmarks time PyTorch eager.
   ReferenceExecutor(mlir::ModuleOp module,
-                    const irmb::frontend::WeightMap &weights);
+                    const irmb::frontend::WeightMap &weights,
+                    bool foldBatchNorm = false);
 
   /// Runs the network on `input` ([B, C, H, W] float32, the shape the module
   /// was built for) and returns its result (for detectors the raw

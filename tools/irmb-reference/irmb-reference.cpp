@@ -3,6 +3,7 @@
 // irmb-reference MODEL.yaml [--weights W.safetensors | --seed N] [--scale S]
 //   [--imgsz H,W] [--batch B] [--nc N] --input X.npy [--raw R.npy]
 //   [--output Y.npy] [--dump-layers DIR] [--threads T] [--decompose]
+//   [--fold-bn] [--bench N] [--warmup N]
 //
 // Imports the YAML, loads and checks the weights (or draws random ones),
 // executes the model-level IR op by op with ATen and writes the raw head
@@ -26,6 +27,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -40,6 +42,8 @@ struct Options {
   uint64_t seed = 0;
   int64_t threads = 0; ///< 0 = one per hardware thread
   bool decompose = false; ///< run irmb-decompose and execute primitives
+  int64_t bench = 0, warmup = 3; ///< timing runs (PyTorch-eager baseline)
+  bool foldBatchNorm = false;    ///< time the fused (deployed) model
   ModelOptions modelOptions;
 };
 
@@ -49,7 +53,8 @@ const char *usage =
     "                      [--weights W.safetensors | --seed N] [--scale S]\n"
     "                      [--imgsz S|H,W] [--batch B] [--nc N] "
     "[--dump-layers DIR]\n"
-    "                      [--threads T] [--decompose]\n";
+    "                      [--threads T] [--decompose] [--fold-bn]\n"
+    "                      [--bench N] [--warmup N]\n";
 
 Options parseCommandLine(int argc, char **argv) {
   Options o;
@@ -72,6 +77,13 @@ Options parseCommandLine(int argc, char **argv) {
       o.raw = reader.value();
     } else if (arg == "--output") {
       o.output = reader.value();
+    } else if (arg == "--bench") {
+      o.bench = parsePositive("--bench", reader.value());
+    } else if (arg == "--warmup") {
+      std::string v = reader.value();
+      o.warmup = v == "0" ? 0 : parsePositive("--warmup", v);
+    } else if (arg == "--fold-bn") {
+      o.foldBatchNorm = true;
     } else if (arg == "--decompose") {
       o.decompose = true;
     } else if (arg == "--threads") {
@@ -164,7 +176,8 @@ int run(Options o) {
                         ? o.threads
                         : std::max(1u, std::thread::hardware_concurrency());
   at::set_num_threads(static_cast<int>(threads));
-  irmb::reference::ReferenceExecutor executor(*module, weights);
+  irmb::reference::ReferenceExecutor executor(*module, weights,
+                                              o.foldBatchNorm);
   at::Tensor x = at::from_blob(input.values.data(), input.shape,
                                at::TensorOptions().dtype(at::kFloat));
   std::vector<at::Tensor> layers;
@@ -181,6 +194,26 @@ int run(Options o) {
   for (int64_t i = 0; i < raw.dim(); ++i)
     llvm::errs() << (i ? ", " : "") << raw.size(i);
   llvm::errs() << "]\n";
+  if (o.bench > 0) {
+    for (int64_t i = 0; i < o.warmup; ++i)
+      executor.run(x);
+    std::vector<double> times;
+    for (int64_t i = 0; i < o.bench; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      executor.run(x);
+      times.push_back(std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count());
+    }
+    std::sort(times.begin(), times.end());
+    size_t n = times.size();
+    double median =
+        n % 2 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2;
+    llvm::outs() << llvm::format("latency_ms: median=%.3f min=%.3f max=%.3f "
+                                 "runs=%lld threads=%lld\n",
+                                 median, times.front(), times.back(),
+                                 (long long)n, (long long)threads);
+  }
   if (!o.raw.empty())
     save(o.raw, raw);
   if (!o.output.empty())
