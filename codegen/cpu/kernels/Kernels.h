@@ -24,62 +24,139 @@ namespace irmb::kernels {
 /// Element-wise activations (matches mlir::irmb::Activation).
 enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
 
+/// e^x for float32 within about 1 ulp (Cephes expf): range reduction by
+/// ln 2, a degree-6 polynomial, the exponent written into the bits. Written
+/// without branches or calls so loops over it vectorise; -inf gives 0.
+inline float expf32(float x) {
+  x = std::min(std::max(x, -87.3365f), 88.3762f);
+  // Round to nearest with the 1.5·2^23 trick (vectorises, unlike floorf).
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * __builtin_bit_cast(float, bits);
+}
+
 template <Act A> inline float activate(float x) {
   if constexpr (A == Act::Relu)
     return x > 0.f ? x : 0.f;
   else if constexpr (A == Act::Relu6)
     return std::min(std::max(x, 0.f), 6.f);
   else if constexpr (A == Act::Silu)
-    return x / (1.f + std::exp(-x));
+    return x / (1.f + expf32(-x));
   else
     return x;
 }
 
-inline float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
+inline float sigmoid(float x) { return 1.f / (1.f + expf32(-x)); }
 
 //===----------------------------------------------------------------------===//
 // GEMM with fused bias and activation
 //===----------------------------------------------------------------------===//
 
+#if defined(__AVX512F__)
+constexpr int64_t kVectorFloats = 16;
+#else
+constexpr int64_t kVectorFloats = 8;
+#endif
+/// One SIMD register of floats (GCC vector extension: AVX-512 zmm or AVX2
+/// ymm, whichever -march provides).
+typedef float Vec __attribute__((vector_size(kVectorFloats * 4), aligned(4)));
+
+/// Register tile: MR rows × (2 vectors) columns of C, 12 accumulators.
+constexpr int64_t kTileRows = 6, kTileCols = 2 * kVectorFloats;
+/// K block kept in cache while a tile accumulates.
+constexpr int64_t kBlockK = 256;
+
+/// Accumulates rows [m0, m0 + ROWS) × columns [n0, n0 + kTileCols) of
+/// A[:, k0:k1] · B[k0:k1, :] into C (first block: overwrite).
+template <int64_t ROWS>
+inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float *c, int64_t ldc, int64_t k0, int64_t k1,
+                     bool first) {
+  Vec acc[ROWS][2];
+  for (int64_t i = 0; i < ROWS; ++i)
+    for (int64_t v = 0; v < 2; ++v) {
+      if (first) {
+        acc[i][v] = Vec{} ;
+      } else {
+        std::memcpy(&acc[i][v], c + i * ldc + v * kVectorFloats, sizeof(Vec));
+      }
+    }
+  for (int64_t k = k0; k < k1; ++k) {
+    Vec b0, b1;
+    std::memcpy(&b0, b + k * ldb, sizeof(Vec));
+    std::memcpy(&b1, b + k * ldb + kVectorFloats, sizeof(Vec));
+    for (int64_t i = 0; i < ROWS; ++i) {
+      float av = a[i * lda + k];
+      acc[i][0] += av * b0;
+      acc[i][1] += av * b1;
+    }
+  }
+  for (int64_t i = 0; i < ROWS; ++i)
+    for (int64_t v = 0; v < 2; ++v)
+      std::memcpy(c + i * ldc + v * kVectorFloats, &acc[i][v], sizeof(Vec));
+}
+
+/// Scalar edge tile (fewer than kTileCols columns left).
+inline void gemmEdge(const float *a, int64_t lda, const float *b, int64_t ldb,
+                     float *c, int64_t ldc, int64_t rows, int64_t cols,
+                     int64_t k0, int64_t k1, bool first) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      float s = first ? 0.f : c[i * ldc + j];
+      for (int64_t k = k0; k < k1; ++k)
+        s += a[i * lda + k] * b[k * ldb + j];
+      c[i * ldc + j] = s;
+    }
+}
+
 /// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) for row-major A (M×K),
-/// B (K×N, row stride ldb) and C (M×N, row stride ldc). Register tiles of
-/// 4 rows × 32 columns; parallel over column blocks and row tiles.
+/// B (K×N, row stride ldb) and C (M×N, row stride ldc): register tiles of
+/// 6 rows × 2 vectors, K blocked, parallel over tiles; bias and activation
+/// applied while the tile is still in cache.
 template <Act A>
 void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
           int64_t ldb, const float *bias, float *c, int64_t ldc) {
-  constexpr int64_t TM = 4, TN = 32;
-  int64_t mTiles = (M + TM - 1) / TM, nTiles = (N + TN - 1) / TN;
+  int64_t mTiles = (M + kTileRows - 1) / kTileRows;
+  int64_t nTiles = (N + kTileCols - 1) / kTileCols;
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t mt = 0; mt < mTiles; ++mt) {
-    for (int64_t nt = 0; nt < nTiles; ++nt) {
-      int64_t m0 = mt * TM, n0 = nt * TN;
-      int64_t mn = std::min(TM, M - m0), nn = std::min(TN, N - n0);
-      float acc[TM][TN] = {};
-      if (nn == TN) {
-        for (int64_t k = 0; k < K; ++k) {
-          const float *brow = b + k * ldb + n0;
-          for (int64_t i = 0; i < TM; ++i) {
-            float av = i < mn ? a[(m0 + i) * K + k] : 0.f;
-#pragma omp simd
-            for (int64_t j = 0; j < TN; ++j)
-              acc[i][j] += av * brow[j];
-          }
+  for (int64_t nt = 0; nt < nTiles; ++nt) {
+    for (int64_t mt = 0; mt < mTiles; ++mt) {
+      int64_t m0 = mt * kTileRows, n0 = nt * kTileCols;
+      int64_t rows = std::min(kTileRows, M - m0);
+      int64_t cols = std::min(kTileCols, N - n0);
+      const float *at = a + m0 * K;
+      const float *bt = b + n0;
+      float *ct = c + m0 * ldc + n0;
+      for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+        int64_t k1 = std::min(K, k0 + kBlockK);
+        bool first = k0 == 0;
+        if (cols < kTileCols) {
+          gemmEdge(at, K, bt, ldb, ct, ldc, rows, cols, k0, k1, first);
+          continue;
         }
-      } else {
-        for (int64_t k = 0; k < K; ++k) {
-          const float *brow = b + k * ldb + n0;
-          for (int64_t i = 0; i < mn; ++i) {
-            float av = a[(m0 + i) * K + k];
-            for (int64_t j = 0; j < nn; ++j)
-              acc[i][j] += av * brow[j];
-          }
+        switch (rows) {
+        case 6: gemmTile<6>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        case 5: gemmTile<5>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        case 4: gemmTile<4>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        case 3: gemmTile<3>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        case 2: gemmTile<2>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        default: gemmTile<1>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
         }
       }
-      for (int64_t i = 0; i < mn; ++i) {
+      for (int64_t i = 0; i < rows; ++i) {
         float bv = bias ? bias[m0 + i] : 0.f;
-        float *crow = c + (m0 + i) * ldc + n0;
-        for (int64_t j = 0; j < nn; ++j)
-          crow[j] = activate<A>(acc[i][j] + bv);
+        float *crow = ct + i * ldc;
+#pragma omp simd
+        for (int64_t j = 0; j < cols; ++j)
+          crow[j] = activate<A>(crow[j] + bv);
       }
     }
   }
@@ -293,7 +370,7 @@ void attention(const float *q, const float *k, const float *v, float scale,
           }
           float sum = 0.f;
           for (int64_t j = 0; j < T; ++j) {
-            p[j] = std::exp(p[j] - m);
+            p[j] = expf32(p[j] - m);
             sum += p[j];
           }
           float inv = 1.f / sum;
@@ -403,7 +480,7 @@ void ema(const float *x, const float *gnW, const float *gnB,
       }
       float sum = 0.f;
       for (float &v : s)
-        sum += (v = std::exp(v - m));
+        sum += (v = expf32(v - m));
       for (float &v : s)
         v /= sum;
       return s;
@@ -469,7 +546,7 @@ void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
         m = std::max(m, x[(side * RM + r) * HW + p]);
       float sum = 0.f, expect = 0.f;
       for (int64_t r = 0; r < RM; ++r) {
-        float e = std::exp(x[(side * RM + r) * HW + p] - m);
+        float e = expf32(x[(side * RM + r) * HW + p] - m);
         sum += e;
         expect += e * dfl[r];
       }
