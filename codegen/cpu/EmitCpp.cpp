@@ -511,16 +511,21 @@ private:
                            weight(w), bias)
                  .str();
     } else {
+      // convScratchFloats() of Kernels.h: padded input + one group's im2col.
       if (!(k == 1 && s == 1 && p == 0))
-        scratchBytes =
-            std::max(scratchBytes, (in[1] / g) * k * k * out[2] * out[3] * 4);
+        scratchBytes = std::max(
+            scratchBytes, (in[1] * (in[2] + 2 * p) * (in[3] + 2 * p) +
+                           (in[1] / g) * k * k * out[2] * out[3]) *
+                              4);
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
                            "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
                            actName(c.getAct()), weight(w), bias)
                  .str();
     }
-    addKernel(c, k == 1 ? "conv1x1" : "conv", c.getInput(), body);
+    bool depthwise = g == in[1] && g == out[1] && g > 1;
+    addKernel(c, depthwise ? "dwconv" : k == 1 ? "conv1x1" : "conv",
+              c.getInput(), body);
     return success();
   }
 

@@ -28,7 +28,7 @@ void checkConv() {
   at::Tensor want =
       at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G));
   at::Tensor got = at::empty_like(want);
-  std::vector<float> col((CI / G) * K * K * want.size(2) * want.size(3));
+  std::vector<float> col(convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
   conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
       x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
       got.data_ptr<float>(), col.data());

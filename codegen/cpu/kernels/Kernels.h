@@ -166,70 +166,120 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
 // Convolutions
 //===----------------------------------------------------------------------===//
 
-/// General grouped conv (NCHW, one image) as im2col + GEMM per group.
-/// `col` is scratch of (CI/G)·K·K·HO·WO floats (unused for 1×1 stride-1
-/// unpadded convs, which read the input directly).
+/// Floats of scratch conv2d needs: the zero-padded input and the im2col
+/// matrix of one group.
+constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w,
+                                    int64_t k, int64_t s, int64_t p,
+                                    int64_t d, int64_t g) {
+  int64_t ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
+  int64_t wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+  return (k == 1 && s == 1 && p == 0)
+             ? 0
+             : ci * (h + 2 * p) * (w + 2 * p) + (ci / g) * k * k * ho * wo;
+}
+
+/// Copies [C, H, W] into a zero-bordered [C, H + 2P, W + 2P].
+template <int64_t C, int64_t H, int64_t W, int64_t P>
+void padBorder(const float *x, float *y) {
+  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    float *dst = y + c * HP * WP;
+    std::memset(dst, 0, sizeof(float) * P * WP);
+    for (int64_t i = 0; i < H; ++i) {
+      float *row = dst + (i + P) * WP;
+      for (int64_t j = 0; j < P; ++j)
+        row[j] = row[P + W + j] = 0.f;
+      std::memcpy(row + P, x + (c * H + i) * W, sizeof(float) * W);
+    }
+    std::memset(dst + (P + H) * WP, 0, sizeof(float) * P * WP);
+  }
+}
+
+/// General grouped conv (NCHW, one image): zero-pad once, im2col without
+/// bounds checks, then GEMM per group with the bias and activation fused.
+/// 1×1 stride-1 unpadded convs read the input directly. `scratch` holds
+/// convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
 void conv2d(const float *x, const float *w, const float *bias, float *y,
-            float *col) {
+            float *scratch) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
-  constexpr bool direct = K == 1 && S == 1 && P == 0;
+  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+  if constexpr (K == 1 && S == 1 && P == 0) {
+    for (int64_t g = 0; g < G; ++g)
+      gemm<A>(COG, HO * WO, KK, w + g * COG * KK, x + g * CIG * H * W,
+              HO * WO, bias ? bias + g * COG : nullptr,
+              y + g * COG * HO * WO, HO * WO);
+    return;
+  }
+  const float *padded = x;
+  float *col = scratch;
+  if constexpr (P > 0) {
+    padBorder<CI, H, W, P>(x, scratch);
+    padded = scratch;
+    col = scratch + CI * HP * WP;
+  }
   for (int64_t g = 0; g < G; ++g) {
-    const float *xg = x + g * CIG * H * W;
-    const float *b = xg;
-    if constexpr (!direct) {
 #pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < KK; ++r) {
-        int64_t ci = r / (K * K), ky = (r / K) % K, kx = r % K;
-        float *dst = col + r * HO * WO;
-        const float *src = xg + ci * H * W;
-        for (int64_t oy = 0; oy < HO; ++oy) {
-          int64_t iy = oy * S - P + ky * D;
-          for (int64_t ox = 0; ox < WO; ++ox) {
-            int64_t ix = ox * S - P + kx * D;
-            dst[oy * WO + ox] = (iy >= 0 && iy < H && ix >= 0 && ix < W)
-                                    ? src[iy * W + ix]
-                                    : 0.f;
-          }
+    for (int64_t r = 0; r < KK; ++r) {
+      int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
+      float *dst = col + r * HO * WO;
+      const float *src = padded + ci * HP * WP + ky * D * WP + kx * D;
+      for (int64_t oy = 0; oy < HO; ++oy) {
+        const float *row = src + oy * S * WP;
+        if constexpr (S == 1) {
+          std::memcpy(dst + oy * WO, row, sizeof(float) * WO);
+        } else {
+          for (int64_t ox = 0; ox < WO; ++ox)
+            dst[oy * WO + ox] = row[ox * S];
         }
       }
-      b = col;
     }
-    gemm<A>(COG, HO * WO, KK, w + g * COG * KK, b, HO * WO,
+    gemm<A>(COG, HO * WO, KK, w + g * COG * KK, col, HO * WO,
             bias ? bias + g * COG : nullptr, y + g * COG * HO * WO, HO * WO);
   }
 }
 
-/// Depthwise conv (groups == channels, one filter per channel).
+/// Depthwise conv (groups == channels, one filter per channel): each
+/// channel is zero-padded into a thread-local plane so the inner loop runs
+/// without bounds checks (and vectorises along x at stride 1).
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P,
           int64_t D, Act A>
 void depthwiseConv2d(const float *x, const float *w, const float *bias,
                      float *y) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    const float *src = x + c * H * W;
-    const float *f = w + c * K * K;
-    float *dst = y + c * HO * WO;
-    float bv = bias ? bias[c] : 0.f;
-    for (int64_t oy = 0; oy < HO; ++oy) {
-      for (int64_t ox = 0; ox < WO; ++ox) {
-        float acc = 0.f;
+  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+#pragma omp parallel
+  {
+    std::vector<float> plane(HP * WP, 0.f), acc(WO);
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t i = 0; i < H; ++i)
+        std::memcpy(&plane[(i + P) * WP + P], x + (c * H + i) * W,
+                    sizeof(float) * W);
+      const float *f = w + c * K * K;
+      float bv = bias ? bias[c] : 0.f;
+      float *dst = y + c * HO * WO;
+      for (int64_t oy = 0; oy < HO; ++oy) {
+        for (int64_t ox = 0; ox < WO; ++ox)
+          acc[ox] = bv;
         for (int64_t ky = 0; ky < K; ++ky) {
-          int64_t iy = oy * S - P + ky * D;
-          if (iy < 0 || iy >= H)
-            continue;
+          const float *row = &plane[(oy * S + ky * D) * WP];
           for (int64_t kx = 0; kx < K; ++kx) {
-            int64_t ix = ox * S - P + kx * D;
-            if (ix >= 0 && ix < W)
-              acc += src[iy * W + ix] * f[ky * K + kx];
+            float fv = f[ky * K + kx];
+            const float *src = row + kx * D;
+#pragma omp simd
+            for (int64_t ox = 0; ox < WO; ++ox)
+              acc[ox] += src[ox * S] * fv;
           }
         }
-        dst[oy * WO + ox] = activate<A>(acc + bv);
+#pragma omp simd
+        for (int64_t ox = 0; ox < WO; ++ox)
+          dst[oy * WO + ox] = activate<A>(acc[ox]);
       }
     }
   }
