@@ -152,26 +152,25 @@ int main(int argc, char **argv) {
     int64_t runs = std::max<int64_t>(bench, 5);
     for (int64_t r = 0; r < runs; ++r)
       irmb_run(model, x.values.data(), y.data());
-    double total = 0;
-    for (int k = 0; k < mi.num_kernels; ++k) {
+    struct Row {
       const char *name;
       int layer;
       int64_t calls;
       double ms;
-      irmb_kernel_profile(model, k, &name, &layer, &calls, &ms);
-      total += ms;
+    };
+    std::vector<Row> rows(mi.num_kernels);
+    double total = 0;
+    for (int k = 0; k < mi.num_kernels; ++k) {
+      Row &r = rows[k];
+      irmb_kernel_profile(model, k, &r.name, &r.layer, &r.calls, &r.ms);
+      total += r.ms;
     }
     std::printf("%-40s %6s %6s %10s %6s\n", "kernel", "layer", "calls",
                 "total_ms", "%");
-    for (int k = 0; k < mi.num_kernels; ++k) {
-      const char *name;
-      int layer;
-      int64_t calls;
-      double ms;
-      irmb_kernel_profile(model, k, &name, &layer, &calls, &ms);
-      std::printf("%-40s %6d %6lld %10.3f %6.2f\n", name, layer,
-                  (long long)calls, ms, total > 0 ? 100.0 * ms / total : 0.0);
-    }
+    for (const Row &r : rows)
+      std::printf("%-40s %6d %6lld %10.3f %6.2f\n", r.name, r.layer,
+                  (long long)r.calls, r.ms,
+                  total > 0 ? 100.0 * r.ms / total : 0.0);
     irmb_enable_profiling(model, 0);
   }
   if (bench > 0) {
