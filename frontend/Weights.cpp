@@ -125,8 +125,7 @@ void takeEntry(const std::string &path, const ExpectedLayer &layer,
       t.shape != std::vector<int64_t>(entry.shape.begin(), entry.shape.end()))
     throw CheckpointError(path, "key '" + entry.key + "' is " + t.dtype + " " +
                                     shapeText(t.shape) + " but " + layer.name +
-                                    " expects float " +
-                                    shapeText(entry.shape));
+                                    " expects float " + shapeText(entry.shape));
   for (float v : t.values)
     if (!std::isfinite(v))
       throw CheckpointError(path,

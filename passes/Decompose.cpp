@@ -59,8 +59,8 @@ public:
     return Conv2dOp::create(
         b, loc, type(out, x), x, b.getStringAttr(prefix + ".weight"),
         bias ? b.getStringAttr(prefix + ".bias") : StringAttr(),
-        norm ? b.getStringAttr(*norm) : StringAttr(), k, stride, pad,
-        dilation, groups, act);
+        norm ? b.getStringAttr(*norm) : StringAttr(), k, stride, pad, dilation,
+        groups, act);
   }
   /// Ultralytics Conv: `conv` + `bn` + act, autopad.
   Value convBn(Value x, int64_t cout, int64_t k, int64_t stride = 1,
@@ -70,8 +70,7 @@ public:
               prefix + ".bn");
   }
   Value batchNorm(Value x) const {
-    return BatchNormOp::create(b, loc, x.getType(), x,
-                               b.getStringAttr(prefix));
+    return BatchNormOp::create(b, loc, x.getType(), x, b.getStringAttr(prefix));
   }
   Value add(Value lhs, Value rhs) const {
     return AddOp::create(b, loc, lhs.getType(), lhs, rhs);
@@ -153,8 +152,8 @@ Value bottleneck(const Emitter &e, Value x, int64_t c2, int64_t hidden,
 
 /// The C2f data flow: cv1, split, n inner blocks, concatenation, cv2.
 template <typename InnerFn>
-Value c2fSkeleton(const Emitter &e, Value x, int64_t c, int64_t n,
-                  int64_t cout, InnerFn inner) {
+Value c2fSkeleton(const Emitter &e, Value x, int64_t c, int64_t n, int64_t cout,
+                  InnerFn inner) {
   Value t = (e / "cv1").convBn(x, 2 * c, 1);
   SmallVector<Value> ys{e.slice(t, 0, c), e.slice(t, c, c)};
   for (int64_t j = 0; j < n; ++j)
@@ -170,8 +169,8 @@ Value attention(const Emitter &e, Value x, int64_t heads) {
   Value q = e.slice(qkv, 0, keyDim, heads, period);
   Value k = e.slice(qkv, keyDim, keyDim, heads, period);
   Value v = e.slice(qkv, 2 * keyDim, headDim, heads, period);
-  Value o =
-      e.attention(q, k, v, heads, 0, std::pow(static_cast<double>(keyDim), -0.5));
+  Value o = e.attention(q, k, v, heads, 0,
+                        std::pow(static_cast<double>(keyDim), -0.5));
   Value pe = (e / "pe").convBn(v, dim, 3, 1, dim, Activation::none);
   return (e / "proj").convBn(e.add(o, pe), dim, 1, 1, 1, Activation::none);
 }
@@ -206,9 +205,9 @@ Value windowAttention(const Emitter &e, MMBConfigAttr cfg, Value z,
   Value x = (hp != h || wp != w) ? e.pad(z, hp, wp) : z;
   int64_t heads = c / cfg.getDimHead();
   double scale = std::pow(static_cast<double>(cfg.getDimHead()), -0.5);
-  Value qk = (e / "qk" / "conv")
-                 .conv(x, 2 * c, 1, 1, 0, 1, 1, Activation::none,
-                       cfg.getQkvBias());
+  Value qk =
+      (e / "qk" / "conv")
+          .conv(x, 2 * c, 1, 1, 0, 1, 1, Activation::none, cfg.getQkvBias());
   Value q = e.slice(qk, 0, c), k = e.slice(qk, c, c);
   int64_t vGroups = cfg.getVGroup() ? heads : 1;
   auto project = [&](Value t) {
@@ -271,8 +270,8 @@ SmallVector<Value> detectLevels(const Emitter &e, const std::string &cv2,
   for (auto [i, x] : llvm::enumerate(xs)) {
     Emitter box = e / cv2 / static_cast<int64_t>(i);
     Value bx = (box / 1).convBn((box / 0).convBn(x, c2, 3), c2, 3);
-    bx = (box / "2").conv(bx, 4 * regMax, 1, 1, 0, 1, 1, Activation::none,
-                          true);
+    bx =
+        (box / "2").conv(bx, 4 * regMax, 1, 1, 0, 1, 1, Activation::none, true);
     Emitter cls = e / cv3 / static_cast<int64_t>(i);
     Value cx;
     if (depthwise) {
@@ -342,10 +341,12 @@ Value decompose(OpBuilder &b, Operation *op) {
               y = (seq / 1).convBn(y, 2 * hidden, 1);
               Emitter mid = seq / 2;
               if (c.getLk()) {
-                Value a = (mid / "conv").convBn(y, 2 * hidden, 7, 1,
-                                                2 * hidden, Activation::none);
-                Value bb = (mid / "conv1").convBn(
-                    y, 2 * hidden, 3, 1, 2 * hidden, Activation::none);
+                Value a = (mid / "conv")
+                              .convBn(y, 2 * hidden, 7, 1, 2 * hidden,
+                                      Activation::none);
+                Value bb = (mid / "conv1")
+                               .convBn(y, 2 * hidden, 3, 1, 2 * hidden,
+                                       Activation::none);
                 y = mid.activation(mid.add(a, bb), Activation::silu);
               } else {
                 y = mid.convBn(y, 2 * hidden, 3, 1, 2 * hidden);

@@ -43,4 +43,35 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
+def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
+  let summary = "Assigns each primitive op the CPU kernel that will run it";
+  let description = [{
+    Annotates every primitive op with a `kernel` attribute naming the kernel
+    of codegen/cpu/kernels/Kernels.h that implements it; code generation
+    emits exactly that kernel (and refuses ops without one). Convolutions
+    choose by shape: `gemm` (1×1, stride 1, no padding: the input is the
+    GEMM's B matrix), `depthwise` (groups = channels) or `im2col_gemm`;
+    attention chooses `window_attention` or `global_attention`; the other
+    ops map one to one (`channel_affine`, `concat_copy`, `slice_copy`, ...).
+
+    Before:
+
+    ```mlir
+    %1 = irmb.conv2d %0 {act = #irmb.act<silu>, dilation = 1 : i64,
+           groups = 32 : i64, kernel = 3 : i64, norm = "model.23.conv_local.norm",
+           padding = 1 : i64, stride = 1 : i64,
+           weight = "model.23.conv_local.conv.weight"}
+         : tensor<1x32x20x20xf32> -> tensor<1x32x20x20xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %1 = irmb.conv2d %0 {act = #irmb.act<silu>, cpu_kernel = "depthwise", ...}
+         : tensor<1x32x20x20xf32> -> tensor<1x32x20x20xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
 #endif // IRMB_PASSES_TD

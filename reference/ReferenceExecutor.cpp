@@ -121,8 +121,7 @@ Tensor bottleneck(const Layer &l, const Tensor &x, int64_t c2, bool shortcut,
 
 /// The C2f data flow with inner blocks `inner(m.j, y)`.
 template <typename InnerFn>
-Tensor c2fSkeleton(const Layer &l, const Tensor &x, int64_t n,
-                   InnerFn inner) {
+Tensor c2fSkeleton(const Layer &l, const Tensor &x, int64_t n, InnerFn inner) {
   std::vector<Tensor> ys = (l / "cv1").conv(x, 1).chunk(2, 1);
   for (int64_t j = 0; j < n; ++j)
     ys.push_back(inner(l / "m" / j, ys.back()));
@@ -181,13 +180,11 @@ Tensor windowAttention(const Layer &l, MMBConfigAttr cfg, const Tensor &z,
   attn = attn.softmax(-1);
   int64_t vGroups = cfg.getVGroup() ? heads : 1;
   auto project = [&](const Tensor &t) {
-    return activate((l / "v" / "conv").conv2d(t, 1, 0, vGroups),
-                    cfg.getAct());
+    return activate((l / "v" / "conv").conv2d(t, 1, 0, vGroups), cfg.getAct());
   };
   // 'b (heads dim_head) h w -> b heads (h w) dim_head' and back.
   auto toHeads = [&](const Tensor &t) {
-    return t.view({bw, heads, t.size(1) / heads, tokens})
-        .permute({0, 1, 3, 2});
+    return t.view({bw, heads, t.size(1) / heads, tokens}).permute({0, 1, 3, 2});
   };
   auto fromHeads = [&](const Tensor &t) {
     return t.permute({0, 1, 3, 2}).reshape({bw, -1, wh, ww});
@@ -224,9 +221,8 @@ Tensor ema(const Layer &l, const Tensor &x, int64_t groups) {
         .permute({0, 2, 1})
         .softmax(-1);
   };
-  Tensor weights =
-      at::matmul(pooledSoftmax(x1), x2.reshape({bg, cg, -1})) +
-      at::matmul(pooledSoftmax(x2), x1.reshape({bg, cg, -1}));
+  Tensor weights = at::matmul(pooledSoftmax(x1), x2.reshape({bg, cg, -1})) +
+                   at::matmul(pooledSoftmax(x2), x1.reshape({bg, cg, -1}));
   weights = weights.reshape({bg, 1, h, w});
   return (gx * weights.sigmoid()).reshape({b, c, h, w});
 }
@@ -332,15 +328,15 @@ Tensor detectBranches(const Layer &l, const std::string &cv2Name,
       cx = (cls / 1).conv((cls / 0).conv(x, 3), 3);
     }
     cx = (cls / "2").conv2d(cx, 1, 0);
-    levels.push_back(at::cat({bx, cx}, 1).view({b, bx.size(1) + cx.size(1),
-                                                -1}));
+    levels.push_back(
+        at::cat({bx, cx}, 1).view({b, bx.size(1) + cx.size(1), -1}));
   }
   return at::cat(levels, 2);
 }
 
 /// DFL decoding, anchors and sigmoid scores: [B, 4 + nc, A].
-Tensor decode(const Tensor &dflWeight, const Tensor &preds,
-              ArrayRef<Tensor> xs, ArrayRef<int64_t> strides, int64_t regMax) {
+Tensor decode(const Tensor &dflWeight, const Tensor &preds, ArrayRef<Tensor> xs,
+              ArrayRef<int64_t> strides, int64_t regMax) {
   int64_t b = preds.size(0), a = preds.size(2);
   std::vector<Tensor> parts =
       preds.split_with_sizes({4 * regMax, preds.size(1) - 4 * regMax}, 1);
@@ -409,24 +405,22 @@ public:
                              });
         })
         .Case([&](C3k2Op c) {
-          return c2fSkeleton(
-              l, in(c.getInput()), c.getN(),
-              [&](const Layer &m, const Tensor &y) -> Tensor {
-                if (!c.getC3k())
-                  return bottleneckHalf(m, y, c);
-                Tensor a = (m / "cv1").conv(y, 1);
-                for (int64_t j = 0; j < 2; ++j)
-                  a = bottleneck(m / "m" / j, a, a.size(1), c.getShortcut(),
-                                 c.getGroups());
-                return (m / "cv3").conv(at::cat({a, (m / "cv2").conv(y, 1)}, 1),
-                                        1);
-              });
+          return c2fSkeleton(l, in(c.getInput()), c.getN(),
+                             [&](const Layer &m, const Tensor &y) -> Tensor {
+                               if (!c.getC3k())
+                                 return bottleneckHalf(m, y, c);
+                               Tensor a = (m / "cv1").conv(y, 1);
+                               for (int64_t j = 0; j < 2; ++j)
+                                 a = bottleneck(m / "m" / j, a, a.size(1),
+                                                c.getShortcut(), c.getGroups());
+                               return (m / "cv3").conv(
+                                   at::cat({a, (m / "cv2").conv(y, 1)}, 1), 1);
+                             });
         })
         .Case([&](C2fCIBOp c) {
-          return c2fSkeleton(l, in(c.getInput()), c.getN(),
-                             [&](const Layer &m, const Tensor &y) {
-                               return cib(m, y, c);
-                             });
+          return c2fSkeleton(
+              l, in(c.getInput()), c.getN(),
+              [&](const Layer &m, const Tensor &y) { return cib(m, y, c); });
         })
         .Case([&](SCDownOp s) {
           Tensor y = (l / "cv1").conv(in(s.getInput()), 1);
@@ -437,8 +431,8 @@ public:
           int64_t k = s.getKernel();
           std::vector<Tensor> ys{(l / "cv1").conv(in(s.getInput()), 1)};
           for (int i = 0; i < 3; ++i)
-            ys.push_back(at::max_pool2d(ys.back(), {k, k}, {1, 1},
-                                        {k / 2, k / 2}));
+            ys.push_back(
+                at::max_pool2d(ys.back(), {k, k}, {1, 1}, {k / 2, k / 2}));
           return (l / "cv2").conv(at::cat(ys, 1), 1);
         })
         .Case([&](PSAOp p) {
@@ -467,12 +461,11 @@ public:
                         d.getStrides(), d.getRegMax());
         })
         .Case([&](Conv2dOp c) {
-          Tensor y = at::conv2d(in(c.getInput()), w(c.getWeight()),
-                                c.getBias() ? w(*c.getBias()) : Tensor(),
-                                {c.getStride(), c.getStride()},
-                                {c.getPadding(), c.getPadding()},
-                                {c.getDilation(), c.getDilation()},
-                                c.getGroups());
+          Tensor y = at::conv2d(
+              in(c.getInput()), w(c.getWeight()),
+              c.getBias() ? w(*c.getBias()) : Tensor(),
+              {c.getStride(), c.getStride()}, {c.getPadding(), c.getPadding()},
+              {c.getDilation(), c.getDilation()}, c.getGroups());
           if (c.getNorm())
             y = Layer(weights, c.getNorm()->str()).batchNorm(y);
           return activate(y, c.getAct());
@@ -519,10 +512,9 @@ public:
               x, {x.size(2) * r.getScale(), x.size(3) * r.getScale()}, s, s);
         })
         .Case([&](AttentionOp a) {
-          return windowedAttention(in(a.getQuery()), in(a.getKeyMap()),
-                                   in(a.getValue()), a.getHeads(),
-                                   a.getWindow(),
-                                   a.getScale().convertToDouble());
+          return windowedAttention(
+              in(a.getQuery()), in(a.getKeyMap()), in(a.getValue()),
+              a.getHeads(), a.getWindow(), a.getScale().convertToDouble());
         })
         .Case([&](EMAOp e) {
           return ema(Layer(weights, e.getPrefix().str()), in(e.getInput()),

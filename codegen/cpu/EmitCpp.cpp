@@ -231,9 +231,10 @@ private:
     return llvm::formatv("W({0})", offset).str();
   }
 
-  /// Adds a kernel: its function text (body uses x0.., y, scratch) and call.
-  void addKernel(Operation *op, StringRef kind, ValueRange inputs,
-                 const std::string &body) {
+  /// Adds a kernel: its function (named after the layer and the kernel
+  /// irmb-select-kernels chose; body uses x0.., y, scratch) and its call.
+  void addKernel(Operation *op, ValueRange inputs, const std::string &body) {
+    StringRef kind = kernelOf(op);
     std::string layer = layerName(op);
     std::string name =
         llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
@@ -244,13 +245,14 @@ private:
       params += llvm::formatv("const float *x{0}, ", i).str();
     std::string where;
     if (auto loc = dyn_cast<FileLineColLoc>(
-            isa<NameLoc>(op->getLoc()) ? cast<NameLoc>(op->getLoc()).getChildLoc()
-                                       : op->getLoc()))
+            isa<NameLoc>(op->getLoc())
+                ? cast<NameLoc>(op->getLoc()).getChildLoc()
+                : op->getLoc()))
       where = llvm::formatv(" ({0}:{1})", loc.getFilename().getValue(),
                             loc.getLine())
                   .str();
-    functions << "// " << layer << " " << op->getName().getStringRef().str() << where
-              << "\nstatic void " << name << "(" << params
+    functions << "// " << layer << " " << op->getName().getStringRef().str()
+              << where << "\nstatic void " << name << "(" << params
               << "float *y, float *scratch) {\n  (void)scratch;\n"
               << body << "}\n\n";
     std::string args;
@@ -260,6 +262,12 @@ private:
           << args << ptr(op->getResult(0)) << ", scratch));\n";
     kernelNames.push_back(name);
     kernelLayers.push_back(layerIndex(layer));
+  }
+
+  /// The kernel irmb-select-kernels chose for `op`.
+  static StringRef kernelOf(Operation *op) {
+    auto attr = op->getAttrOfType<StringAttr>("cpu_kernel");
+    return attr ? attr.getValue() : StringRef();
   }
 
   /// Folds an optional bias and BN into (weight, bias) offsets.
@@ -299,8 +307,7 @@ private:
       double scale = (*g)[o] / std::sqrt((*var)[o] + kBatchNormEps);
       for (int64_t i = 0; i < per; ++i)
         folded[o * per + i] = static_cast<float>((*wv)[o * per + i] * scale);
-      bias[o] = static_cast<float>((*beta)[o] +
-                                   (bias[o] - (*mean)[o]) * scale);
+      bias[o] = static_cast<float>((*beta)[o] + (bias[o] - (*mean)[o]) * scale);
     }
     w = blob.append(folded);
     b = blob.append(bias);
@@ -309,6 +316,8 @@ private:
   }
 
   LogicalResult emitOp(Operation *op) {
+    if (kernelOf(op).empty())
+      return op->emitError("has no cpu_kernel (run --irmb-select-kernels)");
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](Conv2dOp c) { return emitConv(c); })
         .Case([&](BatchNormOp n) -> LogicalResult {
@@ -326,37 +335,37 @@ private:
             shift[c] = static_cast<float>((*beta)[c] - (*mean)[c] * s);
           }
           auto s = shapeOf(n.getInput());
-          addKernel(op, "batch_norm", n.getInput(),
+          addKernel(op, n.getInput(),
                     llvm::formatv("  channelAffine<{0}, {1}, Act::None>(x0, "
                                   "{2}, {3}, y);\n",
-                                  s[1], s[2] * s[3],
-                                  weight(blob.append(scale)),
+                                  s[1], s[2] * s[3], weight(blob.append(scale)),
                                   weight(blob.append(shift)))
                         .str());
           return success();
         })
         .Case([&](ActivationOp a) -> LogicalResult {
-          addKernel(op, "activation", a.getInput(),
+          addKernel(op, a.getInput(),
                     llvm::formatv("  activation<{0}, {1}>(x0, y);\n",
                                   perImage(a.getInput()), actName(a.getAct()))
                         .str());
           return success();
         })
         .Case([&](AddOp a) -> LogicalResult {
-          addKernel(op, "add", {a.getLhs(), a.getRhs()},
-                    llvm::formatv("  add<{0}>(x0, x1, y);\n",
-                                  perImage(a.getLhs()))
-                        .str());
+          addKernel(
+              op, {a.getLhs(), a.getRhs()},
+              llvm::formatv("  add<{0}>(x0, x1, y);\n", perImage(a.getLhs()))
+                  .str());
           return success();
         })
         .Case([&](SliceOp s) -> LogicalResult {
           auto in = shapeOf(s.getInput());
-          addKernel(op, "slice", s.getInput(),
-                    llvm::formatv("  sliceChannels<{0}, {1}, {2}, {3}, {4}>(x0, "
-                                  "y);\n",
-                                  in[2] * in[3], s.getStart(), s.getSize(),
-                                  s.getGroups(), s.getPeriod())
-                        .str());
+          addKernel(
+              op, s.getInput(),
+              llvm::formatv("  sliceChannels<{0}, {1}, {2}, {3}, {4}>(x0, "
+                            "y);\n",
+                            in[2] * in[3], s.getStart(), s.getSize(),
+                            s.getGroups(), s.getPeriod())
+                  .str());
           return success();
         })
         .Case([&](CatOp c) -> LogicalResult {
@@ -369,21 +378,22 @@ private:
                         .str();
             at += s[1];
           }
-          addKernel(op, "cat", c.getInputs(), body);
+          addKernel(op, c.getInputs(), body);
           return success();
         })
         .Case([&](PadOp p) -> LogicalResult {
           auto in = shapeOf(p.getInput()), out = shapeOf(p.getOutput());
-          addKernel(op, "pad", p.getInput(),
-                    llvm::formatv("  padBottomRight<{0}, {1}, {2}, {3}, {4}>(x0, "
-                                  "y);\n",
-                                  in[1], in[2], in[3], out[2], out[3])
-                        .str());
+          addKernel(
+              op, p.getInput(),
+              llvm::formatv("  padBottomRight<{0}, {1}, {2}, {3}, {4}>(x0, "
+                            "y);\n",
+                            in[1], in[2], in[3], out[2], out[3])
+                  .str());
           return success();
         })
         .Case([&](CropOp c) -> LogicalResult {
           auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
-          addKernel(op, "crop", c.getInput(),
+          addKernel(op, c.getInput(),
                     llvm::formatv("  cropTopLeft<{0}, {1}, {2}, {3}, {4}>(x0, "
                                   "y);\n",
                                   in[1], in[2], in[3], out[2], out[3])
@@ -392,7 +402,7 @@ private:
         })
         .Case([&](MaxPoolOp m) -> LogicalResult {
           auto in = shapeOf(m.getInput());
-          addKernel(op, "max_pool", m.getInput(),
+          addKernel(op, m.getInput(),
                     llvm::formatv("  maxPool<{0}, {1}, {2}, {3}, {4}, {5}>(x0, "
                                   "y);\n",
                                   in[1], in[2], in[3], m.getKernel(),
@@ -402,10 +412,11 @@ private:
         })
         .Case([&](ResizeNearestOp r) -> LogicalResult {
           auto in = shapeOf(r.getInput());
-          addKernel(op, "resize", r.getInput(),
-                    llvm::formatv("  resizeNearest<{0}, {1}, {2}, {3}>(x0, y);\n",
-                                  in[1], in[2], in[3], r.getScale())
-                        .str());
+          addKernel(
+              op, r.getInput(),
+              llvm::formatv("  resizeNearest<{0}, {1}, {2}, {3}>(x0, y);\n",
+                            in[1], in[2], in[3], r.getScale())
+                  .str());
           return success();
         })
         .Case([&](AttentionOp a) -> LogicalResult {
@@ -414,34 +425,35 @@ private:
           char scale[32];
           std::snprintf(scale, sizeof scale, "%.9gf",
                         a.getScale().convertToDouble());
-          addKernel(op, "attention",
-                    {a.getQuery(), a.getKeyMap(), a.getValue()},
-                    llvm::formatv("  attention<{0}, {1}, {2}, {3}, {4}, {5}>(x0, "
-                                  "x1, x2, {6}, y);\n",
-                                  q[2], q[3], heads, q[1] / heads,
-                                  v[1] / heads, a.getWindow(), scale)
-                        .str());
+          addKernel(
+              op, {a.getQuery(), a.getKeyMap(), a.getValue()},
+              llvm::formatv("  attention<{0}, {1}, {2}, {3}, {4}, {5}>(x0, "
+                            "x1, x2, {6}, y);\n",
+                            q[2], q[3], heads, q[1] / heads, v[1] / heads,
+                            a.getWindow(), scale)
+                  .str());
           return success();
         })
         .Case([&](EMAOp e) -> LogicalResult {
           auto s = shapeOf(e.getInput());
           std::string p = e.getPrefix().str();
           SmallVector<int64_t> at;
-          for (const char *k : {".gn.weight", ".gn.bias", ".conv1x1.weight",
-                                ".conv1x1.bias", ".conv3x3.weight",
-                                ".conv3x3.bias"}) {
+          for (const char *k :
+               {".gn.weight", ".gn.bias", ".conv1x1.weight", ".conv1x1.bias",
+                ".conv3x3.weight", ".conv3x3.bias"}) {
             FailureOr<int64_t> o = blob.tensor(p + k, op);
             if (failed(o))
               return failure();
             at.push_back(*o);
           }
-          addKernel(op, "ema", e.getInput(),
-                    llvm::formatv("  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
-                                  "{7}, {8}, {9}, y);\n",
-                                  s[1], s[2], s[3], e.getGroups(),
-                                  weight(at[0]), weight(at[1]), weight(at[2]),
-                                  weight(at[3]), weight(at[4]), weight(at[5]))
-                        .str());
+          addKernel(
+              op, e.getInput(),
+              llvm::formatv("  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
+                            "{7}, {8}, {9}, y);\n",
+                            s[1], s[2], s[3], e.getGroups(), weight(at[0]),
+                            weight(at[1]), weight(at[2]), weight(at[3]),
+                            weight(at[4]), weight(at[5]))
+                  .str());
           return success();
         })
         .Case([&](SqueezeExciteOp se) -> LogicalResult {
@@ -459,13 +471,14 @@ private:
               return failure();
             at.push_back(*o);
           }
-          addKernel(op, "squeeze_excite", se.getInput(),
-                    llvm::formatv("  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
-                                  "{5}, {6}, {7}, y);\n",
-                                  s[1], s[2] * s[3], reduce->size(),
-                                  actName(se.getAct()), weight(at[0]),
-                                  weight(at[1]), weight(at[2]), weight(at[3]))
-                        .str());
+          addKernel(
+              op, se.getInput(),
+              llvm::formatv("  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
+                            "{5}, {6}, {7}, y);\n",
+                            s[1], s[2] * s[3], reduce->size(),
+                            actName(se.getAct()), weight(at[0]), weight(at[1]),
+                            weight(at[2]), weight(at[3]))
+                  .str());
           return success();
         })
         .Case([&](DetectDecodeOp d) -> LogicalResult {
@@ -476,15 +489,15 @@ private:
           std::string body;
           for (auto [i, v] : llvm::enumerate(d.getInputs())) {
             auto s = shapeOf(v);
-            body += llvm::formatv("  detectDecodeLevel<{0}, {1}, {2}, {3}, {4}, "
-                                  "{5}>(x{6}, {7}, {8}, y);\n",
-                                  d.getNc(), d.getRegMax(), s[2], s[3],
-                                  d.getStrides()[i], anchors, i,
-                                  weight(*dfl), at)
-                        .str();
+            body +=
+                llvm::formatv("  detectDecodeLevel<{0}, {1}, {2}, {3}, {4}, "
+                              "{5}>(x{6}, {7}, {8}, y);\n",
+                              d.getNc(), d.getRegMax(), s[2], s[3],
+                              d.getStrides()[i], anchors, i, weight(*dfl), at)
+                    .str();
             at += s[2] * s[3];
           }
-          addKernel(op, "detect_decode", d.getInputs(), body);
+          addKernel(op, d.getInputs(), body);
           return success();
         })
         .Default([&](Operation *other) -> LogicalResult {
@@ -504,7 +517,7 @@ private:
             d = c.getDilation(), g = c.getGroups();
     std::string bias = hasBias ? weight(b) : "nullptr";
     std::string body;
-    if (g == in[1] && g == out[1] && g > 1) {
+    if (kernelOf(c) == "depthwise") {
       body = llvm::formatv("  depthwiseConv2d<{0}, {1}, {2}, {3}, {4}, {5}, "
                            "{6}, {7}>(x0, {8}, {9}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
@@ -513,19 +526,17 @@ private:
     } else {
       // convScratchFloats() of Kernels.h: padded input + one group's im2col.
       if (!(k == 1 && s == 1 && p == 0))
-        scratchBytes = std::max(
-            scratchBytes, (in[1] * (in[2] + 2 * p) * (in[3] + 2 * p) +
-                           (in[1] / g) * k * k * out[2] * out[3]) *
-                              4);
+        scratchBytes =
+            std::max(scratchBytes, (in[1] * (in[2] + 2 * p) * (in[3] + 2 * p) +
+                                    (in[1] / g) * k * k * out[2] * out[3]) *
+                                       4);
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
                            "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
                            actName(c.getAct()), weight(w), bias)
                  .str();
     }
-    bool depthwise = g == in[1] && g == out[1] && g > 1;
-    addKernel(c, depthwise ? "dwconv" : k == 1 ? "conv1x1" : "conv",
-              c.getInput(), body);
+    addKernel(c, c.getInput(), body);
     return success();
   }
 
@@ -555,30 +566,43 @@ private:
       src << l << ", ";
     src << "};\n\n";
     src << llvm::formatv(
-        "static const irmb_model_desc kDesc = {{\n"
-        "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\",\n"
-        "    {{{2}, {3}, {4}, {5}}, {{{6}, {7}, {8}},\n"
-        "    {9}, {10}, {11}, {12}, kKernelNames, kKernelLayers};\n\n",
-        options.source, options.isa, in[0], in[1], in[2], in[3], out[0],
-        out[1], out[2], out[1] - 4, options.isV10 ? 1 : 0, arenaBytes,
-        kernelNames.size()).str();
+               "static const irmb_model_desc kDesc = {{\n"
+               "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\",\n"
+               "    {{{2}, {3}, {4}, {5}}, {{{6}, {7}, {8}},\n"
+               "    {9}, {10}, {11}, {12}, kKernelNames, kKernelLayers};\n\n",
+               options.source, options.isa, in[0], in[1], in[2], in[3], out[0],
+               out[1], out[2], out[1] - 4, options.isV10 ? 1 : 0, arenaBytes,
+               kernelNames.size())
+               .str();
     src << "extern \"C\" const irmb_model_desc *irmb_model_describe(void) {\n"
         << "  return &kDesc;\n}\n\n"
         << "extern \"C\" void irmb_model_set_threads(int threads) {\n"
         << "  omp_set_num_threads(threads > 0 ? threads : 1);\n}\n\n"
-        << "#define IRMB_CALL(index, call)                                  \\\n"
-        << "  do {                                                          \\\n"
-        << "    if (kernel_ms) {                                            \\\n"
-        << "      auto t0 = std::chrono::steady_clock::now();               \\\n"
-        << "      call;                                                     \\\n"
-        << "      kernel_ms[index] += std::chrono::duration<double, std::milli>( \\\n"
-        << "          std::chrono::steady_clock::now() - t0).count();       \\\n"
-        << "    } else {                                                    \\\n"
-        << "      call;                                                     \\\n"
-        << "    }                                                           \\\n"
+        << "#define IRMB_CALL(index, call)                                  "
+           "\\\n"
+        << "  do {                                                          "
+           "\\\n"
+        << "    if (kernel_ms) {                                            "
+           "\\\n"
+        << "      auto t0 = std::chrono::steady_clock::now();               "
+           "\\\n"
+        << "      call;                                                     "
+           "\\\n"
+        << "      kernel_ms[index] += std::chrono::duration<double, "
+           "std::milli>( \\\n"
+        << "          std::chrono::steady_clock::now() - t0).count();       "
+           "\\\n"
+        << "    } else {                                                    "
+           "\\\n"
+        << "      call;                                                     "
+           "\\\n"
+        << "    }                                                           "
+           "\\\n"
         << "  } while (0)\n\n"
-        << "extern \"C\" void irmb_model_run(const float *input, float *output,\n"
-        << "                               void *arena_ptr, double *kernel_ms) {\n"
+        << "extern \"C\" void irmb_model_run(const float *input, float "
+           "*output,\n"
+        << "                               void *arena_ptr, double *kernel_ms) "
+           "{\n"
         << "  unsigned char *arena = static_cast<unsigned char *>(arena_ptr);\n"
         << llvm::formatv("  float *scratch = F(arena, {0});\n",
                          arena.peakBytes())

@@ -20,9 +20,9 @@ namespace irmb::codegen {
 
 /// What the emitter produced.
 struct CpuModule {
-  std::string source;         ///< the C++ translation unit
-  std::vector<char> weights;  ///< the blob the source embeds (.incbin)
-  int64_t arenaBytes = 0;     ///< peak arena of one image
+  std::string source;        ///< the C++ translation unit
+  std::vector<char> weights; ///< the blob the source embeds (.incbin)
+  int64_t arenaBytes = 0;    ///< peak arena of one image
   int64_t numKernels = 0;
 };
 

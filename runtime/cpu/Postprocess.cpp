@@ -17,9 +17,8 @@ static std::vector<int64_t> topK(const float *values, int64_t n,
                                  int64_t count) {
   std::vector<int64_t> idx(n);
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int64_t a, int64_t b) {
-    return values[a] > values[b];
-  });
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](int64_t a, int64_t b) { return values[a] > values[b]; });
   idx.resize(count);
   return idx;
 }

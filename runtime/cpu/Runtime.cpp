@@ -4,8 +4,8 @@
 // version, owns the arena, and keeps per-kernel timing counters.
 //
 //===----------------------------------------------------------------------===//
-#include "irmb/irmb.h"
 #include "irmb/ModelAbi.h"
+#include "irmb/irmb.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -55,9 +55,9 @@ irmb_model *irmb_create(const char *path) {
   model->handle = handle;
   model->setThreads =
       reinterpret_cast<void (*)(int)>(dlsym(handle, "irmb_model_set_threads"));
-  model->run = reinterpret_cast<void (*)(const float *, float *, void *,
-                                         double *)>(
-      dlsym(handle, "irmb_model_run"));
+  model->run =
+      reinterpret_cast<void (*)(const float *, float *, void *, double *)>(
+          dlsym(handle, "irmb_model_run"));
   if (!describe || !model->setThreads || !model->run) {
     irmb_destroy(model);
     fail(std::string(path) + " is not an irmb model (missing entry points)");

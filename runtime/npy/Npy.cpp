@@ -35,7 +35,8 @@ bool parseShape(const std::string &text, std::vector<int64_t> &shape) {
     if (b == std::string::npos)
       continue;
     item = item.substr(b, item.find_last_not_of(' ') - b + 1);
-    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos ||
+    if (item.empty() ||
+        item.find_first_not_of("0123456789") != std::string::npos ||
         item.size() > 12)
       return false;
     shape.push_back(std::stoll(item));
@@ -104,7 +105,8 @@ bool irmb::npy::readNpy(const std::string &path, Array &out,
     return fail("no 'fortran_order' in the header");
   if (m[1].str() == "True")
     return fail("Fortran-ordered arrays are not supported (use C order)");
-  if (!std::regex_search(header, m, shapeRe) || !parseShape(m[1].str(), out.shape))
+  if (!std::regex_search(header, m, shapeRe) ||
+      !parseShape(m[1].str(), out.shape))
     return fail("malformed 'shape' in the header");
   int64_t n = out.numElements();
   size_t dataOffset = offset + headerLen;
@@ -133,8 +135,8 @@ bool irmb::npy::readNpy(const std::string &path, Array &out,
 }
 
 bool irmb::npy::writeNpy(const std::string &path,
-                         const std::vector<int64_t> &shape,
-                         const float *values, std::string &error) {
+                         const std::vector<int64_t> &shape, const float *values,
+                         std::string &error) {
   std::string dims;
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -145,8 +147,8 @@ bool irmb::npy::writeNpy(const std::string &path,
     dims.erase(dims.size() - 2);
   else if (shape.size() == 1)
     dims.erase(dims.size() - 1);
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
-                       dims + "), }";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so that the data starts on a 64-byte boundary; end with '\n'.
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

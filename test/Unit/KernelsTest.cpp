@@ -25,8 +25,7 @@ void checkConv() {
   at::manual_seed(CI * 131 + CO * 7 + K);
   at::Tensor x = at::randn({1, CI, H, W}), w = at::randn({CO, CI / G, K, K});
   at::Tensor b = at::randn({CO});
-  at::Tensor want =
-      at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G));
+  at::Tensor want = at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G));
   at::Tensor got = at::empty_like(want);
   std::vector<float> col(convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
   conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
@@ -36,10 +35,10 @@ void checkConv() {
 }
 
 TEST(Kernels, Conv2dOddShapes) {
-  checkConv<5, 11, 13, 7, 3, 2, 1, 1, 1>();  // odd everything, stride 2
-  checkConv<6, 9, 10, 9, 3, 1, 2, 2, 3>();   // groups 3, dilation 2
-  checkConv<33, 7, 5, 17, 1, 1, 0, 1, 1>();  // 1x1 read in place
-  checkConv<8, 12, 12, 4, 5, 3, 0, 1, 2>();  // 5x5, stride 3, no padding
+  checkConv<5, 11, 13, 7, 3, 2, 1, 1, 1>(); // odd everything, stride 2
+  checkConv<6, 9, 10, 9, 3, 1, 2, 2, 3>();  // groups 3, dilation 2
+  checkConv<33, 7, 5, 17, 1, 1, 0, 1, 1>(); // 1x1 read in place
+  checkConv<8, 12, 12, 4, 5, 3, 0, 1, 2>(); // 5x5, stride 3, no padding
 }
 
 TEST(Kernels, DepthwiseConv) {
@@ -48,8 +47,7 @@ TEST(Kernels, DepthwiseConv) {
   at::Tensor want = at::relu(at::conv2d(x, w, {}, {2, 2}, {2, 2}, {1, 1}, 5));
   at::Tensor got = at::empty_like(want);
   depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
-      got.data_ptr<float>());
+      x.data_ptr<float>(), w.data_ptr<float>(), nullptr, got.data_ptr<float>());
   EXPECT_LT(maxRelative(got, want), 1e-5);
 }
 
@@ -67,8 +65,8 @@ at::Tensor referenceAttention(const at::Tensor &q, const at::Tensor &k,
         .reshape({bw, heads, c / heads, t})
         .permute({0, 1, 3, 2});
   };
-  at::Tensor a = (at::matmul(split(q), split(k).transpose(-2, -1)) * scale)
-                     .softmax(-1);
+  at::Tensor a =
+      (at::matmul(split(q), split(k).transpose(-2, -1)) * scale).softmax(-1);
   at::Tensor o = at::matmul(a, split(v));
   int64_t cv = v.size(1);
   return o.permute({0, 1, 3, 2})

@@ -95,7 +95,8 @@ WeightMap foldBatchNorms(const WeightMap &in) {
     for (int64_t o = 0; o < w.shape[0]; ++o) {
       double scale = g[o] / std::sqrt(static_cast<double>(v[o]) + 1e-3);
       for (int64_t i = 0; i < per; ++i)
-        weight.values[o * per + i] = static_cast<float>(w.values[o * per + i] * scale);
+        weight.values[o * per + i] =
+            static_cast<float>(w.values[o * per + i] * scale);
       bias.values.push_back(static_cast<float>(b[o] - m[o] * scale));
     }
     // The fused form as the loader hands it on: folded weight, identity BN
@@ -105,7 +106,8 @@ WeightMap foldBatchNorms(const WeightMap &in) {
     int64_t c = w.shape[0];
     out[prefix + ".bn.weight"] = {{c}, std::vector<float>(c, 1.0f)};
     out[prefix + ".bn.running_mean"] = {{c}, std::vector<float>(c, 0.0f)};
-    out[prefix + ".bn.running_var"] = {{c}, std::vector<float>(c, 1.0f - 1e-3f)};
+    out[prefix + ".bn.running_var"] = {{c},
+                                       std::vector<float>(c, 1.0f - 1e-3f)};
   }
   return out;
 }

@@ -1,4 +1,5 @@
-//===- CommandLine.h - shared command-line handling of the tools -*- C++ -*-===//
+//===- CommandLine.h - shared command-line handling of the tools -*- C++
+//-*-===//
 //
 // What irmb-compile and irmb-reference share: reading `--flag value` /
 // `--flag=value` arguments, the model options (--scale, --imgsz, --batch,

@@ -6,7 +6,8 @@
 // irmb-compile MODEL.yaml --summary | --emit=irmb|primitive|cpp|state-dict
 //
 // Reads an Ultralytics model YAML, applies parse_model, builds the irmb IR,
-// loads and checks the weights, runs irmb-decompose and emits C++ compiled by
+// loads and checks the weights, runs irmb-decompose and irmb-select-kernels,
+// and emits C++ compiled by
 // the host compiler into one self-contained .so (weights embedded). Every
 // user error is one line `error: <file>:<line>:<col>: <what>` and exit code 1;
 // the .so appears only when everything succeeded. Steps longer than a second
@@ -103,8 +104,8 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (o.model.empty()) {
       o.model = arg;
     } else {
-      throw UsageError{"more than one model file ('" + o.model + "', '" +
-                       arg + "')"};
+      throw UsageError{"more than one model file ('" + o.model + "', '" + arg +
+                       "')"};
     }
   }
   if (o.model.empty())
@@ -122,9 +123,9 @@ public:
   explicit Progress(std::string step)
       : step(std::move(step)), start(std::chrono::steady_clock::now()) {}
   ~Progress() {
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             start)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (s > 1.0)
       llvm::errs() << "irmb-compile: " << step << " ("
                    << llvm::format("%.1f", s) << " s)\n";
@@ -142,8 +143,8 @@ int run(const Options &options) {
   mlir::MLIRContext context;
   installDiagnosticHandler(context);
   LayerOps layerOps;
-  mlir::OwningOpRef<mlir::ModuleOp> module = importModel(
-      context, model, options.modelOptions.import, &layerOps);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      importModel(context, model, options.modelOptions.import, &layerOps);
   if (!module)
     return 1;
   if (options.summary)
@@ -160,14 +161,14 @@ int run(const Options &options) {
   WeightMap weights;
   {
     Progress p("loaded the weights");
-    weights = options.weights.empty()
-                  ? randomWeights(*module, options.seed)
-                  : loadWeights(*module, options.weights);
+    weights = options.weights.empty() ? randomWeights(*module, options.seed)
+                                      : loadWeights(*module, options.weights);
   }
   bool isV10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
   mlir::PassManager pm(&context);
   pm.addPass(mlir::irmb::createIRMBDecomposePass());
+  pm.addPass(mlir::irmb::createIRMBSelectKernelsPass());
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (options.emit == "primitive") {
@@ -187,8 +188,8 @@ int run(const Options &options) {
   llvm::outs().flush();
   if (options.output.empty())
     return 0;
-  Progress p("compiled " + std::to_string(code->numKernels) +
-             " kernels into " + options.output);
+  Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
+             options.output);
   llvm::errs() << "irmb-compile: compiling " << code->numKernels
                << " kernels with the host compiler...\n";
   std::string error =

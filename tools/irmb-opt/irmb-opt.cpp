@@ -1,8 +1,9 @@
 //===- irmb-opt.cpp - the irmb optimizer driver ---------------------------===//
 //
 // MlirOptMain with the dialects irmb IR uses (irmb, func) and the irmb passes:
-// parses, verifies, runs passes on and prints irmb modules. Researchers drive the compiler pass
-// by pass with it; lit tests use it for round-trips and diagnostics.
+// parses, verifies, runs passes on and prints irmb modules. Researchers drive
+// the compiler pass by pass with it; lit tests use it for round-trips and
+// diagnostics.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBDialect.h"

@@ -17,15 +17,15 @@
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
 #include "frontend/Weights.h"
+#include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
-#include "mlir/IR/MLIRContext.h"
 #include "reference/ReferenceExecutor.h"
-#include <ATen/Parallel.h>
 #include "runtime/npy/Npy.h"
 #include "tools/common/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,8 +40,8 @@ namespace {
 struct Options {
   std::string model, weights, input, raw, output, dumpLayers;
   uint64_t seed = 0;
-  int64_t threads = 0; ///< 0 = one per hardware thread
-  bool decompose = false; ///< run irmb-decompose and execute primitives
+  int64_t threads = 0;           ///< 0 = one per hardware thread
+  bool decompose = false;        ///< run irmb-decompose and execute primitives
   int64_t bench = 0, warmup = 3; ///< timing runs (PyTorch-eager baseline)
   bool foldBatchNorm = false;    ///< time the fused (deployed) model
   ModelOptions modelOptions;
@@ -126,10 +126,9 @@ int run(Options o) {
     geometry.height = input.shape[2];
     geometry.width = input.shape[3];
     if (geometry.height % 32 != 0 || geometry.width % 32 != 0)
-      throw UsageError{o.input + ": input size " +
-                       std::to_string(geometry.height) + "x" +
-                       std::to_string(geometry.width) +
-                       " is not a multiple of 32"};
+      throw UsageError{
+          o.input + ": input size " + std::to_string(geometry.height) + "x" +
+          std::to_string(geometry.width) + " is not a multiple of 32"};
   }
   if (!o.modelOptions.batchGiven)
     geometry.batch = input.shape[0];

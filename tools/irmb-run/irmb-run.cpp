@@ -140,8 +140,8 @@ int main(int argc, char **argv) {
     if (mi.is_v10) {
       int64_t k = std::min<int64_t>(300, rawShape[2]);
       std::vector<float> final(rawShape[0] * k * 6);
-      irmb_postprocess_v10(y.data(), rawShape[0], rawShape[1], rawShape[2],
-                           300, final.data());
+      irmb_postprocess_v10(y.data(), rawShape[0], rawShape[1], rawShape[2], 300,
+                           final.data());
       save(output, {rawShape[0], k, 6}, final);
     } else {
       save(output, rawShape, y);
@@ -186,11 +186,10 @@ int main(int argc, char **argv) {
     }
     std::vector<double> sorted = ms;
     std::sort(sorted.begin(), sorted.end());
-    double median = sorted.size() % 2
-                        ? sorted[sorted.size() / 2]
-                        : (sorted[sorted.size() / 2 - 1] +
-                           sorted[sorted.size() / 2]) /
-                              2;
+    double median =
+        sorted.size() % 2
+            ? sorted[sorted.size() / 2]
+            : (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]) / 2;
     std::printf("latency_ms: median=%.3f min=%.3f max=%.3f runs=%lld "
                 "threads=%d\n",
                 median, sorted.front(), sorted.back(), (long long)bench,

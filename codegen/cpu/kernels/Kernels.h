@@ -84,7 +84,7 @@ inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
   for (int64_t i = 0; i < ROWS; ++i)
     for (int64_t v = 0; v < 2; ++v) {
       if (first) {
-        acc[i][v] = Vec{} ;
+        acc[i][v] = Vec{};
       } else {
         std::memcpy(&acc[i][v], c + i * ldc + v * kVectorFloats, sizeof(Vec));
       }
@@ -143,12 +143,24 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
           continue;
         }
         switch (rows) {
-        case 6: gemmTile<6>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
-        case 5: gemmTile<5>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
-        case 4: gemmTile<4>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
-        case 3: gemmTile<3>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
-        case 2: gemmTile<2>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
-        default: gemmTile<1>(at, K, bt, ldb, ct, ldc, k0, k1, first); break;
+        case 6:
+          gemmTile<6>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
+        case 5:
+          gemmTile<5>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
+        case 4:
+          gemmTile<4>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
+        case 3:
+          gemmTile<3>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
+        case 2:
+          gemmTile<2>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
+        default:
+          gemmTile<1>(at, K, bt, ldb, ct, ldc, k0, k1, first);
+          break;
         }
       }
       for (int64_t i = 0; i < rows; ++i) {
@@ -168,9 +180,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
 
 /// Floats of scratch conv2d needs: the zero-padded input and the im2col
 /// matrix of one group.
-constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w,
-                                    int64_t k, int64_t s, int64_t p,
-                                    int64_t d, int64_t g) {
+constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
+                                    int64_t s, int64_t p, int64_t d,
+                                    int64_t g) {
   int64_t ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
   int64_t wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
   return (k == 1 && s == 1 && p == 0)
@@ -210,9 +222,8 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   if constexpr (K == 1 && S == 1 && P == 0) {
     for (int64_t g = 0; g < G; ++g)
-      gemm<A>(COG, HO * WO, KK, w + g * COG * KK, x + g * CIG * H * W,
-              HO * WO, bias ? bias + g * COG : nullptr,
-              y + g * COG * HO * WO, HO * WO);
+      gemm<A>(COG, HO * WO, KK, w + g * COG * KK, x + g * CIG * H * W, HO * WO,
+              bias ? bias + g * COG : nullptr, y + g * COG * HO * WO, HO * WO);
     return;
   }
   const float *padded = x;
@@ -321,8 +332,8 @@ void sliceChannels(const float *x, float *y) {
 }
 
 /// Copies `channels` channels of HW pixels to offset `at` of the result.
-inline void copyChannels(const float *x, int64_t channels, int64_t hw,
-                         float *y, int64_t at) {
+inline void copyChannels(const float *x, int64_t channels, int64_t hw, float *y,
+                         int64_t at) {
   std::memcpy(y + at * hw, x, sizeof(float) * channels * hw);
 }
 
@@ -333,8 +344,8 @@ void padBottomRight(const float *x, float *y) {
   for (int64_t c = 0; c < C; ++c)
     for (int64_t i = 0; i < HP; ++i)
       for (int64_t j = 0; j < WP; ++j)
-        y[(c * HP + i) * WP + j] = (i < H && j < W) ? x[(c * H + i) * W + j]
-                                                    : 0.f;
+        y[(c * HP + i) * WP + j] =
+            (i < H && j < W) ? x[(c * H + i) * W + j] : 0.f;
 }
 
 /// Top-left crop: [C, H, W] -> [C, HO, WO].
@@ -446,9 +457,8 @@ void attention(const float *q, const float *k, const float *v, float scale,
 /// EMA (Ouyang et al.) on one image: G groups of CG channels share the
 /// weights of gn (CG), conv1x1 (CG×CG + CG) and conv3x3 (CG×CG×9 + CG).
 template <int64_t C, int64_t H, int64_t W, int64_t G>
-void ema(const float *x, const float *gnW, const float *gnB,
-         const float *w1, const float *b1, const float *w3, const float *b3,
-         float *y) {
+void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
+         const float *b1, const float *w3, const float *b3, float *y) {
   constexpr int64_t CG = C / G, HW = H * W;
 #pragma omp parallel for schedule(static)
   for (int64_t g = 0; g < G; ++g) {
@@ -494,9 +504,8 @@ void ema(const float *x, const float *gnW, const float *gnB,
       var /= HW;
       float inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));
       for (int64_t i = 0; i < HW; ++i)
-        x1[c * HW + i] = static_cast<float>(x1[c * HW + i] - mean) * inv *
-                             gnW[c] +
-                         gnB[c];
+        x1[c * HW + i] =
+            static_cast<float>(x1[c * HW + i] - mean) * inv * gnW[c] + gnB[c];
     }
     // x2 = conv3x3(gx), padding 1.
     for (int64_t o = 0; o < CG; ++o)

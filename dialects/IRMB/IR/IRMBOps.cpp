@@ -300,13 +300,15 @@ LogicalResult Conv2dOp::verify() {
   if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
       failed(checkDivisible(*this, "output", cout, getGroups())))
     return failure();
-  return checkResultShape(
-      *this, inferConvShape(shapeOf(getInput()), cout, getKernel(),
-                            getStride(), getPadding(), getDilation(),
-                            [&] { return emitOpError(); }));
+  return checkResultShape(*this, inferConvShape(shapeOf(getInput()), cout,
+                                                getKernel(), getStride(),
+                                                getPadding(), getDilation(),
+                                                [&] { return emitOpError(); }));
 }
 
-LogicalResult BatchNormOp::verify() { return checkSameShape(*this, getInput()); }
+LogicalResult BatchNormOp::verify() {
+  return checkSameShape(*this, getInput());
+}
 
 LogicalResult ActivationOp::verify() {
   return checkSameShape(*this, getInput());
@@ -328,7 +330,8 @@ LogicalResult SliceOp::verify() {
     return emitOpError() << "selects channels up to " << last
                          << " of an input with " << c;
   ArrayRef<int64_t> in = shapeOf(getInput());
-  return checkResultShape(*this, Shape{in[0], groups * getSize(), in[2], in[3]});
+  return checkResultShape(*this,
+                          Shape{in[0], groups * getSize(), in[2], in[3]});
 }
 
 LogicalResult CatOp::verify() {
@@ -361,9 +364,9 @@ LogicalResult MaxPoolOp::verify() {
 }
 
 LogicalResult ResizeNearestOp::verify() {
-  return checkResultShape(
-      *this, inferUpsampleShape(shapeOf(getInput()), getScale(),
-                                [&] { return emitOpError(); }));
+  return checkResultShape(*this,
+                          inferUpsampleShape(shapeOf(getInput()), getScale(),
+                                             [&] { return emitOpError(); }));
 }
 
 LogicalResult AttentionOp::verify() {
@@ -388,8 +391,8 @@ LogicalResult AttentionOp::verify() {
 }
 
 LogicalResult EMAOp::verify() {
-  if (failed(checkDivisible(*this, "input", channelsOf(getInput()),
-                            getGroups())))
+  if (failed(
+          checkDivisible(*this, "input", channelsOf(getInput()), getGroups())))
     return failure();
   return checkSameShape(*this, getInput());
 }

@@ -93,7 +93,8 @@ public:
     size_t begin = beginUnit();
     conv2d("conv", cin, cout, k, groups, /*bias=*/false, out);
     batchNorm("bn", cout);
-    endUnit(begin, {{prefix + ".conv.weight", {cout, cin / groups, k, k},
+    endUnit(begin, {{prefix + ".conv.weight",
+                     {cout, cin / groups, k, k},
                      EntryKind::Parameter},
                     {prefix + ".conv.bias", {cout}, EntryKind::Parameter}});
     return out;
@@ -344,10 +345,12 @@ void C2fCIBOp::describeLayer(LayerDescription &desc) {
           size_t begin = rep.beginUnit();
           (rep / "conv").convBn(2 * c, 2 * c, 7, p, 1, 2 * c);
           (rep / "conv1").notDeployed().convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
-          rep.endUnit(begin, {{rep.key() + ".conv.weight", {2 * c, 1, 7, 7},
-                               EntryKind::Parameter},
-                              {rep.key() + ".conv.bias", {2 * c},
-                               EntryKind::Parameter}});
+          rep.endUnit(
+              begin,
+              {{rep.key() + ".conv.weight",
+                {2 * c, 1, 7, 7},
+                EntryKind::Parameter},
+               {rep.key() + ".conv.bias", {2 * c}, EntryKind::Parameter}});
         } else {
           (cv1 / 2).convBn(2 * c, 2 * c, 3, p, 1, 2 * c);
         }

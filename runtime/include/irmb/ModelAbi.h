@@ -19,13 +19,13 @@ extern "C" {
 /** What a compiled model is: input and output geometry, memory, kernels. */
 typedef struct irmb_model_desc {
   int abi_version;
-  const char *source;       /**< the model YAML it was compiled from */
-  const char *isa;          /**< avx512 | avx2 | native | ... */
-  int64_t input_shape[4];   /**< B, C, H, W */
-  int64_t output_shape[3];  /**< B, 4 + nc, A */
+  const char *source;      /**< the model YAML it was compiled from */
+  const char *isa;         /**< avx512 | avx2 | native | ... */
+  int64_t input_shape[4];  /**< B, C, H, W */
+  int64_t output_shape[3]; /**< B, 4 + nc, A */
   int num_classes;
-  int is_v10;               /**< 1: v10Detect (top-k post-processing) */
-  int64_t arena_bytes;      /**< peak working memory of one image */
+  int is_v10;          /**< 1: v10Detect (top-k post-processing) */
+  int64_t arena_bytes; /**< peak working memory of one image */
   int num_kernels;
   const char *const *kernel_names; /**< e.g. "model_23_attention_4" */
   const int *kernel_layers;        /**< YAML layer index of each kernel */

@@ -30,8 +30,8 @@ typedef struct irmb_info {
   int64_t input_shape[4];  /**< B, C, H, W (float32, RGB in [0, 1]) */
   int64_t output_shape[3]; /**< B, 4 + nc, A (raw predictions) */
   int num_classes;
-  int is_v10;              /**< post-process with irmb_postprocess_v10 */
-  int64_t arena_bytes;     /**< peak working memory (planned, reused) */
+  int is_v10;          /**< post-process with irmb_postprocess_v10 */
+  int64_t arena_bytes; /**< peak working memory (planned, reused) */
   int num_kernels;
   int threads;
   const char *isa;
