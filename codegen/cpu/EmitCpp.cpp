@@ -665,7 +665,8 @@ std::string compileSharedLibrary(const CpuModule &module,
   const char *extra = std::getenv("IRMB_CXXFLAGS");
   std::string tmpOut = outputPath + ".tmp";
   std::string command =
-      llvm::formatv("cd '{0}' && {1} -std=c++17 -O3 {2} -fopenmp -fPIC "
+      llvm::formatv("cd '{0}' && {1} -std=c++17 -O3 -ffp-contract=fast {2} "
+                    "-fopenmp -fPIC "
                     "-shared {4} -o '{3}' model.cpp > build.log 2>&1",
                     dir.string(), cxx && *cxx ? cxx : "c++",
                     marchFlag(options.isa), fs::absolute(tmpOut).string(),

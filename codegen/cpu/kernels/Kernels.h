@@ -67,41 +67,62 @@ constexpr int64_t kVectorFloats = 8;
 #endif
 /// One SIMD register of floats (GCC vector extension: AVX-512 zmm or AVX2
 /// ymm, whichever -march provides).
-typedef float Vec __attribute__((vector_size(kVectorFloats * 4), aligned(4)));
+typedef float Vec __attribute__((vector_size(kVectorFloats * 4)));
 
 /// Register tile: MR rows × (2 vectors) columns of C, 12 accumulators.
 constexpr int64_t kTileRows = 6, kTileCols = 2 * kVectorFloats;
 /// K block kept in cache while a tile accumulates.
 constexpr int64_t kBlockK = 256;
 
-/// Accumulates rows [m0, m0 + ROWS) × columns [n0, n0 + kTileCols) of
-/// A[:, k0:k1] · B[k0:k1, :] into C (first block: overwrite).
-template <int64_t ROWS>
+/// Accumulates rows [0, ROWS) × NV vectors of columns of A[:, k0:k1] ·
+/// B[k0:k1, :] into C (first block: overwrite). The inner loop is ROWS
+/// broadcasts, NV loads and ROWS·NV FMAs (compiled with -ffp-contract=fast).
+template <int64_t ROWS, int64_t NV>
 inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
                      float *c, int64_t ldc, int64_t k0, int64_t k1,
                      bool first) {
-  Vec acc[ROWS][2];
+  Vec acc[ROWS][NV];
   for (int64_t i = 0; i < ROWS; ++i)
-    for (int64_t v = 0; v < 2; ++v) {
-      if (first) {
+    for (int64_t v = 0; v < NV; ++v) {
+      if (first)
         acc[i][v] = Vec{};
-      } else {
+      else
         std::memcpy(&acc[i][v], c + i * ldc + v * kVectorFloats, sizeof(Vec));
-      }
     }
   for (int64_t k = k0; k < k1; ++k) {
-    Vec b0, b1;
-    std::memcpy(&b0, b + k * ldb, sizeof(Vec));
-    std::memcpy(&b1, b + k * ldb + kVectorFloats, sizeof(Vec));
+    Vec bv[NV];
+    for (int64_t v = 0; v < NV; ++v)
+      std::memcpy(&bv[v], b + k * ldb + v * kVectorFloats, sizeof(Vec));
     for (int64_t i = 0; i < ROWS; ++i) {
       float av = a[i * lda + k];
-      acc[i][0] += av * b0;
-      acc[i][1] += av * b1;
+      for (int64_t v = 0; v < NV; ++v)
+        acc[i][v] += av * bv[v];
     }
   }
   for (int64_t i = 0; i < ROWS; ++i)
-    for (int64_t v = 0; v < 2; ++v)
+    for (int64_t v = 0; v < NV; ++v)
       std::memcpy(c + i * ldc + v * kVectorFloats, &acc[i][v], sizeof(Vec));
+}
+
+/// gemmTile for a runtime row count (1..kTileRows).
+template <int64_t NV>
+inline void gemmRows(int64_t rows, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float *c, int64_t ldc,
+                     int64_t k0, int64_t k1, bool first) {
+  switch (rows) {
+  case 6:
+    return gemmTile<6, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  case 5:
+    return gemmTile<5, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  case 4:
+    return gemmTile<4, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  case 3:
+    return gemmTile<3, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  case 2:
+    return gemmTile<2, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  default:
+    return gemmTile<1, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+  }
 }
 
 /// Scalar edge tile (fewer than kTileCols columns left).
@@ -138,30 +159,18 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
       for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
         int64_t k1 = std::min(K, k0 + kBlockK);
         bool first = k0 == 0;
-        if (cols < kTileCols) {
-          gemmEdge(at, K, bt, ldb, ct, ldc, rows, cols, k0, k1, first);
-          continue;
+        // Full tiles of two vectors; a tail of one vector; scalar columns.
+        int64_t j = 0;
+        if (cols == kTileCols) {
+          gemmRows<2>(rows, at, K, bt, ldb, ct, ldc, k0, k1, first);
+          j = cols;
+        } else if (cols >= kVectorFloats) {
+          gemmRows<1>(rows, at, K, bt, ldb, ct, ldc, k0, k1, first);
+          j = kVectorFloats;
         }
-        switch (rows) {
-        case 6:
-          gemmTile<6>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        case 5:
-          gemmTile<5>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        case 4:
-          gemmTile<4>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        case 3:
-          gemmTile<3>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        case 2:
-          gemmTile<2>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        default:
-          gemmTile<1>(at, K, bt, ldb, ct, ldc, k0, k1, first);
-          break;
-        }
+        if (j < cols)
+          gemmEdge(at, K, bt + j, ldb, ct + j, ldc, rows, cols - j, k0, k1,
+                   first);
       }
       for (int64_t i = 0; i < rows; ++i) {
         float bv = bias ? bias[m0 + i] : 0.f;
