@@ -74,13 +74,29 @@ constexpr int64_t kTileRows = 6, kTileCols = 2 * kVectorFloats;
 /// K block kept in cache while a tile accumulates.
 constexpr int64_t kBlockK = 256;
 
+/// Row k of a dense B: `b + k·ldb`.
+struct DenseRows {
+  const float *b;
+  int64_t ldb;
+  const float *row(int64_t k) const { return b + k * ldb; }
+  DenseRows shifted(int64_t columns) const { return {b + columns, ldb}; }
+};
+
+/// Row k of an implicit-GEMM convolution's B: `b + koff[k]` (B is never
+/// materialised; rows are read from the padded input).
+struct OffsetRows {
+  const float *b;
+  const int64_t *koff;
+  const float *row(int64_t k) const { return b + koff[k]; }
+  OffsetRows shifted(int64_t columns) const { return {b + columns, koff}; }
+};
+
 /// Accumulates rows [0, ROWS) × NV vectors of columns of A[:, k0:k1] ·
 /// B[k0:k1, :] into C (first block: overwrite). The inner loop is ROWS
 /// broadcasts, NV loads and ROWS·NV FMAs (compiled with -ffp-contract=fast).
-template <int64_t ROWS, int64_t NV>
-inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
-                     float *c, int64_t ldc, int64_t k0, int64_t k1,
-                     bool first) {
+template <int64_t ROWS, int64_t NV, typename BRows>
+inline void gemmTile(const float *a, int64_t lda, BRows b, float *c,
+                     int64_t ldc, int64_t k0, int64_t k1, bool first) {
   Vec acc[ROWS][NV];
   for (int64_t i = 0; i < ROWS; ++i)
     for (int64_t v = 0; v < NV; ++v) {
@@ -90,9 +106,10 @@ inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
         std::memcpy(&acc[i][v], c + i * ldc + v * kVectorFloats, sizeof(Vec));
     }
   for (int64_t k = k0; k < k1; ++k) {
+    const float *brow = b.row(k);
     Vec bv[NV];
     for (int64_t v = 0; v < NV; ++v)
-      std::memcpy(&bv[v], b + k * ldb + v * kVectorFloats, sizeof(Vec));
+      std::memcpy(&bv[v], brow + v * kVectorFloats, sizeof(Vec));
     for (int64_t i = 0; i < ROWS; ++i) {
       float av = a[i * lda + k];
       for (int64_t v = 0; v < NV; ++v)
@@ -105,43 +122,72 @@ inline void gemmTile(const float *a, int64_t lda, const float *b, int64_t ldb,
 }
 
 /// gemmTile for a runtime row count (1..kTileRows).
-template <int64_t NV>
-inline void gemmRows(int64_t rows, const float *a, int64_t lda,
-                     const float *b, int64_t ldb, float *c, int64_t ldc,
-                     int64_t k0, int64_t k1, bool first) {
+template <int64_t NV, typename BRows>
+inline void gemmRows(int64_t rows, const float *a, int64_t lda, BRows b,
+                     float *c, int64_t ldc, int64_t k0, int64_t k1,
+                     bool first) {
   switch (rows) {
   case 6:
-    return gemmTile<6, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<6, NV>(a, lda, b, c, ldc, k0, k1, first);
   case 5:
-    return gemmTile<5, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<5, NV>(a, lda, b, c, ldc, k0, k1, first);
   case 4:
-    return gemmTile<4, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<4, NV>(a, lda, b, c, ldc, k0, k1, first);
   case 3:
-    return gemmTile<3, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<3, NV>(a, lda, b, c, ldc, k0, k1, first);
   case 2:
-    return gemmTile<2, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<2, NV>(a, lda, b, c, ldc, k0, k1, first);
   default:
-    return gemmTile<1, NV>(a, lda, b, ldb, c, ldc, k0, k1, first);
+    return gemmTile<1, NV>(a, lda, b, c, ldc, k0, k1, first);
   }
 }
 
-/// Scalar edge tile (fewer than kTileCols columns left).
-inline void gemmEdge(const float *a, int64_t lda, const float *b, int64_t ldb,
-                     float *c, int64_t ldc, int64_t rows, int64_t cols,
-                     int64_t k0, int64_t k1, bool first) {
+/// Scalar edge tile (fewer columns than one vector).
+template <typename BRows>
+inline void gemmEdge(const float *a, int64_t lda, BRows b, float *c,
+                     int64_t ldc, int64_t rows, int64_t cols, int64_t k0,
+                     int64_t k1, bool first) {
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
       float s = first ? 0.f : c[i * ldc + j];
       for (int64_t k = k0; k < k1; ++k)
-        s += a[i * lda + k] * b[k * ldb + j];
+        s += a[i * lda + k] * b.row(k)[j];
       c[i * ldc + j] = s;
     }
 }
 
+/// One output tile: rows × cols of C from A (lda = K) and B, K blocked,
+/// then bias and activation while the tile is in cache.
+template <Act A, typename BRows>
+inline void gemmBlock(const float *a, int64_t K, BRows b, const float *bias,
+                      float *c, int64_t ldc, int64_t rows, int64_t cols) {
+  for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+    int64_t k1 = std::min(K, k0 + kBlockK);
+    bool first = k0 == 0;
+    // Full tiles of two vectors; a tail of one vector; scalar columns.
+    int64_t j = 0;
+    if (cols == kTileCols) {
+      gemmRows<2>(rows, a, K, b, c, ldc, k0, k1, first);
+      j = cols;
+    } else if (cols >= kVectorFloats) {
+      gemmRows<1>(rows, a, K, b, c, ldc, k0, k1, first);
+      j = kVectorFloats;
+    }
+    if (j < cols)
+      gemmEdge(a, K, b.shifted(j), c + j, ldc, rows, cols - j, k0, k1, first);
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    float bv = bias ? bias[i] : 0.f;
+    float *crow = c + i * ldc;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j)
+      crow[j] = activate<A>(crow[j] + bv);
+  }
+}
+
 /// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) for row-major A (M×K),
 /// B (K×N, row stride ldb) and C (M×N, row stride ldc): register tiles of
-/// 6 rows × 2 vectors, K blocked, parallel over tiles; bias and activation
-/// applied while the tile is still in cache.
+/// 6 rows × 2 vectors, K blocked, parallel over tiles.
 template <Act A>
 void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
           int64_t ldb, const float *bias, float *c, int64_t ldc) {
@@ -151,33 +197,32 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
   for (int64_t nt = 0; nt < nTiles; ++nt) {
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       int64_t m0 = mt * kTileRows, n0 = nt * kTileCols;
-      int64_t rows = std::min(kTileRows, M - m0);
-      int64_t cols = std::min(kTileCols, N - n0);
-      const float *at = a + m0 * K;
-      const float *bt = b + n0;
-      float *ct = c + m0 * ldc + n0;
-      for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
-        int64_t k1 = std::min(K, k0 + kBlockK);
-        bool first = k0 == 0;
-        // Full tiles of two vectors; a tail of one vector; scalar columns.
-        int64_t j = 0;
-        if (cols == kTileCols) {
-          gemmRows<2>(rows, at, K, bt, ldb, ct, ldc, k0, k1, first);
-          j = cols;
-        } else if (cols >= kVectorFloats) {
-          gemmRows<1>(rows, at, K, bt, ldb, ct, ldc, k0, k1, first);
-          j = kVectorFloats;
-        }
-        if (j < cols)
-          gemmEdge(at, K, bt + j, ldb, ct + j, ldc, rows, cols - j, k0, k1,
-                   first);
-      }
-      for (int64_t i = 0; i < rows; ++i) {
-        float bv = bias ? bias[m0 + i] : 0.f;
-        float *crow = ct + i * ldc;
-#pragma omp simd
-        for (int64_t j = 0; j < cols; ++j)
-          crow[j] = activate<A>(crow[j] + bv);
+      gemmBlock<A>(a + m0 * K, K, DenseRows{b + n0, ldb},
+                   bias ? bias + m0 : nullptr, c + m0 * ldc + n0, ldc,
+                   std::min(kTileRows, M - m0), std::min(kTileCols, N - n0));
+    }
+  }
+}
+
+/// Implicit-GEMM stride-1 convolution of one group: C[m, oy·WO + ox] =
+/// act(Σ_k A[m, k] · padded[koff[k] + oy·wp + ox] + bias[m]). Column tiles
+/// stay inside one output row, so every B row segment is a contiguous read
+/// of the padded input and no im2col matrix is written.
+template <Act A>
+void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
+                      const float *a, const float *padded, const int64_t *koff,
+                      int64_t wp, const float *bias, float *c) {
+  int64_t mTiles = (M + kTileRows - 1) / kTileRows;
+  int64_t xTiles = (WO + kTileCols - 1) / kTileCols;
+#pragma omp parallel for collapse(3) schedule(static)
+  for (int64_t oy = 0; oy < HO; ++oy) {
+    for (int64_t xt = 0; xt < xTiles; ++xt) {
+      for (int64_t mt = 0; mt < mTiles; ++mt) {
+        int64_t m0 = mt * kTileRows, x0 = xt * kTileCols;
+        gemmBlock<A>(a + m0 * K, K, OffsetRows{padded + oy * wp + x0, koff},
+                     bias ? bias + m0 : nullptr,
+                     c + m0 * HO * WO + oy * WO + x0, HO * WO,
+                     std::min(kTileRows, M - m0), std::min(kTileCols, WO - x0));
       }
     }
   }
@@ -217,9 +262,10 @@ void padBorder(const float *x, float *y) {
   }
 }
 
-/// General grouped conv (NCHW, one image): zero-pad once, im2col without
-/// bounds checks, then GEMM per group with the bias and activation fused.
-/// 1×1 stride-1 unpadded convs read the input directly. `scratch` holds
+/// General grouped conv (NCHW, one image): zero-pad once; stride 1 runs as
+/// an implicit GEMM over the padded input, other strides im2col without
+/// bounds checks then GEMM; bias and activation fused. 1×1 stride-1
+/// unpadded convs read the input directly. `scratch` holds
 /// convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
@@ -241,6 +287,21 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
     padBorder<CI, H, W, P>(x, scratch);
     padded = scratch;
     col = scratch + CI * HP * WP;
+  }
+  // Implicit GEMM when output rows split into whole vectors (no scalar
+  // edge columns); otherwise im2col, whose columns span rows.
+  if constexpr (S == 1 && WO % kVectorFloats == 0) {
+    int64_t koff[KK];
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t r = 0; r < KK; ++r) {
+        int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
+        koff[r] = ci * HP * WP + ky * D * WP + kx * D;
+      }
+      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, padded, koff, WP,
+                          bias ? bias + g * COG : nullptr,
+                          y + g * COG * HO * WO);
+    }
+    return;
   }
   for (int64_t g = 0; g < G; ++g) {
 #pragma omp parallel for schedule(static)
