@@ -232,16 +232,38 @@ void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
 // Convolutions
 //===----------------------------------------------------------------------===//
 
-/// Floats of scratch conv2d needs: the zero-padded input and the im2col
-/// matrix of one group.
-constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
-                                    int64_t s, int64_t p, int64_t d,
-                                    int64_t g) {
+/// Floats of scratch conv2d needs: the zero-padded input, plus either the
+/// four stride-2 phase planes or one group's im2col matrix.
+constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w,
+                                    int64_t k, int64_t s, int64_t p,
+                                    int64_t d, int64_t g) {
   int64_t ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
   int64_t wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+  int64_t hp = h + 2 * p, wp = w + 2 * p;
+  int64_t phases = 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2);
   return (k == 1 && s == 1 && p == 0)
              ? 0
-             : ci * (h + 2 * p) * (w + 2 * p) + (ci / g) * k * k * ho * wo;
+             : ci * hp * wp + std::max(phases, (ci / g) * k * k * ho * wo);
+}
+
+/// Splits a padded [C, HP, WP] map into its four stride-2 phases
+/// [2][2][C][HP/2][WP/2] (phase (py, px) holds pixels (2i + py, 2j + px)),
+/// so a stride-2 convolution reads each tap contiguously.
+template <int64_t C, int64_t HP, int64_t WP>
+void splitPhases(const float *x, float *y) {
+  constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ph = 0; ph < 4; ++ph)
+    for (int64_t c = 0; c < C; ++c) {
+      int64_t py = ph / 2, px = ph % 2;
+      float *dst = y + (ph * C + c) * HH * WH;
+      for (int64_t i = 0; i < HH; ++i)
+        for (int64_t j = 0; j < WH; ++j) {
+          int64_t sy = 2 * i + py, sx = 2 * j + px;
+          dst[i * WH + j] =
+              (sy < HP && sx < WP) ? x[(c * HP + sy) * WP + sx] : 0.f;
+        }
+    }
 }
 
 /// Copies [C, H, W] into a zero-bordered [C, H + 2P, W + 2P].
@@ -299,6 +321,24 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
       }
       implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, padded, koff, WP,
                           bias ? bias + g * COG : nullptr,
+                          y + g * COG * HO * WO);
+    }
+    return;
+  }
+  // Stride 2 (no dilation) as an implicit GEMM over the four phase planes.
+  if constexpr (S == 2 && D == 1 && WO % kVectorFloats == 0) {
+    constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
+    float *phases = col;
+    splitPhases<CI, HP, WP>(padded, phases);
+    int64_t koff[KK];
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t r = 0; r < KK; ++r) {
+        int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
+        int64_t phase = (ky % 2) * 2 + kx % 2;
+        koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
+      }
+      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff,
+                          WH, bias ? bias + g * COG : nullptr,
                           y + g * COG * HO * WO);
     }
     return;
