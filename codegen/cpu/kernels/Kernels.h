@@ -503,8 +503,10 @@ void resizeNearest(const float *x, float *y) {
 //===----------------------------------------------------------------------===//
 
 /// Multi-head softmax attention over strided-grid windows (WIN = 0: the
-/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. Softmax in
-/// fp32 with the running maximum subtracted.
+/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. Per window
+/// and head, k and v are gathered transposed ([d][token]) so both the
+/// scores (over keys) and the weighted sum (over keys) run as vector loops;
+/// softmax in fp32 with the row maximum subtracted.
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
 void attention(const float *q, const float *k, const float *v, float scale,
@@ -513,47 +515,58 @@ void attention(const float *q, const float *k, const float *v, float scale,
   constexpr int64_t N1 = H / WH, N2 = W / WW, T = WH * WW;
 #pragma omp parallel
   {
-    std::vector<float> qs(T * DK), ks(T * DK), vs(T * DV), p(T);
+    std::vector<float> qs(T * DK), kt(DK * T), vt(DV * T), p(T);
+    std::vector<int64_t> pixels(T);
 #pragma omp for collapse(2) schedule(static)
     for (int64_t win = 0; win < N1 * N2; ++win) {
       for (int64_t h = 0; h < HEADS; ++h) {
         int64_t a = win / N2, cc = win % N2;
-        auto pixel = [&](int64_t t) {
-          return ((t / WW) * N1 + a) * W + (t % WW) * N2 + cc;
-        };
-        for (int64_t t = 0; t < T; ++t) {
-          int64_t px = pixel(t);
-          for (int64_t d = 0; d < DK; ++d) {
-            qs[t * DK + d] = q[(h * DK + d) * H * W + px];
-            ks[t * DK + d] = k[(h * DK + d) * H * W + px];
+        for (int64_t t = 0; t < T; ++t)
+          pixels[t] = ((t / WW) * N1 + a) * W + (t % WW) * N2 + cc;
+        for (int64_t d = 0; d < DK; ++d) {
+          const float *qd = q + (h * DK + d) * H * W;
+          const float *kd = k + (h * DK + d) * H * W;
+          for (int64_t t = 0; t < T; ++t) {
+            qs[t * DK + d] = qd[pixels[t]] * scale;
+            kt[d * T + t] = kd[pixels[t]];
           }
-          for (int64_t d = 0; d < DV; ++d)
-            vs[t * DV + d] = v[(h * DV + d) * H * W + px];
+        }
+        for (int64_t d = 0; d < DV; ++d) {
+          const float *vd = v + (h * DV + d) * H * W;
+          for (int64_t t = 0; t < T; ++t)
+            vt[d * T + t] = vd[pixels[t]];
         }
         for (int64_t i = 0; i < T; ++i) {
-          float m = -INFINITY;
-          for (int64_t j = 0; j < T; ++j) {
-            float s = 0.f;
-            for (int64_t d = 0; d < DK; ++d)
-              s += qs[i * DK + d] * ks[j * DK + d];
-            p[j] = s * scale;
-            m = std::max(m, p[j]);
+          float *pr = p.data();
+#pragma omp simd
+          for (int64_t j = 0; j < T; ++j)
+            pr[j] = 0.f;
+          for (int64_t d = 0; d < DK; ++d) {
+            float qv = qs[i * DK + d];
+            const float *kr = &kt[d * T];
+#pragma omp simd
+            for (int64_t j = 0; j < T; ++j)
+              pr[j] += qv * kr[j];
           }
+          float m = -INFINITY;
+          for (int64_t j = 0; j < T; ++j)
+            m = std::max(m, pr[j]);
           float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
           for (int64_t j = 0; j < T; ++j) {
-            p[j] = expf32(p[j] - m);
-            sum += p[j];
+            pr[j] = expf32(pr[j] - m);
+            sum += pr[j];
           }
           float inv = 1.f / sum;
-          float out[DV > 0 ? DV : 1] = {};
-          for (int64_t j = 0; j < T; ++j) {
-            float pj = p[j] * inv;
-            for (int64_t d = 0; d < DV; ++d)
-              out[d] += pj * vs[j * DV + d];
+          int64_t px = pixels[i];
+          for (int64_t d = 0; d < DV; ++d) {
+            const float *vr = &vt[d * T];
+            float o = 0.f;
+#pragma omp simd reduction(+ : o)
+            for (int64_t j = 0; j < T; ++j)
+              o += pr[j] * vr[j];
+            y[(h * DV + d) * H * W + px] = o * inv;
           }
-          int64_t px = pixel(i);
-          for (int64_t d = 0; d < DV; ++d)
-            y[(h * DV + d) * H * W + px] = out[d];
         }
       }
     }
