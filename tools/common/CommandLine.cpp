@@ -71,10 +71,35 @@ bool ModelOptions::consume(ArgReader &reader) {
     batchGiven = true;
   } else if (arg == "--nc") {
     parse.nc = parsePositive("--nc", reader.value());
+  } else if (arg == "--weights") {
+    weights = reader.value();
+  } else if (arg == "--seed") {
+    std::string v = reader.value();
+    seed = v == "0" ? 0 : parsePositive("--seed", v);
   } else {
     return false;
   }
   return true;
+}
+
+frontend::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) const {
+  return weights.empty() ? frontend::randomWeights(module, seed)
+                         : frontend::loadWeights(module, weights);
+}
+
+void consumeCommon(const std::string &arg, std::string &modelPath,
+                   const char *usage) {
+  if (arg == "--help" || arg == "-h") {
+    llvm::outs() << usage;
+    llvm::outs().flush();
+    std::exit(0);
+  }
+  if (!arg.empty() && arg[0] == '-')
+    throw UsageError{"unknown option '" + arg + "'\n" + usage};
+  if (!modelPath.empty())
+    throw UsageError{"more than one model file ('" + modelPath + "', '" + arg +
+                     "')"};
+  modelPath = arg;
 }
 
 void installDiagnosticHandler(mlir::MLIRContext &context) {

@@ -11,6 +11,7 @@
 #define IRMB_TOOLS_COMMON_COMMANDLINE_H
 
 #include "frontend/ImportModel.h"
+#include "frontend/Weights.h"
 #include "mlir/IR/MLIRContext.h"
 #include <optional>
 #include <string>
@@ -44,15 +45,25 @@ private:
 /// Parses a positive integer flag value.
 int64_t parsePositive(const std::string &flag, const std::string &text);
 
-/// The model options common to the tools; `imgszGiven`/`batchGiven` tell
-/// whether the user set them.
+/// The model options common to the tools (--scale, --imgsz, --batch, --nc,
+/// --weights, --seed); `imgszGiven`/`batchGiven` tell whether the user set
+/// them.
 struct ModelOptions {
   frontend::ParseOptions parse;
   frontend::ImportOptions import;
   bool imgszGiven = false, batchGiven = false;
+  std::string weights; ///< "" = random weights from `seed`
+  uint64_t seed = 0;
   /// Consumes the current argument if it is a model option.
   bool consume(ArgReader &reader);
+  /// The checkpoint's weights (checked) or random ones from the seed.
+  frontend::WeightMap loadWeightsFor(mlir::ModuleOp module) const;
 };
+
+/// Handles what every driver accepts besides its own flags: --help (prints
+/// `usage`, exits), unknown options, and the one positional model path.
+void consumeCommon(const std::string &arg, std::string &modelPath,
+                   const char *usage);
 
 /// Prints MLIR diagnostics as `error: <file>:<line>:<col>: <message>`.
 void installDiagnosticHandler(mlir::MLIRContext &context);

@@ -39,9 +39,8 @@ namespace {
 
 /// What irmb-compile was asked to do.
 struct Options {
-  std::string model, output, weights, emit;
+  std::string model, output, emit;
   std::string target = "cpu", precision = "fp32", cpu = "native";
-  uint64_t seed = 0;
   bool summary = false;
   ModelOptions modelOptions;
 };
@@ -61,10 +60,7 @@ Options parseCommandLine(int argc, char **argv) {
   ArgReader reader(argc, argv);
   while (reader.advance()) {
     const std::string &arg = reader.current();
-    if (arg == "--help" || arg == "-h") {
-      llvm::outs() << usage;
-      std::exit(0);
-    } else if (o.modelOptions.consume(reader)) {
+    if (o.modelOptions.consume(reader)) {
       continue;
     } else if (arg == "--summary") {
       o.summary = true;
@@ -77,11 +73,6 @@ Options parseCommandLine(int argc, char **argv) {
                          "state-dict)"};
     } else if (arg == "-o") {
       o.output = reader.value();
-    } else if (arg == "--weights") {
-      o.weights = reader.value();
-    } else if (arg == "--seed") {
-      std::string v = reader.value();
-      o.seed = v == "0" ? 0 : parsePositive("--seed", v);
     } else if (arg == "--target") {
       o.target = reader.value();
       if (o.target == "cuda")
@@ -99,13 +90,8 @@ Options parseCommandLine(int argc, char **argv) {
       if (o.cpu != "native" && o.cpu != "avx2" && o.cpu != "avx512")
         throw UsageError{"unknown --cpu '" + o.cpu +
                          "' (native, avx2, avx512)"};
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw UsageError{"unknown option '" + arg + "'\n" + usage};
-    } else if (o.model.empty()) {
-      o.model = arg;
     } else {
-      throw UsageError{"more than one model file ('" + o.model + "', '" + arg +
-                       "')"};
+      consumeCommon(arg, o.model, usage);
     }
   }
   if (o.model.empty())
@@ -161,8 +147,7 @@ int run(const Options &options) {
   WeightMap weights;
   {
     Progress p("loaded the weights");
-    weights = options.weights.empty() ? randomWeights(*module, options.seed)
-                                      : loadWeights(*module, options.weights);
+    weights = options.modelOptions.loadWeightsFor(*module);
   }
   bool isV10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });

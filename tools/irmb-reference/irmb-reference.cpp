@@ -38,8 +38,7 @@ using namespace irmb::tools;
 namespace {
 
 struct Options {
-  std::string model, weights, input, raw, output, dumpLayers;
-  uint64_t seed = 0;
+  std::string model, input, raw, output, dumpLayers;
   int64_t threads = 0;           ///< 0 = one per hardware thread
   bool decompose = false;        ///< run irmb-decompose and execute primitives
   int64_t bench = 0, warmup = 3; ///< timing runs (PyTorch-eager baseline)
@@ -61,16 +60,8 @@ Options parseCommandLine(int argc, char **argv) {
   ArgReader reader(argc, argv);
   while (reader.advance()) {
     const std::string &arg = reader.current();
-    if (arg == "--help" || arg == "-h") {
-      llvm::outs() << usage;
-      std::exit(0);
-    } else if (o.modelOptions.consume(reader)) {
+    if (o.modelOptions.consume(reader)) {
       continue;
-    } else if (arg == "--weights") {
-      o.weights = reader.value();
-    } else if (arg == "--seed") {
-      std::string v = reader.value();
-      o.seed = v == "0" ? 0 : parsePositive("--seed", v);
     } else if (arg == "--input") {
       o.input = reader.value();
     } else if (arg == "--raw") {
@@ -90,12 +81,8 @@ Options parseCommandLine(int argc, char **argv) {
       o.threads = parsePositive("--threads", reader.value());
     } else if (arg == "--dump-layers") {
       o.dumpLayers = reader.value();
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw UsageError{"unknown option '" + arg + "'\n" + usage};
-    } else if (o.model.empty()) {
-      o.model = arg;
     } else {
-      throw UsageError{"more than one model file"};
+      consumeCommon(arg, o.model, usage);
     }
   }
   if (o.model.empty() || o.input.empty())
@@ -154,8 +141,7 @@ int run(Options o) {
     throw UsageError{o.input + ": input shape " + text(input.shape) +
                      " does not match the model's " + text(expected)};
   }
-  WeightMap weights = o.weights.empty() ? randomWeights(*module, o.seed)
-                                        : loadWeights(*module, o.weights);
+  WeightMap weights = o.modelOptions.loadWeightsFor(*module);
 
   bool v10 = false; // decided on the model-level IR
   module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });

@@ -60,15 +60,25 @@ static LogicalResult checkDivisible(Operation *op, StringRef what,
 // Elementary layers
 //===----------------------------------------------------------------------===//
 
-LogicalResult ConvOp::verify() {
-  int64_t cin = channelsOf(getInput()), cout = channelsOf(getOutput());
-  if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
-      failed(checkDivisible(*this, "output", cout, getGroups())))
+/// Shared checks of irmb.conv and irmb.conv2d: channels divisible by the
+/// groups and the convolution's output shape.
+static LogicalResult verifyConvolution(Operation *op, Value input, Value output,
+                                       int64_t kernel, int64_t stride,
+                                       int64_t padding, int64_t dilation,
+                                       int64_t groups) {
+  int64_t cin = channelsOf(input), cout = channelsOf(output);
+  if (failed(checkDivisible(op, "input", cin, groups)) ||
+      failed(checkDivisible(op, "output", cout, groups)))
     return failure();
-  return checkResultShape(*this, inferConvShape(shapeOf(getInput()), cout,
-                                                getKernel(), getStride(),
-                                                getPadding(), getDilation(),
-                                                [&] { return emitOpError(); }));
+  return checkResultShape(
+      op, inferConvShape(shapeOf(input), cout, kernel, stride, padding,
+                         dilation, [&] { return op->emitOpError(); }));
+}
+
+LogicalResult ConvOp::verify() {
+  return verifyConvolution(*this, getInput(), getOutput(), getKernel(),
+                           getStride(), getPadding(), getDilation(),
+                           getGroups());
 }
 
 LogicalResult ConcatOp::verify() {
@@ -296,14 +306,9 @@ static LogicalResult checkSameShape(Operation *op, Value input) {
 }
 
 LogicalResult Conv2dOp::verify() {
-  int64_t cin = channelsOf(getInput()), cout = channelsOf(getOutput());
-  if (failed(checkDivisible(*this, "input", cin, getGroups())) ||
-      failed(checkDivisible(*this, "output", cout, getGroups())))
-    return failure();
-  return checkResultShape(*this, inferConvShape(shapeOf(getInput()), cout,
-                                                getKernel(), getStride(),
-                                                getPadding(), getDilation(),
-                                                [&] { return emitOpError(); }));
+  return verifyConvolution(*this, getInput(), getOutput(), getKernel(),
+                           getStride(), getPadding(), getDilation(),
+                           getGroups());
 }
 
 LogicalResult BatchNormOp::verify() {
