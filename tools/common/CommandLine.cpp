@@ -102,6 +102,17 @@ void consumeCommon(const std::string &arg, std::string &modelPath,
   modelPath = arg;
 }
 
+int runDriver(const std::function<int()> &body) {
+  try {
+    return body();
+  } catch (const UsageError &e) {
+    llvm::errs() << "error: " << e.message << "\n";
+  } catch (const std::exception &e) { // FrontendError, CheckpointError, ...
+    llvm::errs() << "error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
 void installDiagnosticHandler(mlir::MLIRContext &context) {
   context.printOpOnDiagnostic(false);
   context.getDiagEngine().registerHandler([](mlir::Diagnostic &diag) {

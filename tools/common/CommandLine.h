@@ -13,6 +13,7 @@
 #include "frontend/ImportModel.h"
 #include "frontend/Weights.h"
 #include "mlir/IR/MLIRContext.h"
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,10 @@ struct ModelOptions {
 /// `usage`, exits), unknown options, and the one positional model path.
 void consumeCommon(const std::string &arg, std::string &modelPath,
                    const char *usage);
+
+/// Runs a driver's body and turns every error it throws (usage, model file,
+/// checkpoint, anything else) into one `error: ...` line and exit code 1.
+int runDriver(const std::function<int()> &body);
 
 /// Prints MLIR diagnostics as `error: <file>:<line>:<col>: <message>`.
 void installDiagnosticHandler(mlir::MLIRContext &context);

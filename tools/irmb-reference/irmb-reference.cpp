@@ -217,16 +217,5 @@ int run(Options o) {
 } // namespace
 
 int main(int argc, char **argv) {
-  try {
-    return run(parseCommandLine(argc, argv));
-  } catch (const UsageError &e) {
-    llvm::errs() << "error: " << e.message << "\n";
-  } catch (const FrontendError &e) {
-    llvm::errs() << "error: " << e.what() << "\n";
-  } catch (const CheckpointError &e) {
-    llvm::errs() << "error: " << e.what() << "\n";
-  } catch (const std::exception &e) {
-    llvm::errs() << "error: " << e.what() << "\n";
-  }
-  return 1;
+  return runDriver([&] { return run(parseCommandLine(argc, argv)); });
 }
