@@ -234,9 +234,9 @@ void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
 
 /// Floats of scratch conv2d needs: the zero-padded input, plus either the
 /// four stride-2 phase planes or one group's im2col matrix.
-constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w,
-                                    int64_t k, int64_t s, int64_t p,
-                                    int64_t d, int64_t g) {
+constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
+                                    int64_t s, int64_t p, int64_t d,
+                                    int64_t g) {
   int64_t ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
   int64_t wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
   int64_t hp = h + 2 * p, wp = w + 2 * p;
@@ -337,8 +337,8 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
         int64_t phase = (ky % 2) * 2 + kx % 2;
         koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
       }
-      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff,
-                          WH, bias ? bias + g * COG : nullptr,
+      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff, WH,
+                          bias ? bias + g * COG : nullptr,
                           y + g * COG * HO * WO);
     }
     return;
@@ -579,102 +579,126 @@ void attention(const float *q, const float *k, const float *v, float scale,
 
 /// EMA (Ouyang et al.) on one image: G groups of CG channels share the
 /// weights of gn (CG), conv1x1 (CG×CG + CG) and conv3x3 (CG×CG×9 + CG).
+/// Every per-pixel loop runs along a row (vectorisable); the 3×3 conv reads
+/// zero-padded planes.
 template <int64_t C, int64_t H, int64_t W, int64_t G>
 void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
          const float *b1, const float *w3, const float *b3, float *y) {
-  constexpr int64_t CG = C / G, HW = H * W;
-#pragma omp parallel for schedule(static)
-  for (int64_t g = 0; g < G; ++g) {
-    const float *gx = x + g * CG * HW;
-    std::vector<float> pooled(CG * (H + W)), hw(CG * (H + W));
-    for (int64_t c = 0; c < CG; ++c) {
-      for (int64_t i = 0; i < H; ++i) {
-        float s = 0.f;
+  constexpr int64_t CG = C / G, HW = H * W, WP = W + 2;
+#pragma omp parallel
+  {
+    std::vector<float> pooled(CG * (H + W)), gate(CG * (H + W));
+    std::vector<float> x1(CG * HW), x2(CG * HW), plane((H + 2) * WP, 0.f);
+    std::vector<float> wgt(HW);
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < G; ++g) {
+      const float *gx = x + g * CG * HW;
+      // Directional means, the shared 1×1 conv and the sigmoid gates.
+      for (int64_t c = 0; c < CG; ++c) {
+        const float *xc = gx + c * HW;
+        float *ph = &pooled[c * (H + W)], *pw = ph + H;
         for (int64_t j = 0; j < W; ++j)
-          s += gx[c * HW + i * W + j];
-        pooled[c * (H + W) + i] = s / W;
-      }
-      for (int64_t j = 0; j < W; ++j) {
-        float s = 0.f;
-        for (int64_t i = 0; i < H; ++i)
-          s += gx[c * HW + i * W + j];
-        pooled[c * (H + W) + H + j] = s / H;
-      }
-    }
-    for (int64_t o = 0; o < CG; ++o)
-      for (int64_t t = 0; t < H + W; ++t) {
-        float s = b1[o];
-        for (int64_t c = 0; c < CG; ++c)
-          s += w1[o * CG + c] * pooled[c * (H + W) + t];
-        hw[o * (H + W) + t] = sigmoid(s);
-      }
-    // x1 = GroupNorm(gx · σ(h) · σ(w)) with one channel per group.
-    std::vector<float> x1(CG * HW), x2(CG * HW);
-    for (int64_t c = 0; c < CG; ++c) {
-      double mean = 0, var = 0;
-      for (int64_t i = 0; i < H; ++i)
-        for (int64_t j = 0; j < W; ++j) {
-          float v = gx[c * HW + i * W + j] * hw[c * (H + W) + i] *
-                    hw[c * (H + W) + H + j];
-          x1[c * HW + i * W + j] = v;
-          mean += v;
+          pw[j] = 0.f;
+        for (int64_t i = 0; i < H; ++i) {
+          float s = 0.f;
+#pragma omp simd reduction(+ : s)
+          for (int64_t j = 0; j < W; ++j) {
+            s += xc[i * W + j];
+            pw[j] += xc[i * W + j];
+          }
+          ph[i] = s / W;
         }
-      mean /= HW;
-      for (int64_t i = 0; i < HW; ++i) {
-        double d = x1[c * HW + i] - mean;
-        var += d * d;
+        for (int64_t j = 0; j < W; ++j)
+          pw[j] /= H;
       }
-      var /= HW;
-      float inv = static_cast<float>(1.0 / std::sqrt(var + 1e-5));
-      for (int64_t i = 0; i < HW; ++i)
-        x1[c * HW + i] =
-            static_cast<float>(x1[c * HW + i] - mean) * inv * gnW[c] + gnB[c];
-    }
-    // x2 = conv3x3(gx), padding 1.
-    for (int64_t o = 0; o < CG; ++o)
-      for (int64_t i = 0; i < H; ++i)
-        for (int64_t j = 0; j < W; ++j) {
-          float s = b3[o];
+      for (int64_t o = 0; o < CG; ++o)
+        for (int64_t t = 0; t < H + W; ++t) {
+          float s = b1[o];
           for (int64_t c = 0; c < CG; ++c)
+            s += w1[o * CG + c] * pooled[c * (H + W) + t];
+          gate[o * (H + W) + t] = sigmoid(s);
+        }
+      // x1 = GroupNorm(gx · σ(h) · σ(w)), one channel per group.
+      for (int64_t c = 0; c < CG; ++c) {
+        const float *xc = gx + c * HW;
+        const float *gh = &gate[c * (H + W)], *gw = gh + H;
+        float *out = &x1[c * HW];
+        float sum = 0.f;
+        for (int64_t i = 0; i < H; ++i) {
+#pragma omp simd reduction(+ : sum)
+          for (int64_t j = 0; j < W; ++j) {
+            out[i * W + j] = xc[i * W + j] * gh[i] * gw[j];
+            sum += out[i * W + j];
+          }
+        }
+        float mean = sum / HW, var = 0.f;
+#pragma omp simd reduction(+ : var)
+        for (int64_t i = 0; i < HW; ++i)
+          var += (out[i] - mean) * (out[i] - mean);
+        float inv = 1.f / std::sqrt(var / HW + 1e-5f);
+        float scale = inv * gnW[c], shift = gnB[c] - mean * scale;
+#pragma omp simd
+        for (int64_t i = 0; i < HW; ++i)
+          out[i] = out[i] * scale + shift;
+      }
+      // x2 = conv3x3(gx) + b3 over padded planes.
+      for (int64_t o = 0; o < CG; ++o)
+        for (int64_t i = 0; i < HW; ++i)
+          x2[o * HW + i] = b3[o];
+      for (int64_t c = 0; c < CG; ++c) {
+        for (int64_t i = 0; i < H; ++i)
+          std::memcpy(&plane[(i + 1) * WP + 1], gx + c * HW + i * W,
+                      sizeof(float) * W);
+        for (int64_t o = 0; o < CG; ++o) {
+          const float *f = w3 + (o * CG + c) * 9;
+          float *out = &x2[o * HW];
+          for (int64_t i = 0; i < H; ++i)
             for (int64_t ky = 0; ky < 3; ++ky) {
-              int64_t iy = i + ky - 1;
-              if (iy < 0 || iy >= H)
-                continue;
+              const float *row = &plane[(i + ky) * WP];
               for (int64_t kx = 0; kx < 3; ++kx) {
-                int64_t ix = j + kx - 1;
-                if (ix >= 0 && ix < W)
-                  s += w3[((o * CG + c) * 3 + ky) * 3 + kx] *
-                       gx[c * HW + iy * W + ix];
+                float fv = f[ky * 3 + kx];
+#pragma omp simd
+                for (int64_t j = 0; j < W; ++j)
+                  out[i * W + j] += row[j + kx] * fv;
               }
             }
-          x2[o * HW + i * W + j] = s;
         }
-    // Channel softmaxes of the global means, cross-weighted sum, gate.
-    auto softmaxOfMeans = [&](const std::vector<float> &t) {
-      std::vector<float> s(CG);
-      float m = -INFINITY;
-      for (int64_t c = 0; c < CG; ++c) {
-        float acc = 0.f;
-        for (int64_t i = 0; i < HW; ++i)
-          acc += t[c * HW + i];
-        s[c] = acc / HW;
-        m = std::max(m, s[c]);
       }
-      float sum = 0.f;
-      for (float &v : s)
-        sum += (v = expf32(v - m));
-      for (float &v : s)
-        v /= sum;
-      return s;
-    };
-    std::vector<float> a1 = softmaxOfMeans(x1), a2 = softmaxOfMeans(x2);
-    for (int64_t i = 0; i < HW; ++i) {
-      float wgt = 0.f;
-      for (int64_t c = 0; c < CG; ++c)
-        wgt += a1[c] * x2[c * HW + i] + a2[c] * x1[c * HW + i];
-      float gate = sigmoid(wgt);
-      for (int64_t c = 0; c < CG; ++c)
-        y[(g * CG + c) * HW + i] = gx[c * HW + i] * gate;
+      // Channel softmaxes of the global means, cross-weighted sum, gate.
+      auto softmaxOfMeans = [&](const std::vector<float> &t, float *a) {
+        float m = -INFINITY;
+        for (int64_t c = 0; c < CG; ++c) {
+          float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t i = 0; i < HW; ++i)
+            acc += t[c * HW + i];
+          a[c] = acc / HW;
+          m = std::max(m, a[c]);
+        }
+        float sum = 0.f;
+        for (int64_t c = 0; c < CG; ++c)
+          sum += (a[c] = expf32(a[c] - m));
+        for (int64_t c = 0; c < CG; ++c)
+          a[c] /= sum;
+      };
+      float a1[CG], a2[CG];
+      softmaxOfMeans(x1, a1);
+      softmaxOfMeans(x2, a2);
+      for (int64_t i = 0; i < HW; ++i)
+        wgt[i] = 0.f;
+      for (int64_t c = 0; c < CG; ++c) {
+        const float *p2 = &x2[c * HW], *p1 = &x1[c * HW];
+#pragma omp simd
+        for (int64_t i = 0; i < HW; ++i)
+          wgt[i] += a1[c] * p2[i] + a2[c] * p1[i];
+      }
+      for (int64_t c = 0; c < CG; ++c) {
+        const float *xc = gx + c * HW;
+        float *out = y + (g * CG + c) * HW;
+#pragma omp simd
+        for (int64_t i = 0; i < HW; ++i)
+          out[i] = xc[i] * sigmoid(wgt[i]);
+      }
     }
   }
 }
