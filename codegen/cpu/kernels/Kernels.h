@@ -70,7 +70,12 @@ constexpr int64_t kVectorFloats = 8;
 typedef float Vec __attribute__((vector_size(kVectorFloats * 4)));
 
 /// Register tile: MR rows × (2 vectors) columns of C, 12 accumulators.
-constexpr int64_t kTileRows = 6, kTileCols = 2 * kVectorFloats;
+#if defined(__AVX512F__)
+constexpr int64_t kTileRows = 8, kTileVectors = 3; // 24 of 32 zmm registers
+#else
+constexpr int64_t kTileRows = 6, kTileVectors = 2; // 12 of 16 ymm registers
+#endif
+constexpr int64_t kTileCols = kTileVectors * kVectorFloats;
 /// K block kept in cache while a tile accumulates.
 constexpr int64_t kBlockK = 256;
 
@@ -127,6 +132,14 @@ inline void gemmRows(int64_t rows, const float *a, int64_t lda, BRows b,
                      float *c, int64_t ldc, int64_t k0, int64_t k1,
                      bool first) {
   switch (rows) {
+  case 8:
+    if constexpr (kTileRows >= 8)
+      return gemmTile<8, NV>(a, lda, b, c, ldc, k0, k1, first);
+    [[fallthrough]];
+  case 7:
+    if constexpr (kTileRows >= 7)
+      return gemmTile<7, NV>(a, lda, b, c, ldc, k0, k1, first);
+    [[fallthrough]];
   case 6:
     return gemmTile<6, NV>(a, lda, b, c, ldc, k0, k1, first);
   case 5:
@@ -164,14 +177,15 @@ inline void gemmBlock(const float *a, int64_t K, BRows b, const float *bias,
   for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
     int64_t k1 = std::min(K, k0 + kBlockK);
     bool first = k0 == 0;
-    // Full tiles of two vectors; a tail of one vector; scalar columns.
-    int64_t j = 0;
-    if (cols == kTileCols) {
+    // Whole vectors of columns in one register tile; scalar columns left.
+    int64_t vectors = cols / kVectorFloats, j = vectors * kVectorFloats;
+    if (vectors >= 3 && kTileVectors >= 3) {
+      gemmRows<(kTileVectors >= 3 ? 3 : 2)>(rows, a, K, b, c, ldc, k0, k1,
+                                            first);
+    } else if (vectors == 2) {
       gemmRows<2>(rows, a, K, b, c, ldc, k0, k1, first);
-      j = cols;
-    } else if (cols >= kVectorFloats) {
+    } else if (vectors == 1) {
       gemmRows<1>(rows, a, K, b, c, ldc, k0, k1, first);
-      j = kVectorFloats;
     }
     if (j < cols)
       gemmEdge(a, K, b.shifted(j), c + j, ldc, rows, cols - j, k0, k1, first);
