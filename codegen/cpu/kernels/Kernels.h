@@ -751,38 +751,59 @@ void squeezeExcite(const float *x, const float *w1, const float *b1,
 
 /// One level of a Detect head: map [4·RM + NC, H, W] -> columns
 /// [offset, offset + H·W) of the result [4 + NC, A]: DFL expectation, anchor
-/// at the cell centre, xywh times STRIDE, sigmoid scores.
+/// at the cell centre, xywh times STRIDE, sigmoid scores. Work runs along
+/// the pixels of a row block (vector loops), side by side.
 template <int64_t NC, int64_t RM, int64_t H, int64_t W, int64_t STRIDE,
           int64_t A>
 void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
                        float *y) {
-  constexpr int64_t HW = H * W;
+  constexpr int64_t HW = H * W, BLOCK = 256;
+  constexpr int64_t BLOCKS = (HW + BLOCK - 1) / BLOCK;
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < HW; ++p) {
-    float dist[4];
+  for (int64_t blk = 0; blk < BLOCKS; ++blk) {
+    int64_t p0 = blk * BLOCK, n = std::min(BLOCK, HW - p0);
+    float dist[4][BLOCK], m[BLOCK], sum[BLOCK], expect[BLOCK];
     for (int64_t side = 0; side < 4; ++side) {
-      float m = -INFINITY;
-      for (int64_t r = 0; r < RM; ++r)
-        m = std::max(m, x[(side * RM + r) * HW + p]);
-      float sum = 0.f, expect = 0.f;
+      const float *bins = x + side * RM * HW + p0;
+      for (int64_t i = 0; i < n; ++i)
+        m[i] = bins[i];
+      for (int64_t r = 1; r < RM; ++r)
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i)
+          m[i] = std::max(m[i], bins[r * HW + i]);
+      for (int64_t i = 0; i < n; ++i)
+        sum[i] = expect[i] = 0.f;
       for (int64_t r = 0; r < RM; ++r) {
-        float e = expf32(x[(side * RM + r) * HW + p] - m);
-        sum += e;
-        expect += e * dfl[r];
+        float wr = dfl[r];
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) {
+          float e = expf32(bins[r * HW + i] - m[i]);
+          sum[i] += e;
+          expect[i] += e * wr;
+        }
       }
-      dist[side] = expect / sum;
+      for (int64_t i = 0; i < n; ++i)
+        dist[side][i] = expect[i] / sum[i];
     }
-    float ax = static_cast<float>(p % W) + 0.5f;
-    float ay = static_cast<float>(p / W) + 0.5f;
-    float x1 = ax - dist[0], y1 = ay - dist[1];
-    float x2 = ax + dist[2], y2 = ay + dist[3];
-    int64_t col = offset + p;
-    y[0 * A + col] = (x1 + x2) / 2 * STRIDE;
-    y[1 * A + col] = (y1 + y2) / 2 * STRIDE;
-    y[2 * A + col] = (x2 - x1) * STRIDE;
-    y[3 * A + col] = (y2 - y1) * STRIDE;
-    for (int64_t c = 0; c < NC; ++c)
-      y[(4 + c) * A + col] = sigmoid(x[(4 * RM + c) * HW + p]);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t p = p0 + i;
+      float ax = static_cast<float>(p % W) + 0.5f;
+      float ay = static_cast<float>(p / W) + 0.5f;
+      float x1 = ax - dist[0][i], y1 = ay - dist[1][i];
+      float x2 = ax + dist[2][i], y2 = ay + dist[3][i];
+      int64_t col = offset + p;
+      y[0 * A + col] = (x1 + x2) / 2 * STRIDE;
+      y[1 * A + col] = (y1 + y2) / 2 * STRIDE;
+      y[2 * A + col] = (x2 - x1) * STRIDE;
+      y[3 * A + col] = (y2 - y1) * STRIDE;
+    }
+    for (int64_t c = 0; c < NC; ++c) {
+      const float *logits = x + (4 * RM + c) * HW + p0;
+      float *out = y + (4 + c) * A + offset + p0;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = sigmoid(logits[i]);
+    }
   }
 }
 
