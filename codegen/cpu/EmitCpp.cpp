@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/EmitCpp.h"
 
+#include "codegen/cpu/kernels/Kernels.h"
+
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -524,15 +526,9 @@ private:
                            weight(w), bias)
                  .str();
     } else {
-      // convScratchFloats() of Kernels.h: padded input + max(stride-2
-      // phase planes, one group's im2col).
-      if (!(k == 1 && s == 1 && p == 0)) {
-        int64_t hp = in[2] + 2 * p, wp = in[3] + 2 * p;
-        int64_t phases = 4 * in[1] * ((hp + 1) / 2) * ((wp + 1) / 2);
-        int64_t cols = (in[1] / g) * k * k * out[2] * out[3];
-        scratchBytes =
-            std::max(scratchBytes, (in[1] * hp * wp + std::max(phases, cols)) * 4);
-      }
+      scratchBytes =
+          std::max(scratchBytes, 4 * irmb::kernels::convScratchFloats(
+                                         in[1], in[2], in[3], k, s, p, d, g));
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
                            "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
