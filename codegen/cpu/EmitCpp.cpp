@@ -527,7 +527,7 @@ private:
                  .str();
     } else {
       scratchBytes =
-          std::max(scratchBytes, 4 * irmb::kernels::convScratchFloats(
+          std::max(scratchBytes, 4 * ::irmb::kernels::convScratchFloats(
                                          in[1], in[2], in[3], k, s, p, d, g));
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
                            "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
