@@ -26,7 +26,8 @@ namespace {
 StringRef convKernel(Conv2dOp c) {
   int64_t cin = cast<RankedTensorType>(c.getInput().getType()).getDimSize(1);
   int64_t cout = cast<RankedTensorType>(c.getType()).getDimSize(1);
-  if (c.getGroups() > 1 && c.getGroups() == cin && c.getGroups() == cout)
+  int64_t groups = static_cast<int64_t>(c.getGroups());
+  if (groups > 1 && groups == cin && groups == cout)
     return "depthwise";
   if (c.getKernel() == 1 && c.getStride() == 1 && c.getPadding() == 0)
     return "gemm";

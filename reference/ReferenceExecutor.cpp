@@ -390,7 +390,9 @@ public:
         .Case([&](UpsampleOp u) {
           Tensor x = in(u.getInput());
           return at::upsample_nearest2d(
-              x, {x.size(2) * u.getScale(), x.size(3) * u.getScale()},
+              x,
+              {x.size(2) * static_cast<int64_t>(u.getScale()),
+               x.size(3) * static_cast<int64_t>(u.getScale())},
               static_cast<double>(u.getScale()),
               static_cast<double>(u.getScale()));
         })
@@ -461,11 +463,15 @@ public:
                         d.getStrides(), d.getRegMax());
         })
         .Case([&](Conv2dOp c) {
-          Tensor y = at::conv2d(
-              in(c.getInput()), w(c.getWeight()),
-              c.getBias() ? w(*c.getBias()) : Tensor(),
-              {c.getStride(), c.getStride()}, {c.getPadding(), c.getPadding()},
-              {c.getDilation(), c.getDilation()}, c.getGroups());
+          Tensor y = at::conv2d(in(c.getInput()), w(c.getWeight()),
+                                c.getBias() ? w(*c.getBias()) : Tensor(),
+                                {static_cast<int64_t>(c.getStride()),
+                                 static_cast<int64_t>(c.getStride())},
+                                {static_cast<int64_t>(c.getPadding()),
+                                 static_cast<int64_t>(c.getPadding())},
+                                {static_cast<int64_t>(c.getDilation()),
+                                 static_cast<int64_t>(c.getDilation())},
+                                static_cast<int64_t>(c.getGroups()));
           if (c.getNorm())
             y = Layer(weights, c.getNorm()->str()).batchNorm(y);
           return activate(y, c.getAct());
@@ -482,8 +488,8 @@ public:
           if (sl.getGroups() == 1)
             return x.slice(1, sl.getStart(), sl.getStart() + sl.getSize());
           std::vector<int64_t> channels;
-          for (int64_t g = 0; g < sl.getGroups(); ++g)
-            for (int64_t i = 0; i < sl.getSize(); ++i)
+          for (int64_t g = 0; g < static_cast<int64_t>(sl.getGroups()); ++g)
+            for (int64_t i = 0; i < static_cast<int64_t>(sl.getSize()); ++i)
               channels.push_back(g * sl.getPeriod() + sl.getStart() + i);
           return x.index_select(1, at::tensor(channels, at::kLong));
         })
@@ -509,7 +515,10 @@ public:
           Tensor x = in(r.getInput());
           double s = static_cast<double>(r.getScale());
           return at::upsample_nearest2d(
-              x, {x.size(2) * r.getScale(), x.size(3) * r.getScale()}, s, s);
+              x,
+              {x.size(2) * static_cast<int64_t>(r.getScale()),
+               x.size(3) * static_cast<int64_t>(r.getScale())},
+              s, s);
         })
         .Case([&](AttentionOp a) {
           return windowedAttention(

@@ -335,8 +335,9 @@ LogicalResult SliceOp::verify() {
     return emitOpError() << "selects channels up to " << last
                          << " of an input with " << c;
   ArrayRef<int64_t> in = shapeOf(getInput());
-  return checkResultShape(*this,
-                          Shape{in[0], groups * getSize(), in[2], in[3]});
+  return checkResultShape(
+      *this,
+      Shape{in[0], groups * static_cast<int64_t>(getSize()), in[2], in[3]});
 }
 
 LogicalResult CatOp::verify() {

@@ -283,7 +283,9 @@ void ConvOp::describeLayer(LayerDescription &desc) {
            planeOf(getOutput()));
   s.batchNorm("bn", cout);
   s.endUnit(begin, {{s.key() + ".conv.weight",
-                     {cout, cin / getGroups(), getKernel(), getKernel()},
+                     {cout, cin / static_cast<int64_t>(getGroups()),
+                      static_cast<int64_t>(getKernel()),
+                      static_cast<int64_t>(getKernel())},
                      EntryKind::Parameter},
                     {s.key() + ".conv.bias", {cout}, EntryKind::Parameter}});
 }
@@ -398,7 +400,7 @@ void C2PSAOp::describeLayer(LayerDescription &desc) {
   Plane p = planeOf(getInput());
   (s / "cv1").convBn(c1, 2 * c, 1, p);
   (s / "cv2").convBn(2 * c, c1, 1, p);
-  for (int64_t j = 0; j < getN(); ++j)
+  for (int64_t j = 0; j < static_cast<int64_t>(getN()); ++j)
     describeAttentionBlock(s / "m" / j, c, getNumHeads(), p);
 }
 
