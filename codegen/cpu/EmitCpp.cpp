@@ -272,6 +272,40 @@ private:
     return attr ? attr.getValue() : StringRef();
   }
 
+  /// An eval BatchNorm as y = x · scale + shift (computed in double).
+  struct FoldedNorm {
+    std::vector<double> scale, shift;
+  };
+  FailureOr<FoldedNorm> foldNorm(const std::string &norm, Operation *op) {
+    const std::vector<float> *g = blob.values(norm + ".weight"),
+                             *beta = blob.values(norm + ".bias"),
+                             *mean = blob.values(norm + ".running_mean"),
+                             *var = blob.values(norm + ".running_var");
+    if (!g || !beta || !mean || !var)
+      return op->emitError() << "incomplete BatchNorm '" << norm << "'";
+    FoldedNorm f;
+    for (size_t c = 0; c < g->size(); ++c) {
+      double scale = (*g)[c] / std::sqrt((*var)[c] + kBatchNormEps);
+      f.scale.push_back(scale);
+      f.shift.push_back((*beta)[c] - (*mean)[c] * scale);
+    }
+    return f;
+  }
+
+  /// Blob offsets of the tensors `prefix + suffix`, in order.
+  FailureOr<SmallVector<int64_t>> tensors(const std::string &prefix,
+                                          ArrayRef<const char *> suffixes,
+                                          Operation *op) {
+    SmallVector<int64_t> at;
+    for (const char *suffix : suffixes) {
+      FailureOr<int64_t> o = blob.tensor(prefix + suffix, op);
+      if (failed(o))
+        return failure();
+      at.push_back(*o);
+    }
+    return at;
+  }
+
   /// Folds an optional bias and BN into (weight, bias) offsets.
   LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
     StringRef wKey = c.getWeight();
@@ -296,20 +330,17 @@ private:
       b = hasBias ? blob.append(bias) : -1;
       return success();
     }
-    std::string n = c.getNorm()->str();
-    const std::vector<float> *g = blob.values(n + ".weight"),
-                             *beta = blob.values(n + ".bias"),
-                             *mean = blob.values(n + ".running_mean"),
-                             *var = blob.values(n + ".running_var");
-    if (!g || !beta || !mean || !var)
-      return c.emitError() << "incomplete BatchNorm '" << n << "'";
+    FailureOr<FoldedNorm> norm = foldNorm(c.getNorm()->str(), c);
+    if (failed(norm))
+      return failure();
     std::vector<float> folded(wv->size());
     int64_t per = static_cast<int64_t>(wv->size()) / cout;
     for (int64_t o = 0; o < cout; ++o) {
-      double scale = (*g)[o] / std::sqrt((*var)[o] + kBatchNormEps);
+      double scale = norm->scale[o];
       for (int64_t i = 0; i < per; ++i)
         folded[o * per + i] = static_cast<float>((*wv)[o * per + i] * scale);
-      bias[o] = static_cast<float>((*beta)[o] + (bias[o] - (*mean)[o]) * scale);
+      // BN(conv + b) = conv·scale + (b·scale + shift).
+      bias[o] = static_cast<float>(bias[o] * scale + norm->shift[o]);
     }
     w = blob.append(folded);
     b = blob.append(bias);
@@ -323,19 +354,11 @@ private:
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](Conv2dOp c) { return emitConv(c); })
         .Case([&](BatchNormOp n) -> LogicalResult {
-          std::string p = n.getNorm().str();
-          const std::vector<float> *g = blob.values(p + ".weight"),
-                                   *beta = blob.values(p + ".bias"),
-                                   *mean = blob.values(p + ".running_mean"),
-                                   *var = blob.values(p + ".running_var");
-          if (!g || !beta || !mean || !var)
-            return n.emitError() << "incomplete BatchNorm '" << p << "'";
-          std::vector<float> scale(g->size()), shift(g->size());
-          for (size_t c = 0; c < g->size(); ++c) {
-            double s = (*g)[c] / std::sqrt((*var)[c] + kBatchNormEps);
-            scale[c] = static_cast<float>(s);
-            shift[c] = static_cast<float>((*beta)[c] - (*mean)[c] * s);
-          }
+          FailureOr<FoldedNorm> norm = foldNorm(n.getNorm().str(), n);
+          if (failed(norm))
+            return failure();
+          std::vector<float> scale(norm->scale.begin(), norm->scale.end()),
+              shift(norm->shift.begin(), norm->shift.end());
           auto s = shapeOf(n.getInput());
           addKernel(op, n.getInput(),
                     llvm::formatv("  channelAffine<{0}, {1}, Act::None>(x0, "
@@ -438,24 +461,21 @@ private:
         })
         .Case([&](EMAOp e) -> LogicalResult {
           auto s = shapeOf(e.getInput());
-          std::string p = e.getPrefix().str();
-          SmallVector<int64_t> at;
-          for (const char *k :
-               {".gn.weight", ".gn.bias", ".conv1x1.weight", ".conv1x1.bias",
-                ".conv3x3.weight", ".conv3x3.bias"}) {
-            FailureOr<int64_t> o = blob.tensor(p + k, op);
-            if (failed(o))
-              return failure();
-            at.push_back(*o);
-          }
-          addKernel(
-              op, e.getInput(),
-              llvm::formatv("  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
-                            "{7}, {8}, {9}, y);\n",
-                            s[1], s[2], s[3], e.getGroups(), weight(at[0]),
-                            weight(at[1]), weight(at[2]), weight(at[3]),
-                            weight(at[4]), weight(at[5]))
-                  .str());
+          FailureOr<SmallVector<int64_t>> at =
+              tensors(e.getPrefix().str(),
+                      {".gn.weight", ".gn.bias", ".conv1x1.weight",
+                       ".conv1x1.bias", ".conv3x3.weight", ".conv3x3.bias"},
+                      op);
+          if (failed(at))
+            return failure();
+          addKernel(op, e.getInput(),
+                    llvm::formatv(
+                        "  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
+                        "{7}, {8}, {9}, y);\n",
+                        s[1], s[2], s[3], e.getGroups(), weight((*at)[0]),
+                        weight((*at)[1]), weight((*at)[2]), weight((*at)[3]),
+                        weight((*at)[4]), weight((*at)[5]))
+                        .str());
           return success();
         })
         .Case([&](SqueezeExciteOp se) -> LogicalResult {
@@ -465,22 +485,21 @@ private:
               blob.values(p + ".conv_reduce.bias");
           if (!reduce)
             return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
-          SmallVector<int64_t> at;
-          for (const char *k : {".conv_reduce.weight", ".conv_reduce.bias",
-                                ".conv_expand.weight", ".conv_expand.bias"}) {
-            FailureOr<int64_t> o = blob.tensor(p + k, op);
-            if (failed(o))
-              return failure();
-            at.push_back(*o);
-          }
-          addKernel(
-              op, se.getInput(),
-              llvm::formatv("  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
-                            "{5}, {6}, {7}, y);\n",
-                            s[1], s[2] * s[3], reduce->size(),
-                            actName(se.getAct()), weight(at[0]), weight(at[1]),
-                            weight(at[2]), weight(at[3]))
-                  .str());
+          FailureOr<SmallVector<int64_t>> at =
+              tensors(p,
+                      {".conv_reduce.weight", ".conv_reduce.bias",
+                       ".conv_expand.weight", ".conv_expand.bias"},
+                      op);
+          if (failed(at))
+            return failure();
+          addKernel(op, se.getInput(),
+                    llvm::formatv(
+                        "  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
+                        "{5}, {6}, {7}, y);\n",
+                        s[1], s[2] * s[3], reduce->size(), actName(se.getAct()),
+                        weight((*at)[0]), weight((*at)[1]), weight((*at)[2]),
+                        weight((*at)[3]))
+                        .str());
           return success();
         })
         .Case([&](DetectDecodeOp d) -> LogicalResult {

@@ -28,6 +28,14 @@ static ArrayRef<int64_t> shapeOf(Value value) {
   return cast<RankedTensorType>(value.getType()).getShape();
 }
 
+/// The static shapes of several values.
+static SmallVector<ArrayRef<int64_t>> shapesOf(ValueRange values) {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : values)
+    shapes.push_back(shapeOf(v));
+  return shapes;
+}
+
 /// Channel count (dimension 1) of a feature map value.
 static int64_t channelsOf(Value value) { return shapeOf(value)[1]; }
 
@@ -82,11 +90,9 @@ LogicalResult ConvOp::verify() {
 }
 
 LogicalResult ConcatOp::verify() {
-  SmallVector<ArrayRef<int64_t>> shapes;
-  for (Value v : getInputs())
-    shapes.push_back(shapeOf(v));
-  return checkResultShape(
-      *this, inferConcatShape(shapes, getDim(), [&] { return emitOpError(); }));
+  return checkResultShape(*this,
+                          inferConcatShape(shapesOf(getInputs()), getDim(),
+                                           [&] { return emitOpError(); }));
 }
 
 LogicalResult UpsampleOp::verify() {
@@ -281,11 +287,9 @@ static LogicalResult verifyDetectHead(Operation *op, ValueRange inputs,
                              << strides.size() << " strides";
   if (llvm::any_of(strides, [](int64_t s) { return s < 1; }))
     return op->emitOpError("strides must be >= 1");
-  SmallVector<ArrayRef<int64_t>> shapes;
-  for (Value v : inputs)
-    shapes.push_back(shapeOf(v));
-  return checkResultShape(
-      op, inferDetectShape(shapes, nc, [&] { return op->emitOpError(); }));
+  return checkResultShape(op, inferDetectShape(shapesOf(inputs), nc, [&] {
+                            return op->emitOpError();
+                          }));
 }
 
 LogicalResult DetectOp::verify() {
@@ -341,11 +345,9 @@ LogicalResult SliceOp::verify() {
 }
 
 LogicalResult CatOp::verify() {
-  SmallVector<ArrayRef<int64_t>> shapes;
-  for (Value v : getInputs())
-    shapes.push_back(shapeOf(v));
-  return checkResultShape(
-      *this, inferConcatShape(shapes, 1, [&] { return emitOpError(); }));
+  return checkResultShape(*this,
+                          inferConcatShape(shapesOf(getInputs()), 1,
+                                           [&] { return emitOpError(); }));
 }
 
 LogicalResult PadOp::verify() {
