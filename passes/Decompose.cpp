@@ -48,19 +48,24 @@ public:
         shape, cast<RankedTensorType>(like.getType()).getElementType());
   }
 
-  /// An nn.Conv2d named by this scope (`weight`, optional `bias`) with an
-  /// optional BatchNorm prefix and activation.
+  /// An nn.Conv2d named by this scope (`weight`, optional `bias`), then the
+  /// optional BatchNorm (by prefix) and activation as their own ops: the
+  /// fusion passes decide what merges.
   Value conv(Value x, int64_t cout, int64_t k, int64_t stride, int64_t pad,
              int64_t groups, int64_t dilation, Activation act, bool bias,
              std::optional<std::string> norm = std::nullopt) const {
     ArrayRef<int64_t> in = shapeOf(x);
     Shape out{in[0], cout, convOutputExtent(in[2], k, stride, pad, dilation),
               convOutputExtent(in[3], k, stride, pad, dilation)};
-    return Conv2dOp::create(
-        b, loc, type(out, x), x, b.getStringAttr(prefix + ".weight"),
-        bias ? b.getStringAttr(prefix + ".bias") : StringAttr(),
-        norm ? b.getStringAttr(*norm) : StringAttr(), k, stride, pad, dilation,
-        groups, act);
+    Value y = Conv2dOp::create(
+        b, loc, type(out, x), x, Value(), b.getStringAttr(prefix + ".weight"),
+        bias ? b.getStringAttr(prefix + ".bias") : StringAttr(), StringAttr(),
+        StringAttr(), k, stride, pad, dilation, groups, Activation::none);
+    if (norm)
+      y = BatchNormOp::create(b, loc, y.getType(), y, b.getStringAttr(*norm));
+    if (act != Activation::none)
+      y = ActivationOp::create(b, loc, y.getType(), y, act);
+    return y;
   }
   /// Ultralytics Conv: `conv` + `bn` + act, autopad.
   Value convBn(Value x, int64_t cout, int64_t k, int64_t stride = 1,
@@ -109,7 +114,7 @@ public:
   }
   Value ema(Value x, int64_t groups) const {
     return EMAOp::create(b, loc, x.getType(), x, b.getStringAttr(prefix),
-                         groups);
+                         groups, /*norm=*/StringAttr(), /*streaming=*/false);
   }
   Value squeezeExcite(Value x, Activation act) const {
     return SqueezeExciteOp::create(b, loc, x.getType(), x,

@@ -74,4 +74,268 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Fusions, in pipeline order (passes/Pipeline.cpp). Each has the options
+// `report` (a remark per candidate site) and `dry-run` (report only); the
+// short name in brackets is the one of irmb-compile --disable-fusion.
+//===----------------------------------------------------------------------===//
+
+def IRMBFuseWindowAttentionPass
+    : Pass<"irmb-fuse-window-attention", "::mlir::ModuleOp"> {
+  let summary = "Folds the iRMB window padding and crop into the attention "
+                "kernel's addressing [window-attention]";
+  let description = [{
+    `irmb.attention` already partitions the strided window grid, runs the
+    softmax per window and head and un-partitions. This pass removes the
+    explicit `irmb.pad` before the q/k/v projections and the `irmb.crop`
+    after the attention (after the v projection with attn_pre): projections
+    without bias keep zeros zeros, so they run on the unpadded map and the
+    kernel treats the missing tokens as zero keys and values. Not fused: a
+    projection with a bias or norm (qkv_bias), a padded value used outside
+    the pattern, a crop that does not undo the pad. Global-window and
+    whole-window attention is reported as fused (nothing to fold).
+
+    Before:
+
+    ```mlir
+    %p = irmb.pad %z : tensor<1x64x20x20xf32> -> tensor<1x64x21x21xf32>
+    %qk = irmb.conv2d %p {act = #irmb.act<none>, kernel = 1 : i64, weight = "m.qk.conv.weight", ...}
+          : tensor<1x64x21x21xf32> -> tensor<1x128x21x21xf32>
+    %q = irmb.slice %qk {start = 0 : i64, size = 64 : i64, ...} : ... -> tensor<1x64x21x21xf32>
+    %k = irmb.slice %qk {start = 64 : i64, size = 64 : i64, ...} : ... -> tensor<1x64x21x21xf32>
+    %v0 = irmb.conv2d %p {weight = "m.v.conv.weight", ...} : ... -> tensor<1x64x21x21xf32>
+    %v = irmb.activation %v0 {act = #irmb.act<relu>} : ...
+    %o = irmb.attention %q, %k, %v {heads = 8 : i64, window = 7 : i64, ...} : ... -> tensor<1x64x21x21xf32>
+    %c = irmb.crop %o : tensor<1x64x21x21xf32> -> tensor<1x64x20x20xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %qk = irmb.conv2d %z {...} : tensor<1x64x20x20xf32> -> tensor<1x128x20x20xf32>
+    ...
+    %o = irmb.attention %q, %k, %v {heads = 8 : i64, window = 7 : i64, ...}
+         : tensor<1x64x20x20xf32>, tensor<1x64x20x20xf32>, tensor<1x64x20x20xf32>
+         -> tensor<1x64x20x20xf32>
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBFoldBatchNormPass : Pass<"irmb-fold-batch-norm", "::mlir::ModuleOp"> {
+  let summary = "Folds BatchNorms into neighbouring convolutions [fold-bn]";
+  let description = [{
+    A `irmb.batch_norm` whose input is a bare `irmb.conv2d` used only by it
+    becomes the conv's `norm`; otherwise, when every consumer is a 1×1
+    unpadded convolution or projection of it, it becomes their `input_norm`
+    (W·diag(s), b + W·t at code generation). Not folded: the MMB `norm_in`
+    followed by window zero padding (padded tokens must be zeros after the
+    norm; run irmb-fuse-window-attention first and the pad is gone), a norm
+    feeding `irmb.ema` (see irmb-fuse-ema) or other consumers.
+
+    Before:
+
+    ```mlir
+    %0 = irmb.conv2d %x {act = #irmb.act<none>, weight = "model.0.conv.weight", ...}
+    %1 = irmb.batch_norm %0 {norm = "model.0.bn"}
+    ```
+
+    After:
+
+    ```mlir
+    %0 = irmb.conv2d %x {act = #irmb.act<none>, norm = "model.0.bn",
+           weight = "model.0.conv.weight", ...}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBMergeProjectionsPass
+    : Pass<"irmb-merge-projections", "::mlir::ModuleOp"> {
+  let summary = "Merges sibling 1×1 convolutions of one input [merge-qkv]";
+  let description = [{
+    The plain (groups 1, no norm, no residual) 1×1 convolutions reading the
+    same value with the same `input_norm` become one `irmb.projection`; each
+    former result is a contiguous slice of it, and slices of those slices
+    compose. The iRMB qk and v projections are read from one GEMM. Not
+    merged: grouped (v_group) projections or fewer than two candidates.
+
+    Before:
+
+    ```mlir
+    %qk = irmb.conv2d %z {act = #irmb.act<none>, kernel = 1 : i64, weight = "m.qk.conv.weight", ...}
+          : tensor<1x64x20x20xf32> -> tensor<1x128x20x20xf32>
+    %k = irmb.slice %qk {start = 64 : i64, size = 64 : i64, groups = 1 : i64, ...}
+    %v = irmb.conv2d %z {act = #irmb.act<relu>, kernel = 1 : i64, weight = "m.v.conv.weight", ...}
+         : tensor<1x64x20x20xf32> -> tensor<1x64x20x20xf32>
+    ```
+
+    After:
+
+    ```mlir
+    %p = irmb.projection %z {acts = [#irmb.act<none>, #irmb.act<relu>], biases = ["", ""],
+           channels = array<i64: 128, 64>, weights = ["m.qk.conv.weight", "m.v.conv.weight"]}
+         : tensor<1x64x20x20xf32> -> tensor<1x192x20x20xf32>
+    %k = irmb.slice %p {start = 64 : i64, size = 64 : i64, groups = 1 : i64, ...}
+    %v = irmb.slice %p {start = 128 : i64, size = 64 : i64, groups = 1 : i64, ...}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBFuseEMAPass : Pass<"irmb-fuse-ema", "::mlir::ModuleOp"> {
+  let summary = "Runs iEMA's norm and EMA as one streaming kernel [ema]";
+  let description = [{
+    An `irmb.ema` whose input is a BatchNorm used only by it takes the norm
+    (`norm`), and every EMA gets `streaming`: three passes over each group
+    (pooling and the sums that give conv3x3's global mean; GroupNorm
+    statistics; conv3x3, x1 and the gate per row) instead of storing the
+    normed map, x1 and x2.
+
+    Before:
+
+    ```mlir
+    %z = irmb.batch_norm %x {norm = "model.17.norm"}
+    %e = irmb.ema %z {groups = 32 : i64, prefix = "model.17.ema"}
+    ```
+
+    After:
+
+    ```mlir
+    %e = irmb.ema %x {groups = 32 : i64, norm = "model.17.norm",
+           prefix = "model.17.ema", streaming}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBFuseDepthwisePass : Pass<"irmb-fuse-depthwise", "::mlir::ModuleOp"> {
+  let summary = "Fuses BN, activation and the residual into depthwise "
+                "convolutions [depthwise]";
+  let description = [{
+    After a depthwise `irmb.conv2d`, the chain batch_norm -> activation ->
+    add (each the sole consumer of the previous value) becomes the conv's
+    `norm`, `act` and `residual`: the MMB conv_local `z + SiLU(BN(dw(z)))`
+    is one kernel. Not fused: a value in the chain with other consumers;
+    squeeze-excite between the activation and the add stays its own kernel.
+
+    Before:
+
+    ```mlir
+    %d = irmb.conv2d %z {groups = 64 : i64, kernel = 3 : i64, act = #irmb.act<none>, ...}
+    %n = irmb.batch_norm %d {norm = "m.conv_local.norm"}
+    %a = irmb.activation %n {act = #irmb.act<silu>}
+    %u = irmb.add %z, %a
+    ```
+
+    After:
+
+    ```mlir
+    %u = irmb.conv2d %z residual(%z : tensor<1x64x20x20xf32>) {act = #irmb.act<silu>,
+           groups = 64 : i64, kernel = 3 : i64, norm = "m.conv_local.norm", ...}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBFuseConvEpiloguePass
+    : Pass<"irmb-fuse-conv-epilogue", "::mlir::ModuleOp"> {
+  let summary = "Fuses BN, activation and the residual into dense "
+                "convolutions [conv-epilogue]";
+  let description = [{
+    The same chain as irmb-fuse-depthwise for every other convolution: an
+    Ultralytics Conv becomes one conv2d with `norm` and `act`, a Bottleneck
+    or MMB shortcut add becomes its last conv's `residual`. The GEMM applies
+    bias, activation and residual while the tile is in cache.
+
+    Before:
+
+    ```mlir
+    %r = irmb.conv2d %u {act = #irmb.act<none>, weight = "m.proj.conv.weight", ...}
+    %y = irmb.add %x, %r
+    ```
+
+    After:
+
+    ```mlir
+    %y = irmb.conv2d %u residual(%x : tensor<1x64x20x20xf32>) {act = #irmb.act<none>,
+           weight = "m.proj.conv.weight", ...}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
+def IRMBConcatInPlacePass : Pass<"irmb-concat-in-place", "::mlir::ModuleOp"> {
+  let summary = "Zero-copy channel split and concat [concat]";
+  let description = [{
+    Contiguous slices become `view`s (a pointer offset: code runs one NCHW
+    image at a time), and each `irmb.cat` gets `in_place` flags: a flagged
+    input's producer writes straight into the cat's channels. A view input
+    is placed through its source when consecutive inputs cover the source in
+    order (C2f's cv1 halves); the model input, a value already placed in
+    another cat and partial views are copied.
+
+    Before:
+
+    ```mlir
+    %a = irmb.slice %y {start = 0 : i64, size = 16 : i64, groups = 1 : i64, period = 0 : i64}
+    %b = irmb.slice %y {start = 16 : i64, size = 16 : i64, groups = 1 : i64, period = 0 : i64}
+    %m = irmb.conv2d %b {...}
+    %c = irmb.cat %a, %b, %m
+    ```
+
+    After:
+
+    ```mlir
+    %a = irmb.slice %y {..., view}
+    %b = irmb.slice %y {..., view}
+    %m = irmb.conv2d %b {...}
+    %c = irmb.cat %a, %b, %m {in_place = array<i1: true, true, true>}
+    ```
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
 #endif // IRMB_PASSES_TD

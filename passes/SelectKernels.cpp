@@ -41,8 +41,11 @@ StringRef kernelFor(Operation *op) {
       .Case([](BatchNormOp) { return "channel_affine"; })
       .Case([](ActivationOp) { return "activation"; })
       .Case([](AddOp) { return "add"; })
-      .Case([](SliceOp) { return "slice_copy"; })
-      .Case([](CatOp) { return "concat_copy"; })
+      .Case([](SliceOp s) { return s.getView() ? "view" : "slice_copy"; })
+      .Case([](CatOp c) {
+        return c.getInPlace() ? "concat_in_place" : "concat_copy";
+      })
+      .Case([](ProjectionOp) { return "projection"; })
       .Case([](PadOp) { return "pad"; })
       .Case([](CropOp) { return "crop"; })
       .Case([](MaxPoolOp) { return "max_pool"; })
@@ -50,7 +53,9 @@ StringRef kernelFor(Operation *op) {
       .Case([](AttentionOp a) {
         return a.getWindow() > 0 ? "window_attention" : "global_attention";
       })
-      .Case([](EMAOp) { return "ema"; })
+      .Case([](EMAOp e) {
+        return e.getStreaming() || e.getNorm() ? "ema_streaming" : "ema";
+      })
       .Case([](SqueezeExciteOp) { return "squeeze_excite"; })
       .Case([](DetectDecodeOp) { return "detect_decode"; })
       .Default([](Operation *) { return ""; });

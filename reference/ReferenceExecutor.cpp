@@ -282,7 +282,20 @@ Tensor mmbForward(const Layer &l, MMBConfigAttr cfg, const Tensor &x,
 /// irmb.attention: per head and (strided-grid) window softmax(q kᵀ s) v.
 Tensor windowedAttention(const Tensor &q, const Tensor &k, const Tensor &v,
                          int64_t heads, int64_t window, double scale) {
-  int64_t b = q.size(0), h = q.size(2), w = q.size(3);
+  int64_t h = q.size(2), w = q.size(3);
+  if (window > 0 && (h % window || w % window)) {
+    // Implicit zero padding to whole windows, cropped afterwards.
+    int64_t padB = (window - h % window) % window,
+            padR = (window - w % window) % window;
+    auto pad = [&](const Tensor &t) {
+      return at::constant_pad_nd(t, {0, padR, 0, padB}, 0.0);
+    };
+    return windowedAttention(pad(q), pad(k), pad(v), heads, window, scale)
+        .slice(2, 0, h)
+        .slice(3, 0, w)
+        .contiguous();
+  }
+  int64_t b = q.size(0);
   int64_t wh = window > 0 ? window : h, ww = window > 0 ? window : w;
   int64_t n1 = h / wh, n2 = w / ww, bw = b * n1 * n2, tokens = wh * ww;
   // 'b c (h1 n1) (w1 n2) -> (b n1 n2) heads (h1 w1) d'
@@ -463,7 +476,10 @@ public:
                         d.getStrides(), d.getRegMax());
         })
         .Case([&](Conv2dOp c) {
-          Tensor y = at::conv2d(in(c.getInput()), w(c.getWeight()),
+          Tensor x = in(c.getInput());
+          if (c.getInputNorm())
+            x = Layer(weights, c.getInputNorm()->str()).batchNorm(x);
+          Tensor y = at::conv2d(x, w(c.getWeight()),
                                 c.getBias() ? w(*c.getBias()) : Tensor(),
                                 {static_cast<int64_t>(c.getStride()),
                                  static_cast<int64_t>(c.getStride())},
@@ -474,7 +490,23 @@ public:
                                 static_cast<int64_t>(c.getGroups()));
           if (c.getNorm())
             y = Layer(weights, c.getNorm()->str()).batchNorm(y);
-          return activate(y, c.getAct());
+          y = activate(y, c.getAct());
+          return c.getResidual() ? y + in(c.getResidual()) : y;
+        })
+        .Case([&](ProjectionOp p) {
+          Tensor x = in(p.getInput());
+          if (p.getInputNorm())
+            x = Layer(weights, p.getInputNorm()->str()).batchNorm(x);
+          std::vector<Tensor> parts;
+          for (size_t i = 0; i < p.getWeights().size(); ++i) {
+            StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
+            Tensor y = at::conv2d(
+                x, w(cast<StringAttr>(p.getWeights()[i]).getValue()),
+                bias.empty() ? Tensor() : w(bias));
+            parts.push_back(
+                activate(y, cast<ActivationAttr>(p.getActs()[i]).getValue()));
+          }
+          return at::cat(parts, 1);
         })
         .Case([&](BatchNormOp n) {
           return Layer(weights, n.getNorm().str()).batchNorm(in(n.getInput()));
@@ -526,8 +558,10 @@ public:
               a.getHeads(), a.getWindow(), a.getScale().convertToDouble());
         })
         .Case([&](EMAOp e) {
-          return ema(Layer(weights, e.getPrefix().str()), in(e.getInput()),
-                     e.getGroups());
+          Tensor x = in(e.getInput());
+          if (e.getNorm())
+            x = Layer(weights, e.getNorm()->str()).batchNorm(x);
+          return ema(Layer(weights, e.getPrefix().str()), x, e.getGroups());
         })
         .Case([&](SqueezeExciteOp se) {
           return squeezeExcite(Layer(weights, se.getPrefix().str()),

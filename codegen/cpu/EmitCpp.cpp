@@ -202,31 +202,96 @@ public:
   }
 
 private:
-  /// Assigns arena offsets by walking the ops in order.
-  void planMemory(Block &body, Value input, Value result) {
-    llvm::DenseMap<Value, Operation *> lastUse;
-    for (Operation &op : body)
-      for (Value v : op.getOperands())
-        lastUse[v] = &op;
-    for (Operation &op : body.without_terminator()) {
-      for (Value v : op.getResults())
-        if (v != result)
-          offsets[v] = arena.allocate(perImage(v) * 4);
-      for (Value v : op.getOperands())
-        if (lastUse[v] == &op && v != input && v != result &&
-            offsets.count(v) && !released.count(v)) {
-          arena.release(offsets[v], perImage(v) * 4);
-          released.insert(v);
+  /// Where a value lives: `offset` floats into the storage of `root`.
+  struct Alias {
+    Value root;
+    int64_t offset;
+  };
+
+  /// Records the aliases irmb-concat-in-place asked for: a `view` slice
+  /// lives inside its input, and an in-place cat input's storage inside the
+  /// cat.
+  void collectAliases(Block &body) {
+    for (Operation &op : body) {
+      if (auto slice = dyn_cast<SliceOp>(op); slice && slice.getView()) {
+        auto in = shapeOf(slice.getInput());
+        aliasOf[slice.getOutput()] = {
+            slice.getInput(),
+            static_cast<int64_t>(slice.getStart()) * in[2] * in[3]};
+      }
+      if (auto cat = dyn_cast<CatOp>(op); cat && cat.getInPlace()) {
+        int64_t at = 0;
+        for (auto [i, v] : llvm::enumerate(cat.getInputs())) {
+          if ((*cat.getInPlace())[i]) {
+            // The input's storage root moves into the cat (a view input
+            // places its whole source; irmb-concat-in-place checked that
+            // the cat's views cover it in order).
+            Alias where = resolve(v);
+            if (where.root != cat.getOutput())
+              aliasOf[where.root] = {cat.getOutput(), at - where.offset};
+          }
+          at += perImage(v);
         }
+      }
+    }
+  }
+  /// The storage a value finally lives in, and its float offset there.
+  Alias resolve(Value v) const {
+    int64_t offset = 0;
+    for (auto it = aliasOf.find(v); it != aliasOf.end();
+         it = aliasOf.find(v)) {
+      offset += it->second.offset;
+      v = it->second.root;
+    }
+    return {v, offset};
+  }
+
+  /// Assigns arena offsets by walking the ops in order: a storage root is
+  /// allocated when the first value living in it is defined and released
+  /// after the last use of any of them.
+  void planMemory(Block &body, Value input, Value result) {
+    collectAliases(body);
+    llvm::DenseMap<Value, int64_t> firstDef, lastUse;
+    int64_t index = 0;
+    for (Operation &op : body) {
+      for (Value v : op.getResults()) {
+        Value root = resolve(v).root;
+        if (!firstDef.count(root))
+          firstDef[root] = index;
+      }
+      for (Value v : op.getOperands())
+        lastUse[resolve(v).root] = index;
+      ++index;
+    }
+    // Roots in order of definition (a root may be defined before the
+    // value it is named after, e.g. a cat written in place).
+    std::map<int64_t, SmallVector<Value>> defined, dying;
+    for (auto [root, at] : firstDef)
+      defined[at].push_back(root);
+    for (auto [root, at] : lastUse)
+      dying[at].push_back(root);
+    auto bytes = [](Value v) { return perImage(v) * 4; };
+    for (int64_t i = 0; i < index; ++i) {
+      for (Value root : defined[i])
+        if (root != result && root != input)
+          offsets[root] = arena.allocate(bytes(root));
+      for (Value root : dying[i])
+        if (root != input && root != result && offsets.count(root))
+          arena.release(offsets[root], bytes(root));
     }
   }
 
   /// C++ expression of a value's pointer inside run().
   std::string ptr(Value v) {
-    auto it = names.find(v);
+    Alias where = resolve(v);
+    std::string base;
+    auto it = names.find(where.root);
     if (it != names.end())
-      return it->second;
-    return llvm::formatv("F(arena, {0})", offsets.lookup(v)).str();
+      base = it->second;
+    else
+      base = llvm::formatv("F(arena, {0})", offsets.lookup(where.root)).str();
+    return where.offset ? llvm::formatv("({0} + {1})", base, where.offset).str()
+                        : base;
   }
 
   std::string weight(int64_t offset) {
@@ -306,45 +371,85 @@ private:
     return at;
   }
 
-  /// Folds an optional bias and BN into (weight, bias) offsets.
-  LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
-    StringRef wKey = c.getWeight();
+  /// A convolution's weight and bias with its norms folded in.
+  struct FoldedConv {
+    std::vector<float> weight, bias;
+    bool hasBias = false;
+  };
+  /// Folds an input BatchNorm (1×1 convs: W·diag(s), b + W·t), the bias
+  /// and an output BatchNorm (W·s, b·s + t) into one weight and bias.
+  FailureOr<FoldedConv> foldConv(StringRef wKey, std::optional<StringRef> bKey,
+                                 std::optional<StringRef> inNorm,
+                                 std::optional<StringRef> outNorm,
+                                 int64_t cout, Operation *op) {
     const std::vector<float> *wv = blob.values(wKey);
     if (!wv)
-      return c.emitError() << "no weight '" << wKey << "'";
-    int64_t cout = shapeOf(c.getOutput())[1];
-    std::vector<float> bias(cout, 0.0f);
-    hasBias = false;
-    if (auto bKey = c.getBias()) {
+      return op->emitError() << "no weight '" << wKey << "'";
+    FoldedConv f;
+    f.weight = *wv;
+    f.bias.assign(cout, 0.0f);
+    if (bKey && !bKey->empty()) {
       const std::vector<float> *bv = blob.values(*bKey);
       if (!bv)
-        return c.emitError() << "no weight '" << *bKey << "'";
-      bias = *bv;
-      hasBias = true;
+        return op->emitError() << "no weight '" << *bKey << "'";
+      f.bias = *bv;
+      f.hasBias = true;
     }
-    if (!c.getNorm()) {
-      FailureOr<int64_t> at = blob.tensor(wKey, c);
+    int64_t per = static_cast<int64_t>(wv->size()) / cout;
+    if (inNorm) {
+      FailureOr<FoldedNorm> norm = foldNorm(inNorm->str(), op);
+      if (failed(norm))
+        return failure();
+      if (static_cast<int64_t>(norm->scale.size()) != per)
+        return op->emitError() << "input norm '" << *inNorm << "' has "
+                               << norm->scale.size() << " channels, expected "
+                               << per;
+      for (int64_t o = 0; o < cout; ++o) {
+        double b = f.bias[o];
+        for (int64_t i = 0; i < per; ++i) {
+          double wi = (*wv)[o * per + i];
+          f.weight[o * per + i] = static_cast<float>(wi * norm->scale[i]);
+          b += wi * norm->shift[i];
+        }
+        f.bias[o] = static_cast<float>(b);
+      }
+      f.hasBias = true;
+    }
+    if (outNorm) {
+      FailureOr<FoldedNorm> norm = foldNorm(outNorm->str(), op);
+      if (failed(norm))
+        return failure();
+      for (int64_t o = 0; o < cout; ++o) {
+        double scale = norm->scale[o];
+        for (int64_t i = 0; i < per; ++i)
+          f.weight[o * per + i] =
+              static_cast<float>(f.weight[o * per + i] * scale);
+        // BN(conv + b) = conv·scale + (b·scale + shift).
+        f.bias[o] = static_cast<float>(f.bias[o] * scale + norm->shift[o]);
+      }
+      f.hasBias = true;
+    }
+    return f;
+  }
+
+  /// Folds a convolution's norms into (weight, bias) blob offsets.
+  LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
+    auto opt = [](std::optional<StringRef> s) { return s; };
+    FailureOr<FoldedConv> f =
+        foldConv(c.getWeight(), opt(c.getBias()), opt(c.getInputNorm()),
+                 opt(c.getNorm()), shapeOf(c.getOutput())[1], c);
+    if (failed(f))
+      return failure();
+    if (!c.getNorm() && !c.getInputNorm()) {
+      FailureOr<int64_t> at = blob.tensor(c.getWeight(), c);
       if (failed(at))
         return failure();
       w = *at;
-      b = hasBias ? blob.append(bias) : -1;
-      return success();
+    } else {
+      w = blob.append(f->weight);
     }
-    FailureOr<FoldedNorm> norm = foldNorm(c.getNorm()->str(), c);
-    if (failed(norm))
-      return failure();
-    std::vector<float> folded(wv->size());
-    int64_t per = static_cast<int64_t>(wv->size()) / cout;
-    for (int64_t o = 0; o < cout; ++o) {
-      double scale = norm->scale[o];
-      for (int64_t i = 0; i < per; ++i)
-        folded[o * per + i] = static_cast<float>((*wv)[o * per + i] * scale);
-      // BN(conv + b) = conv·scale + (b·scale + shift).
-      bias[o] = static_cast<float>(bias[o] * scale + norm->shift[o]);
-    }
-    w = blob.append(folded);
-    b = blob.append(bias);
-    hasBias = true;
+    hasBias = f->hasBias;
+    b = hasBias ? blob.append(f->bias) : -1;
     return success();
   }
 
@@ -383,6 +488,8 @@ private:
           return success();
         })
         .Case([&](SliceOp s) -> LogicalResult {
+          if (s.getView())
+            return success(); // an alias of its input (planMemory)
           auto in = shapeOf(s.getInput());
           addKernel(
               op, s.getInput(),
@@ -394,18 +501,26 @@ private:
           return success();
         })
         .Case([&](CatOp c) -> LogicalResult {
+          // Inputs written in place by their producers are not copied.
           std::string body;
+          SmallVector<Value> copied;
           int64_t at = 0;
           for (auto [i, v] : llvm::enumerate(c.getInputs())) {
             auto s = shapeOf(v);
-            body += llvm::formatv("  copyChannels(x{0}, {1}, {2}, y, {3});\n",
-                                  i, s[1], s[2] * s[3], at)
-                        .str();
+            if (!c.getInPlace() || !(*c.getInPlace())[i]) {
+              body += llvm::formatv(
+                          "  copyChannels(x{0}, {1}, {2}, y, {3});\n",
+                          copied.size(), s[1], s[2] * s[3], at)
+                          .str();
+              copied.push_back(v);
+            }
             at += s[1];
           }
-          addKernel(op, c.getInputs(), body);
+          if (!copied.empty())
+            addKernel(op, copied, body);
           return success();
         })
+        .Case([&](ProjectionOp p) { return emitProjection(p); })
         .Case([&](PadOp p) -> LogicalResult {
           auto in = shapeOf(p.getInput()), out = shapeOf(p.getOutput());
           addKernel(
@@ -461,6 +576,16 @@ private:
         })
         .Case([&](EMAOp e) -> LogicalResult {
           auto s = shapeOf(e.getInput());
+          std::string norm = "nullptr, nullptr";
+          if (e.getNorm()) {
+            FailureOr<FoldedNorm> n = foldNorm(e.getNorm()->str(), e);
+            if (failed(n))
+              return failure();
+            std::vector<float> scale(n->scale.begin(), n->scale.end()),
+                shift(n->shift.begin(), n->shift.end());
+            norm = weight(blob.append(scale)) + ", " +
+                   weight(blob.append(shift));
+          }
           FailureOr<SmallVector<int64_t>> at =
               tensors(e.getPrefix().str(),
                       {".gn.weight", ".gn.bias", ".conv1x1.weight",
@@ -468,13 +593,18 @@ private:
                       op);
           if (failed(at))
             return failure();
+          bool streaming = kernelOf(op) == "ema_streaming";
+          if (!streaming && e.getNorm())
+            return e.emitError("an input norm needs the ema_streaming kernel");
           addKernel(op, e.getInput(),
                     llvm::formatv(
-                        "  ema<{0}, {1}, {2}, {3}>(x0, {4}, {5}, {6}, "
+                        "  {10}<{0}, {1}, {2}, {3}>(x0, {11}{4}, {5}, {6}, "
                         "{7}, {8}, {9}, y);\n",
                         s[1], s[2], s[3], e.getGroups(), weight((*at)[0]),
                         weight((*at)[1]), weight((*at)[2]), weight((*at)[3]),
-                        weight((*at)[4]), weight((*at)[5]))
+                        weight((*at)[4]), weight((*at)[5]),
+                        streaming ? "emaStreaming" : "ema",
+                        streaming ? norm + ", " : std::string())
                         .str());
           return success();
         })
@@ -537,24 +667,79 @@ private:
     int64_t k = c.getKernel(), s = c.getStride(), p = c.getPadding(),
             d = c.getDilation(), g = c.getGroups();
     std::string bias = hasBias ? weight(b) : "nullptr";
+    std::string res = c.getResidual() ? "x1" : "nullptr";
+    SmallVector<Value> inputs{c.getInput()};
+    if (c.getResidual())
+      inputs.push_back(c.getResidual());
     std::string body;
     if (kernelOf(c) == "depthwise") {
       body = llvm::formatv("  depthwiseConv2d<{0}, {1}, {2}, {3}, {4}, {5}, "
-                           "{6}, {7}>(x0, {8}, {9}, y);\n",
+                           "{6}, {7}>(x0, {8}, {9}, {10}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
-                           weight(w), bias)
+                           weight(w), bias, res)
                  .str();
     } else {
       scratchBytes =
           std::max(scratchBytes, 4 * ::irmb::kernels::convScratchFloats(
                                          in[1], in[2], in[3], k, s, p, d, g));
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
-                           "{8}, {9}>(x0, {10}, {11}, y, scratch);\n",
+                           "{8}, {9}>(x0, {10}, {11}, {12}, y, scratch);\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
-                           actName(c.getAct()), weight(w), bias)
+                           actName(c.getAct()), weight(w), bias, res)
                  .str();
     }
-    addKernel(c, c.getInput(), body);
+    addKernel(c, inputs, body);
+    return success();
+  }
+
+  /// A merged projection: the parts' folded weights stacked into one
+  /// matrix, one GEMM per run of parts with the same activation.
+  LogicalResult emitProjection(ProjectionOp p) {
+    auto in = shapeOf(p.getInput());
+    int64_t hw = in[2] * in[3], cin = in[1];
+    std::vector<float> weights, biases;
+    std::string body;
+    int64_t row = 0, runStart = 0;
+    std::optional<Activation> runAct;
+    auto flush = [&](int64_t end) {
+      if (runAct && end > runStart)
+        body += llvm::formatv("  gemm<{0}>({1}, {2}, {3}, WP + {4}, x0, {2}, "
+                              "BP + {5}, nullptr, y + {6}, {2});\n",
+                              actName(*runAct), end - runStart, hw, cin,
+                              runStart * cin, runStart, runStart * hw)
+                    .str();
+    };
+    for (size_t i = 0; i < p.getWeights().size(); ++i) {
+      int64_t channels = p.getChannels()[i];
+      StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
+      auto opt = [](std::optional<StringRef> s) { return s; };
+      FailureOr<FoldedConv> f = foldConv(
+          cast<StringAttr>(p.getWeights()[i]).getValue(),
+          bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
+          opt(p.getInputNorm()), std::nullopt, channels, p);
+      if (failed(f))
+        return failure();
+      if (static_cast<int64_t>(f->weight.size()) != channels * cin)
+        return p.emitError() << "weight '"
+                             << cast<StringAttr>(p.getWeights()[i]).getValue()
+                             << "' is not [" << channels << ", " << cin
+                             << ", 1, 1]";
+      weights.insert(weights.end(), f->weight.begin(), f->weight.end());
+      biases.insert(biases.end(), f->bias.begin(), f->bias.end());
+      Activation act = cast<ActivationAttr>(p.getActs()[i]).getValue();
+      if (runAct != act) {
+        flush(row);
+        runStart = row;
+        runAct = act;
+      }
+      row += channels;
+    }
+    flush(row);
+    std::string head =
+        llvm::formatv("  const float *WP = {0}, *BP = {1};\n",
+                      weight(blob.append(weights)), weight(blob.append(biases)))
+            .str();
+    addKernel(p, p.getInput(), head + body);
     return success();
   }
 
@@ -641,7 +826,7 @@ private:
   ArenaPlanner arena;
   int64_t scratchBytes = 0;
   llvm::DenseMap<Value, int64_t> offsets;
-  llvm::DenseSet<Value> released;
+  llvm::DenseMap<Value, Alias> aliasOf;
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;
   std::vector<std::string> kernelNames;

@@ -17,10 +17,50 @@ func.func @slice_period(%x: tensor<1x8x4x4xf32>) -> tensor<1x4x4x4xf32> {
 
 // -----
 
-func.func @attention_window(%q: tensor<1x8x10x10xf32>) -> tensor<1x8x10x10xf32> {
-  // expected-error @+1 {{'irmb.attention' op the 10x10 map is not a multiple of window 7 (pad it first)}}
-  %0 = irmb.attention %q, %q, %q {heads = 1 : i64, scale = 1.0 : f64, window = 7 : i64} : tensor<1x8x10x10xf32>, tensor<1x8x10x10xf32>, tensor<1x8x10x10xf32> -> tensor<1x8x10x10xf32>
+func.func @input_norm_3x3(%x: tensor<1x8x10x10xf32>) -> tensor<1x8x10x10xf32> {
+  // expected-error @+1 {{'irmb.conv2d' op an input_norm needs a 1x1 unpadded convolution}}
+  %0 = irmb.conv2d %x {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, input_norm = "n", kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "w"} : tensor<1x8x10x10xf32> -> tensor<1x8x10x10xf32>
   return %0 : tensor<1x8x10x10xf32>
+}
+
+// -----
+
+func.func @residual_shape(%x: tensor<1x8x10x10xf32>, %r: tensor<1x4x10x10xf32>) -> tensor<1x8x10x10xf32> {
+  // expected-error @+1 {{'irmb.conv2d' op the residual must have the result's shape}}
+  %0 = irmb.conv2d %x residual(%r : tensor<1x4x10x10xf32>) {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 1 : i64, weight = "w"} : tensor<1x8x10x10xf32> -> tensor<1x8x10x10xf32>
+  return %0 : tensor<1x8x10x10xf32>
+}
+
+// -----
+
+func.func @projection_channels(%x: tensor<1x8x10x10xf32>) -> tensor<1x24x10x10xf32> {
+  // expected-error @+1 {{'irmb.projection' op result shape [1, 24, 10, 10] does not match the inferred shape [1, 20, 10, 10]}}
+  %0 = irmb.projection %x {acts = [#irmb.act<none>, #irmb.act<relu>], biases = ["", ""], channels = array<i64: 16, 4>, weights = ["a", "b"]} : tensor<1x8x10x10xf32> -> tensor<1x24x10x10xf32>
+  return %0 : tensor<1x24x10x10xf32>
+}
+
+// -----
+
+func.func @projection_parts(%x: tensor<1x8x10x10xf32>) -> tensor<1x16x10x10xf32> {
+  // expected-error @+1 {{'irmb.projection' op needs as many biases, acts and channels as weights}}
+  %0 = irmb.projection %x {acts = [#irmb.act<none>], biases = ["", ""], channels = array<i64: 16>, weights = ["a"]} : tensor<1x8x10x10xf32> -> tensor<1x16x10x10xf32>
+  return %0 : tensor<1x16x10x10xf32>
+}
+
+// -----
+
+func.func @grouped_view(%x: tensor<1x8x4x4xf32>) -> tensor<1x4x4x4xf32> {
+  // expected-error @+1 {{'irmb.slice' op only a contiguous slice (groups = 1) can be a view}}
+  %0 = irmb.slice %x {groups = 2 : i64, period = 4 : i64, size = 2 : i64, start = 0 : i64, view} : tensor<1x8x4x4xf32> -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+func.func @cat_flags(%x: tensor<1x8x4x4xf32>) -> tensor<1x16x4x4xf32> {
+  // expected-error @+1 {{'irmb.cat' op in_place needs one flag per input}}
+  %0 = irmb.cat %x, %x {in_place = array<i1: true>} : tensor<1x8x4x4xf32>, tensor<1x8x4x4xf32> -> tensor<1x16x4x4xf32>
+  return %0 : tensor<1x16x4x4xf32>
 }
 
 // -----

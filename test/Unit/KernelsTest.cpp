@@ -29,9 +29,15 @@ void checkConv() {
   at::Tensor got = at::empty_like(want);
   std::vector<float> col(convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
   conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
+      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), nullptr,
       got.data_ptr<float>(), col.data());
   EXPECT_LT(maxRelative(got, want), 1e-5);
+  // The same with a residual added after the activation.
+  at::Tensor r = at::randn(want.sizes());
+  conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
+      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
+      r.data_ptr<float>(), got.data_ptr<float>(), col.data());
+  EXPECT_LT(maxRelative(got, want + r), 1e-5);
 }
 
 TEST(Kernels, Conv2dOddShapes) {
@@ -47,8 +53,14 @@ TEST(Kernels, DepthwiseConv) {
   at::Tensor want = at::relu(at::conv2d(x, w, {}, {2, 2}, {2, 2}, {1, 1}, 5));
   at::Tensor got = at::empty_like(want);
   depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), nullptr, got.data_ptr<float>());
+      x.data_ptr<float>(), w.data_ptr<float>(), nullptr, nullptr,
+      got.data_ptr<float>());
   EXPECT_LT(maxRelative(got, want), 1e-5);
+  at::Tensor r = at::randn(want.sizes());
+  depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
+      x.data_ptr<float>(), w.data_ptr<float>(), nullptr, r.data_ptr<float>(),
+      got.data_ptr<float>());
+  EXPECT_LT(maxRelative(got, want + r), 1e-5);
 }
 
 /// ATen strided-grid window attention for comparison.
@@ -56,6 +68,17 @@ at::Tensor referenceAttention(const at::Tensor &q, const at::Tensor &k,
                               const at::Tensor &v, int64_t heads,
                               int64_t window, double scale) {
   int64_t h = q.size(2), w = q.size(3);
+  if (window && (h % window || w % window)) {
+    // Zero padding to whole windows, then crop.
+    int64_t pb = (window - h % window) % window,
+            pr = (window - w % window) % window;
+    auto pad = [&](const at::Tensor &t) {
+      return at::constant_pad_nd(t, {0, pr, 0, pb}, 0.0);
+    };
+    return referenceAttention(pad(q), pad(k), pad(v), heads, window, scale)
+        .slice(2, 0, h)
+        .slice(3, 0, w);
+  }
   int64_t wh = window ? window : h, ww = window ? window : w;
   int64_t n1 = h / wh, n2 = w / ww, t = wh * ww, bw = n1 * n2;
   auto split = [&](const at::Tensor &x) {
@@ -96,6 +119,34 @@ TEST(Kernels, WindowAttention) {
   checkAttention<6, 9, 2, 4, 4, 3>();
   checkAttention<5, 7, 1, 16, 8, 0>(); // global, non-square
   checkAttention<7, 7, 2, 16, 8, 0>();
+  checkAttention<20, 20, 4, 8, 8, 7>(); // implicit padding to 21x21
+  checkAttention<9, 16, 2, 8, 6, 7>();  // padded rows and columns
+  checkAttention<23, 11, 1, 8, 8, 0>(); // global over 253 keys: 4 blocks
+}
+
+/// The streaming EMA (three passes, input BatchNorm) against the
+/// materialising one on the normalised input.
+TEST(Kernels, StreamingEMA) {
+  constexpr int64_t C = 12, H = 9, W = 13, G = 4, CG = C / G;
+  at::manual_seed(11);
+  at::Tensor x = at::randn({1, C, H, W}), scale = at::rand({C}) + 0.5,
+             shift = at::randn({C}), gnW = at::rand({CG}) + 0.5,
+             gnB = at::randn({CG}), w1 = at::randn({CG, CG}),
+             b1 = at::randn({CG}), w3 = at::randn({CG, CG, 3, 3}) * 0.3,
+             b3 = at::randn({CG});
+  at::Tensor normed = (x * scale.view({1, C, 1, 1}) + shift.view({1, C, 1, 1}))
+                          .contiguous();
+  at::Tensor want = at::empty_like(x), got = at::empty_like(x);
+  ema<C, H, W, G>(normed.data_ptr<float>(), gnW.data_ptr<float>(),
+                  gnB.data_ptr<float>(), w1.data_ptr<float>(),
+                  b1.data_ptr<float>(), w3.data_ptr<float>(),
+                  b3.data_ptr<float>(), want.data_ptr<float>());
+  emaStreaming<C, H, W, G>(
+      x.data_ptr<float>(), scale.data_ptr<float>(), shift.data_ptr<float>(),
+      gnW.data_ptr<float>(), gnB.data_ptr<float>(), w1.data_ptr<float>(),
+      b1.data_ptr<float>(), w3.data_ptr<float>(), b3.data_ptr<float>(),
+      got.data_ptr<float>());
+  EXPECT_LT(maxRelative(got, want), 2e-5);
 }
 
 TEST(Kernels, PoolResizeAndSqueezeExcite) {

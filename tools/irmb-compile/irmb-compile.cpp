@@ -24,8 +24,11 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
+#include "passes/Pipeline.h"
 #include "tools/common/CommandLine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatAdapters.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -42,6 +45,7 @@ struct Options {
   std::string model, output, emit;
   std::string target = "cpu", precision = "fp32", cpu = "native";
   bool summary = false;
+  mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
 };
 
@@ -52,6 +56,10 @@ const char *usage =
     "[--batch B] [--nc N]\n"
     "                    [--target cpu] [--precision fp32] [--cpu "
     "native|avx2|avx512]\n"
+    "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
+    "[--fusion-report]\n"
+    "       fusions: window-attention, fold-bn, merge-qkv, ema, depthwise, "
+    "conv-epilogue, concat\n"
     "       irmb-compile MODEL.yaml (--summary | "
     "--emit=irmb|primitive|cpp|state-dict) [...]\n";
 
@@ -64,6 +72,38 @@ Options parseCommandLine(int argc, char **argv) {
       continue;
     } else if (arg == "--summary") {
       o.summary = true;
+    } else if (arg == "--fusion") {
+      std::string v = reader.value();
+      if (v == "all")
+        o.fusion.enabled = mlir::irmb::FusionOptions::all().enabled;
+      else if (v == "none")
+        o.fusion.enabled.clear();
+      else
+        throw UsageError{"--fusion=" + v + " is not available (all, none)"};
+    } else if (arg == "--disable-fusion" || arg == "--enable-fusion") {
+      bool enable = arg == "--enable-fusion";
+      std::string list = reader.value();
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        std::string name = list.substr(
+            start, comma == std::string::npos ? std::string::npos
+                                              : comma - start);
+        const auto &names = mlir::irmb::fusionNames();
+        if (std::find(names.begin(), names.end(), name) == names.end())
+          throw UsageError{"unknown fusion '" + name + "' in " + arg +
+                           " (window-attention, fold-bn, merge-qkv, ema, "
+                           "depthwise, conv-epilogue, concat)"};
+        if (enable)
+          o.fusion.enabled.insert(name);
+        else
+          o.fusion.enabled.erase(name);
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+    } else if (arg == "--fusion-report") {
+      o.fusion.report = true;
     } else if (arg == "--emit") {
       o.emit = reader.value();
       if (o.emit != "irmb" && o.emit != "primitive" && o.emit != "cpp" &&
@@ -96,7 +136,7 @@ Options parseCommandLine(int argc, char **argv) {
   }
   if (o.model.empty())
     throw UsageError{std::string("no model file given\n") + usage};
-  if (!o.summary && o.emit.empty() && o.output.empty())
+  if (!o.summary && o.emit.empty() && o.output.empty() && !o.fusion.report)
     throw UsageError{
         std::string("nothing to do: pass -o MODEL.so, --summary or --emit\n") +
         usage};
@@ -122,6 +162,39 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
+/// Prints the fusion passes' remarks as the --fusion-report table on
+/// stdout: `<layer> <file:line> <pattern> <site> fused|not fused: <why>`.
+void installFusionReportHandler(mlir::MLIRContext &context) {
+  context.getDiagEngine().registerHandler(
+      [](mlir::Diagnostic &diag) -> mlir::LogicalResult {
+        if (diag.getSeverity() != mlir::DiagnosticSeverity::Remark)
+          return mlir::failure(); // not ours: the next handler prints it
+        std::string layer = "-", where = "-";
+        mlir::Location loc = diag.getLocation();
+        if (auto name = llvm::dyn_cast<mlir::NameLoc>(loc)) {
+          layer = name.getName().str();
+          loc = name.getChildLoc();
+        }
+        if (auto file = llvm::dyn_cast<mlir::FileLineColLoc>(loc))
+          where = (llvm::sys::path::filename(file.getFilename().getValue()) +
+                   ":" + llvm::Twine(file.getLine()))
+                      .str();
+        // "<pattern> <site>: <outcome>"
+        std::string text = diag.str();
+        size_t space = text.find(' '), colon = text.find(": ");
+        if (space == std::string::npos || colon == std::string::npos ||
+            space > colon)
+          return mlir::failure();
+        llvm::outs() << llvm::left_justify(layer, 9) << " "
+                     << llvm::left_justify(where, 24) << " "
+                     << llvm::left_justify(text.substr(0, space), 16) << " "
+                     << llvm::left_justify(
+                            text.substr(space + 1, colon - space - 1), 34)
+                     << " " << text.substr(colon + 2) << "\n";
+        return mlir::success();
+      });
+}
+
 int run(const Options &options) {
   ResolvedModel model = loadModel(options.model, options.modelOptions.parse);
   for (const std::string &w : model.warnings)
@@ -140,7 +213,7 @@ int run(const Options &options) {
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
   bool needsCode = !options.output.empty() || options.emit == "primitive" ||
-                   options.emit == "cpp";
+                   options.emit == "cpp" || options.fusion.report;
   if (!needsCode)
     return 0;
 
@@ -152,8 +225,9 @@ int run(const Options &options) {
   bool isV10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
   mlir::PassManager pm(&context);
-  pm.addPass(mlir::irmb::createIRMBDecomposePass());
-  pm.addPass(mlir::irmb::createIRMBSelectKernelsPass());
+  mlir::irmb::buildPipeline(pm, options.fusion);
+  if (options.fusion.report)
+    installFusionReportHandler(context);
   if (mlir::failed(pm.run(*module)))
     return 1;
   if (options.emit == "primitive") {

@@ -170,10 +170,12 @@ inline void gemmEdge(const float *a, int64_t lda, BRows b, float *c,
 }
 
 /// One output tile: rows × cols of C from A (lda = K) and B, K blocked,
-/// then bias and activation while the tile is in cache.
+/// then the epilogue while the tile is in cache: bias, activation and the
+/// residual `res` (C's layout, or null).
 template <Act A, typename BRows>
 inline void gemmBlock(const float *a, int64_t K, BRows b, const float *bias,
-                      float *c, int64_t ldc, int64_t rows, int64_t cols) {
+                      const float *res, float *c, int64_t ldc, int64_t rows,
+                      int64_t cols) {
   for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
     int64_t k1 = std::min(K, k0 + kBlockK);
     bool first = k0 == 0;
@@ -193,18 +195,26 @@ inline void gemmBlock(const float *a, int64_t K, BRows b, const float *bias,
   for (int64_t i = 0; i < rows; ++i) {
     float bv = bias ? bias[i] : 0.f;
     float *crow = c + i * ldc;
+    if (res) {
+      const float *rrow = res + i * ldc;
 #pragma omp simd
-    for (int64_t j = 0; j < cols; ++j)
-      crow[j] = activate<A>(crow[j] + bv);
+      for (int64_t j = 0; j < cols; ++j)
+        crow[j] = activate<A>(crow[j] + bv) + rrow[j];
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < cols; ++j)
+        crow[j] = activate<A>(crow[j] + bv);
+    }
   }
 }
 
-/// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) for row-major A (M×K),
-/// B (K×N, row stride ldb) and C (M×N, row stride ldc): register tiles of
-/// 6 rows × 2 vectors, K blocked, parallel over tiles.
+/// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) + R[m, n] for row-major
+/// A (M×K), B (K×N, row stride ldb), C and the optional residual R (M×N, row
+/// stride ldc): register tiles, K blocked, parallel over tiles.
 template <Act A>
 void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
-          int64_t ldb, const float *bias, float *c, int64_t ldc) {
+          int64_t ldb, const float *bias, const float *res, float *c,
+          int64_t ldc) {
   int64_t mTiles = (M + kTileRows - 1) / kTileRows;
   int64_t nTiles = (N + kTileCols - 1) / kTileCols;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -212,7 +222,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
     for (int64_t mt = 0; mt < mTiles; ++mt) {
       int64_t m0 = mt * kTileRows, n0 = nt * kTileCols;
       gemmBlock<A>(a + m0 * K, K, DenseRows{b + n0, ldb},
-                   bias ? bias + m0 : nullptr, c + m0 * ldc + n0, ldc,
+                   bias ? bias + m0 : nullptr,
+                   res ? res + m0 * ldc + n0 : nullptr, c + m0 * ldc + n0, ldc,
                    std::min(kTileRows, M - m0), std::min(kTileCols, N - n0));
     }
   }
@@ -225,7 +236,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
 template <Act A>
 void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
                       const float *a, const float *padded, const int64_t *koff,
-                      int64_t wp, const float *bias, float *c) {
+                      int64_t wp, const float *bias, const float *res,
+                      float *c) {
   int64_t mTiles = (M + kTileRows - 1) / kTileRows;
   int64_t xTiles = (WO + kTileCols - 1) / kTileCols;
 #pragma omp parallel for collapse(3) schedule(static)
@@ -233,9 +245,10 @@ void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
     for (int64_t xt = 0; xt < xTiles; ++xt) {
       for (int64_t mt = 0; mt < mTiles; ++mt) {
         int64_t m0 = mt * kTileRows, x0 = xt * kTileCols;
+        int64_t at = m0 * HO * WO + oy * WO + x0;
         gemmBlock<A>(a + m0 * K, K, OffsetRows{padded + oy * wp + x0, koff},
-                     bias ? bias + m0 : nullptr,
-                     c + m0 * HO * WO + oy * WO + x0, HO * WO,
+                     bias ? bias + m0 : nullptr, res ? res + at : nullptr,
+                     c + at, HO * WO,
                      std::min(kTileRows, M - m0), std::min(kTileCols, WO - x0));
       }
     }
@@ -300,13 +313,13 @@ void padBorder(const float *x, float *y) {
 
 /// General grouped conv (NCHW, one image): zero-pad once; stride 1 runs as
 /// an implicit GEMM over the padded input, other strides im2col without
-/// bounds checks then GEMM; bias and activation fused. 1×1 stride-1
-/// unpadded convs read the input directly. `scratch` holds
-/// convScratchFloats(...) floats.
+/// bounds checks then GEMM; bias, activation and the residual `res` (the
+/// result's layout, or null) fused. 1×1 stride-1 unpadded convs read the
+/// input directly. `scratch` holds convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
-void conv2d(const float *x, const float *w, const float *bias, float *y,
-            float *scratch) {
+void conv2d(const float *x, const float *w, const float *bias,
+            const float *res, float *y, float *scratch) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
@@ -314,7 +327,9 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
   if constexpr (K == 1 && S == 1 && P == 0) {
     for (int64_t g = 0; g < G; ++g)
       gemm<A>(COG, HO * WO, KK, w + g * COG * KK, x + g * CIG * H * W, HO * WO,
-              bias ? bias + g * COG : nullptr, y + g * COG * HO * WO, HO * WO);
+              bias ? bias + g * COG : nullptr,
+              res ? res + g * COG * HO * WO : nullptr, y + g * COG * HO * WO,
+              HO * WO);
     return;
   }
   const float *padded = x;
@@ -335,6 +350,7 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
       }
       implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, padded, koff, WP,
                           bias ? bias + g * COG : nullptr,
+                          res ? res + g * COG * HO * WO : nullptr,
                           y + g * COG * HO * WO);
     }
     return;
@@ -353,6 +369,7 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
       }
       implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff, WH,
                           bias ? bias + g * COG : nullptr,
+                          res ? res + g * COG * HO * WO : nullptr,
                           y + g * COG * HO * WO);
     }
     return;
@@ -374,17 +391,20 @@ void conv2d(const float *x, const float *w, const float *bias, float *y,
       }
     }
     gemm<A>(COG, HO * WO, KK, w + g * COG * KK, col, HO * WO,
-            bias ? bias + g * COG : nullptr, y + g * COG * HO * WO, HO * WO);
+            bias ? bias + g * COG : nullptr,
+            res ? res + g * COG * HO * WO : nullptr, y + g * COG * HO * WO,
+            HO * WO);
   }
 }
 
 /// Depthwise conv (groups == channels, one filter per channel): each
 /// channel is zero-padded into a thread-local plane so the inner loop runs
-/// without bounds checks (and vectorises along x at stride 1).
+/// without bounds checks (and vectorises along x at stride 1); bias,
+/// activation and the residual `res` (the result's layout, or null) fused.
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P,
           int64_t D, Act A>
 void depthwiseConv2d(const float *x, const float *w, const float *bias,
-                     float *y) {
+                     const float *res, float *y) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
@@ -412,9 +432,16 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
               acc[ox] += src[ox * S] * fv;
           }
         }
+        if (res) {
+          const float *r = res + c * HO * WO + oy * WO;
 #pragma omp simd
-        for (int64_t ox = 0; ox < WO; ++ox)
-          dst[oy * WO + ox] = activate<A>(acc[ox]);
+          for (int64_t ox = 0; ox < WO; ++ox)
+            dst[oy * WO + ox] = activate<A>(acc[ox]) + r[ox];
+        } else {
+#pragma omp simd
+          for (int64_t ox = 0; ox < WO; ++ox)
+            dst[oy * WO + ox] = activate<A>(acc[ox]);
+        }
       }
     }
   }
@@ -517,70 +544,91 @@ void resizeNearest(const float *x, float *y) {
 //===----------------------------------------------------------------------===//
 
 /// Multi-head softmax attention over strided-grid windows (WIN = 0: the
-/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. Per window
-/// and head, k and v are gathered transposed ([d][token]) so both the
-/// scores (over keys) and the weighted sum (over keys) run as vector loops;
-/// softmax in fp32 with the row maximum subtracted.
+/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. With WIN > 0
+/// the map is taken as zero-padded to whole windows: padded tokens are zero
+/// keys and values (they still count in the softmax) and their own rows are
+/// never computed, so neither the padded maps nor the crop exist. Per
+/// window and head, k and v are gathered transposed ([d][token]); each
+/// query row runs an online softmax over key blocks of kKeyBlock (running
+/// maximum and sum, rescaled accumulator), so only one block of scores is
+/// ever held.
+constexpr int64_t kKeyBlock = 64;
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
 void attention(const float *q, const float *k, const float *v, float scale,
                float *y) {
   constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
-  constexpr int64_t N1 = H / WH, N2 = W / WW, T = WH * WW;
+  constexpr int64_t HP = (H + WH - 1) / WH * WH, WP = (W + WW - 1) / WW * WW;
+  constexpr int64_t N1 = HP / WH, N2 = WP / WW, T = WH * WW;
 #pragma omp parallel
   {
-    std::vector<float> qs(T * DK), kt(DK * T), vt(DV * T), p(T);
+    std::vector<float> qs(T * DK), kt(DK * T), vt(DV * T);
     std::vector<int64_t> pixels(T);
+    float p[kKeyBlock], acc[DV];
 #pragma omp for collapse(2) schedule(static)
     for (int64_t win = 0; win < N1 * N2; ++win) {
       for (int64_t h = 0; h < HEADS; ++h) {
         int64_t a = win / N2, cc = win % N2;
-        for (int64_t t = 0; t < T; ++t)
-          pixels[t] = ((t / WW) * N1 + a) * W + (t % WW) * N2 + cc;
+        for (int64_t t = 0; t < T; ++t) {
+          int64_t row = (t / WW) * N1 + a, col = (t % WW) * N2 + cc;
+          pixels[t] = (row < H && col < W) ? row * W + col : -1;
+        }
         for (int64_t d = 0; d < DK; ++d) {
           const float *qd = q + (h * DK + d) * H * W;
           const float *kd = k + (h * DK + d) * H * W;
           for (int64_t t = 0; t < T; ++t) {
-            qs[t * DK + d] = qd[pixels[t]] * scale;
-            kt[d * T + t] = kd[pixels[t]];
+            bool real = pixels[t] >= 0;
+            qs[t * DK + d] = real ? qd[pixels[t]] * scale : 0.f;
+            kt[d * T + t] = real ? kd[pixels[t]] : 0.f;
           }
         }
         for (int64_t d = 0; d < DV; ++d) {
           const float *vd = v + (h * DV + d) * H * W;
           for (int64_t t = 0; t < T; ++t)
-            vt[d * T + t] = vd[pixels[t]];
+            vt[d * T + t] = pixels[t] >= 0 ? vd[pixels[t]] : 0.f;
         }
         for (int64_t i = 0; i < T; ++i) {
-          float *pr = p.data();
+          if (pixels[i] < 0)
+            continue; // a padded query: cropped away
+          float m = -INFINITY, sum = 0.f;
+          for (int64_t d = 0; d < DV; ++d)
+            acc[d] = 0.f;
+          for (int64_t j0 = 0; j0 < T; j0 += kKeyBlock) {
+            int64_t n = std::min(kKeyBlock, T - j0);
 #pragma omp simd
-          for (int64_t j = 0; j < T; ++j)
-            pr[j] = 0.f;
-          for (int64_t d = 0; d < DK; ++d) {
-            float qv = qs[i * DK + d];
-            const float *kr = &kt[d * T];
+            for (int64_t j = 0; j < n; ++j)
+              p[j] = 0.f;
+            for (int64_t d = 0; d < DK; ++d) {
+              float qv = qs[i * DK + d];
+              const float *kr = &kt[d * T + j0];
 #pragma omp simd
-            for (int64_t j = 0; j < T; ++j)
-              pr[j] += qv * kr[j];
-          }
-          float m = -INFINITY;
-          for (int64_t j = 0; j < T; ++j)
-            m = std::max(m, pr[j]);
-          float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t j = 0; j < T; ++j) {
-            pr[j] = expf32(pr[j] - m);
-            sum += pr[j];
+              for (int64_t j = 0; j < n; ++j)
+                p[j] += qv * kr[j];
+            }
+            float bm = m;
+            for (int64_t j = 0; j < n; ++j)
+              bm = std::max(bm, p[j]);
+            float correction = expf32(m - bm); // 0 on the first block
+            float blockSum = 0.f;
+#pragma omp simd reduction(+ : blockSum)
+            for (int64_t j = 0; j < n; ++j) {
+              p[j] = expf32(p[j] - bm);
+              blockSum += p[j];
+            }
+            sum = sum * correction + blockSum;
+            m = bm;
+            for (int64_t d = 0; d < DV; ++d) {
+              const float *vr = &vt[d * T + j0];
+              float o = 0.f;
+#pragma omp simd reduction(+ : o)
+              for (int64_t j = 0; j < n; ++j)
+                o += p[j] * vr[j];
+              acc[d] = acc[d] * correction + o;
+            }
           }
           float inv = 1.f / sum;
-          int64_t px = pixels[i];
-          for (int64_t d = 0; d < DV; ++d) {
-            const float *vr = &vt[d * T];
-            float o = 0.f;
-#pragma omp simd reduction(+ : o)
-            for (int64_t j = 0; j < T; ++j)
-              o += pr[j] * vr[j];
-            y[(h * DV + d) * H * W + px] = o * inv;
-          }
+          for (int64_t d = 0; d < DV; ++d)
+            y[(h * DV + d) * H * W + pixels[i]] = acc[d] * inv;
         }
       }
     }
@@ -712,6 +760,178 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
 #pragma omp simd
         for (int64_t i = 0; i < HW; ++i)
           out[i] = xc[i] * sigmoid(wgt[i]);
+      }
+    }
+  }
+}
+
+/// The EMA of `ema` computed in three streaming passes per group, without
+/// the x1 / x2 maps, optionally on BN(x) (`scale` / `shift` per channel, or
+/// null): (1) normalise x into zero-bordered planes while taking the
+/// directional means, the row/column sums and the corners from which the
+/// global mean of conv3x3 follows exactly; (2) the GroupNorm statistics of
+/// x·σ(h)·σ(w) (row-wise mean and M2, merged across rows in double); (3) per
+/// row, conv3x3, the normalised x1 and the gated result. The global mean of
+/// x1 is the GroupNorm bias, so both channel softmaxes are known before (3).
+template <int64_t C, int64_t H, int64_t W, int64_t G>
+void emaStreaming(const float *x, const float *scale, const float *shift,
+                  const float *gnW, const float *gnB, const float *w1,
+                  const float *b1, const float *w3, const float *b3,
+                  float *y) {
+  constexpr int64_t CG = C / G, HW = H * W, WP = W + 2, HP = H + 2;
+#pragma omp parallel
+  {
+    std::vector<float> planes(CG * HP * WP, 0.f), pooled(CG * (H + W)),
+        gate(CG * (H + W));
+    std::vector<float> x2(CG * W), wgt(W);
+    double total[CG];
+    float corner[CG][4], gnScale[CG], gnShift[CG], a1[CG], a2[CG];
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < G; ++g) {
+      // Pass 1: normalised planes, directional means, sums and corners.
+      for (int64_t c = 0; c < CG; ++c) {
+        int64_t ch = g * CG + c;
+        float s = scale ? scale[ch] : 1.f, t = scale ? shift[ch] : 0.f;
+        const float *xc = x + ch * HW;
+        float *plane = &planes[c * HP * WP];
+        float *ph = &pooled[c * (H + W)], *pw = ph + H;
+        for (int64_t j = 0; j < W; ++j)
+          pw[j] = 0.f;
+        double all = 0.0;
+        for (int64_t i = 0; i < H; ++i) {
+          float *row = plane + (i + 1) * WP + 1, rs = 0.f;
+#pragma omp simd reduction(+ : rs)
+          for (int64_t j = 0; j < W; ++j) {
+            row[j] = xc[i * W + j] * s + t;
+            rs += row[j];
+            pw[j] += row[j];
+          }
+          ph[i] = rs; // row sum for now
+          all += rs;
+        }
+        total[c] = all;
+        const float *first = plane + WP + 1, *last = plane + H * WP + 1;
+        corner[c][0] = first[0];
+        corner[c][1] = first[W - 1];
+        corner[c][2] = last[0];
+        corner[c][3] = last[W - 1];
+      }
+      // Global mean of conv3x3 from the sums: tap (ky, kx) misses the last
+      // row (ky = 0) or the first (ky = 2), and likewise for columns.
+      for (int64_t o = 0; o < CG; ++o) {
+        double acc = 0.0;
+        for (int64_t c = 0; c < CG; ++c) {
+          const float *ph = &pooled[c * (H + W)], *pw = ph + H;
+          for (int64_t ky = 0; ky < 3; ++ky)
+            for (int64_t kx = 0; kx < 3; ++kx) {
+              double part = total[c];
+              int64_t rowOut = ky == 0 ? H - 1 : ky == 2 ? 0 : -1;
+              int64_t colOut = kx == 0 ? W - 1 : kx == 2 ? 0 : -1;
+              if (rowOut >= 0)
+                part -= ph[rowOut];
+              if (colOut >= 0)
+                part -= pw[colOut];
+              if (rowOut >= 0 && colOut >= 0)
+                part += corner[c][(rowOut ? 2 : 0) + (colOut ? 1 : 0)];
+              acc += part * w3[(o * CG + c) * 9 + ky * 3 + kx];
+            }
+        }
+        a2[o] = static_cast<float>(acc / HW) + b3[o];
+      }
+      for (int64_t c = 0; c < CG; ++c) {
+        float *ph = &pooled[c * (H + W)], *pw = ph + H;
+        for (int64_t i = 0; i < H; ++i)
+          ph[i] /= W;
+        for (int64_t j = 0; j < W; ++j)
+          pw[j] /= H;
+      }
+      for (int64_t o = 0; o < CG; ++o)
+        for (int64_t t = 0; t < H + W; ++t) {
+          float s = b1[o];
+          for (int64_t c = 0; c < CG; ++c)
+            s += w1[o * CG + c] * pooled[c * (H + W) + t];
+          gate[o * (H + W) + t] = sigmoid(s);
+        }
+      // Pass 2: GroupNorm statistics of x·σ(h)·σ(w), one channel per group.
+      for (int64_t c = 0; c < CG; ++c) {
+        const float *plane = &planes[c * HP * WP];
+        const float *gh = &gate[c * (H + W)], *gw = gh + H;
+        double mean = 0.0, m2 = 0.0;
+        for (int64_t i = 0; i < H; ++i) {
+          const float *row = plane + (i + 1) * WP + 1;
+          float rs = 0.f;
+#pragma omp simd reduction(+ : rs)
+          for (int64_t j = 0; j < W; ++j)
+            rs += row[j] * gh[i] * gw[j];
+          float rm = rs / W, rq = 0.f;
+#pragma omp simd reduction(+ : rq)
+          for (int64_t j = 0; j < W; ++j) {
+            float d = row[j] * gh[i] * gw[j] - rm;
+            rq += d * d;
+          }
+          // Chan et al.: merge (i rows so far) with this row.
+          double n = static_cast<double>(i) * W, delta = rm - mean;
+          mean += delta * W / (n + W);
+          m2 += rq + delta * delta * n * W / (n + W);
+        }
+        float inv = 1.f / std::sqrt(static_cast<float>(m2 / HW) + 1e-5f);
+        gnScale[c] = inv * gnW[c];
+        gnShift[c] = gnB[c] - static_cast<float>(mean) * gnScale[c];
+      }
+      // Channel softmaxes: GAP(x1) = gn bias, GAP(x2) from pass 1.
+      auto softmax = [](float *v) {
+        float m = -INFINITY, sum = 0.f;
+        for (int64_t c = 0; c < CG; ++c)
+          m = std::max(m, v[c]);
+        for (int64_t c = 0; c < CG; ++c)
+          sum += (v[c] = expf32(v[c] - m));
+        for (int64_t c = 0; c < CG; ++c)
+          v[c] /= sum;
+      };
+      for (int64_t c = 0; c < CG; ++c)
+        a1[c] = gnB[c];
+      softmax(a1);
+      softmax(a2);
+      // Pass 3: per row, conv3x3, x1 and the gate.
+      for (int64_t i = 0; i < H; ++i) {
+        for (int64_t o = 0; o < CG; ++o) {
+          float *out = &x2[o * W];
+          for (int64_t j = 0; j < W; ++j)
+            out[j] = b3[o];
+          for (int64_t c = 0; c < CG; ++c) {
+            const float *plane = &planes[c * HP * WP];
+            const float *f = w3 + (o * CG + c) * 9;
+            for (int64_t ky = 0; ky < 3; ++ky) {
+              const float *row = plane + (i + ky) * WP;
+              for (int64_t kx = 0; kx < 3; ++kx) {
+                float fv = f[ky * 3 + kx];
+#pragma omp simd
+                for (int64_t j = 0; j < W; ++j)
+                  out[j] += row[j + kx] * fv;
+              }
+            }
+          }
+        }
+        for (int64_t j = 0; j < W; ++j)
+          wgt[j] = 0.f;
+        for (int64_t c = 0; c < CG; ++c) {
+          const float *row = &planes[c * HP * WP + (i + 1) * WP + 1];
+          const float *gw = &gate[c * (H + W) + H];
+          float gh = gate[c * (H + W) + i], s1 = gnScale[c] * gh,
+                t1 = gnShift[c];
+          const float *p2 = &x2[c * W];
+          float w1c = a1[c], w2c = a2[c];
+#pragma omp simd
+          for (int64_t j = 0; j < W; ++j)
+            wgt[j] += w1c * p2[j] + w2c * (row[j] * gw[j] * s1 + t1);
+        }
+        for (int64_t c = 0; c < CG; ++c) {
+          const float *row = &planes[c * HP * WP + (i + 1) * WP + 1];
+          float *out = y + ((g * CG + c) * H + i) * W;
+#pragma omp simd
+          for (int64_t j = 0; j < W; ++j)
+            out[j] = row[j] * sigmoid(wgt[j]);
+        }
       }
     }
   }

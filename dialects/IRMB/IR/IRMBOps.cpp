@@ -310,9 +310,29 @@ static LogicalResult checkSameShape(Operation *op, Value input) {
 }
 
 LogicalResult Conv2dOp::verify() {
+  if (getResidual() && shapeOf(getResidual()) != shapeOf(getOutput()))
+    return emitOpError("the residual must have the result's shape");
+  if (getInputNorm() && (getKernel() != 1 || getPadding() != 0))
+    return emitOpError("an input_norm needs a 1x1 unpadded convolution (it "
+                       "must fold exactly into the weights)");
   return verifyConvolution(*this, getInput(), getOutput(), getKernel(),
                            getStride(), getPadding(), getDilation(),
                            getGroups());
+}
+
+LogicalResult ProjectionOp::verify() {
+  size_t parts = getWeights().size();
+  if (parts == 0 || getBiases().size() != parts || getActs().size() != parts ||
+      getChannels().size() != parts)
+    return emitOpError("needs as many biases, acts and channels as weights");
+  int64_t total = 0;
+  for (int64_t c : getChannels()) {
+    if (c <= 0)
+      return emitOpError("channel counts must be positive");
+    total += c;
+  }
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  return checkResultShape(*this, Shape{in[0], total, in[2], in[3]});
 }
 
 LogicalResult BatchNormOp::verify() {
@@ -338,6 +358,8 @@ LogicalResult SliceOp::verify() {
   if (last > c)
     return emitOpError() << "selects channels up to " << last
                          << " of an input with " << c;
+  if (getView() && groups != 1)
+    return emitOpError("only a contiguous slice (groups = 1) can be a view");
   ArrayRef<int64_t> in = shapeOf(getInput());
   return checkResultShape(
       *this,
@@ -345,6 +367,8 @@ LogicalResult SliceOp::verify() {
 }
 
 LogicalResult CatOp::verify() {
+  if (getInPlace() && getInPlace()->size() != getInputs().size())
+    return emitOpError("in_place needs one flag per input");
   return checkResultShape(*this,
                           inferConcatShape(shapesOf(getInputs()), 1,
                                            [&] { return emitOpError(); }));
@@ -388,11 +412,6 @@ LogicalResult AttentionOp::verify() {
   if (failed(checkDivisible(*this, "query", q[1], heads)) ||
       failed(checkDivisible(*this, "value", v[1], heads)))
     return failure();
-  int64_t w = getWindow();
-  if (w > 0 && (q[2] % w != 0 || q[3] % w != 0))
-    return emitOpError() << "the " << q[2] << "x" << q[3]
-                         << " map is not a multiple of window " << w
-                         << " (pad it first)";
   if (!(getScale().convertToDouble() > 0.0))
     return emitOpError("scale must be positive");
   return checkSameShape(*this, getValue());

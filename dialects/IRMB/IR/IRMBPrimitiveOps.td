@@ -22,25 +22,58 @@ class IRMB_PrimitiveOp<string mnemonic, list<Trait> traits = []>
 //===----------------------------------------------------------------------===//
 
 def IRMB_Conv2dOp : IRMB_PrimitiveOp<"conv2d"> {
-  let summary = "2-D convolution with optional bias, BatchNorm and activation";
+  let summary = "2-D convolution with optional input/output BatchNorm, "
+                "activation and residual";
   let description = [{
-    `act(BN(conv(x, W) + b))` with W = `weight` ([Cout, Cin/groups, k, k]),
-    b = `bias` (optional), BN the eval-mode BatchNorm (eps 1e-3) whose
-    parameters are `<norm>.weight|bias|running_mean|running_var` (optional;
-    `irmb-fold-batch-norm` folds it into the weight and bias).
+    `act(BN(conv(BN_in(x), W) + b)) + r` with W = `weight` ([Cout, Cin/groups,
+    k, k]), b = `bias` (optional), BN the eval-mode BatchNorm (eps 1e-3) whose
+    parameters are `<norm>.weight|bias|running_mean|running_var` (optional),
+    BN_in the same for `input_norm` (optional; only for 1×1 unpadded convs,
+    where it folds exactly into W and b) and r the optional `residual`
+    operand (result shape). `irmb-decompose` emits bare convolutions
+    (act none, no norms, no residual); the fusion passes fill the rest in.
 
     ```mlir
     %1 = irmb.conv2d %0 {act = #irmb.act<silu>, dilation = 1 : i64,
            groups = 1 : i64, kernel = 3 : i64, norm = "model.0.bn",
            padding = 1 : i64, stride = 2 : i64, weight = "model.0.conv.weight"}
          : tensor<1x3x640x640xf32> -> tensor<1x16x320x320xf32>
+    %3 = irmb.conv2d %2 residual(%0 : tensor<1x32x20x20xf32>) {act = #irmb.act<silu>,
+           ...} : tensor<1x32x20x20xf32> -> tensor<1x32x20x20xf32>
     ```
   }];
-  let arguments = (ins IRMB_FeatureMap:$input, StrAttr:$weight,
+  let arguments = (ins IRMB_FeatureMap:$input,
+    Optional<IRMB_FeatureMap>:$residual, StrAttr:$weight,
     OptionalAttr<StrAttr>:$bias, OptionalAttr<StrAttr>:$norm,
+    OptionalAttr<StrAttr>:$input_norm,
     IRMB_PositiveI64:$kernel, IRMB_PositiveI64:$stride,
     IRMB_NonNegativeI64:$padding, IRMB_PositiveI64:$dilation,
     IRMB_PositiveI64:$groups, IRMB_ActivationAttr:$act);
+  let assemblyFormat = "$input (`residual` `(` $residual^ `:` type($residual) `)`)?"
+    " attr-dict `:` type($input) `->` type($output)";
+}
+
+def IRMB_ProjectionOp : IRMB_PrimitiveOp<"projection"> {
+  let summary = "sibling 1×1 convolutions of one input, merged into one";
+  let description = [{
+    The result is the channel concatenation of `act_i(conv1x1(BN_in(x),
+    W_i) + b_i)` for the parts i, with W_i = `weights[i]`, b_i = `biases[i]`
+    (an empty string: no bias), act_i = `acts[i]` and `channels[i]` output
+    channels; BN_in is the optional `input_norm`. Made by
+    `irmb-merge-projections` (the iRMB q/k and v projections) so the input
+    is read once by one GEMM.
+
+    ```mlir
+    %qkv = irmb.projection %z {acts = [#irmb.act<none>, #irmb.act<relu>],
+             biases = ["", ""], channels = array<i64: 512, 256>,
+             weights = ["model.23.qk.conv.weight", "model.23.v.conv.weight"]}
+           : tensor<1x256x20x20xf32> -> tensor<1x768x20x20xf32>
+    ```
+  }];
+  let arguments = (ins IRMB_FeatureMap:$input, StrArrayAttr:$weights,
+    StrArrayAttr:$biases, TypedArrayAttrBase<IRMB_ActivationAttr,
+    "activation array">:$acts, DenseI64ArrayAttr:$channels,
+    OptionalAttr<StrAttr>:$input_norm);
 }
 
 def IRMB_BatchNormOp : IRMB_PrimitiveOp<"batch_norm"> {
@@ -87,7 +120,8 @@ def IRMB_SliceOp : IRMB_PrimitiveOp<"slice"> {
   let description = [{
     Selects channels `g·period + start + i` for g < groups and i < size
     (groups = 1: one contiguous range). The grouped form picks q, k or v out
-    of a head-major qkv map.
+    of a head-major qkv map. `view` (set by `irmb-concat-in-place`, groups
+    = 1 only): the result aliases the input's channels and copies nothing.
 
     ```mlir
     %q = irmb.slice %qkv {groups = 2 : i64, period = 128 : i64, size = 32 : i64,
@@ -96,18 +130,23 @@ def IRMB_SliceOp : IRMB_PrimitiveOp<"slice"> {
   }];
   let arguments = (ins IRMB_FeatureMap:$input, IRMB_NonNegativeI64:$start,
     IRMB_PositiveI64:$size, IRMB_PositiveI64:$groups,
-    IRMB_NonNegativeI64:$period);
+    IRMB_NonNegativeI64:$period, UnitAttr:$view);
 }
 
 def IRMB_CatOp : IRMB_PrimitiveOp<"cat"> {
   let summary = "channel concatenation";
   let description = [{
+    `in_place[i]` (set by `irmb-concat-in-place`): input i is written by its
+    producer straight into its channels of the result, so only the other
+    inputs are copied.
+
     ```mlir
     %c = irmb.cat %a, %b : tensor<1x16x80x80xf32>, tensor<1x16x80x80xf32>
          -> tensor<1x32x80x80xf32>
     ```
   }];
-  let arguments = (ins Variadic<IRMB_FeatureMap>:$inputs);
+  let arguments = (ins Variadic<IRMB_FeatureMap>:$inputs,
+    OptionalAttr<DenseBoolArrayAttr>:$in_place);
   let assemblyFormat =
     "$inputs attr-dict `:` type($inputs) `->` type($output)";
 }
@@ -164,10 +203,14 @@ def IRMB_AttentionOp : IRMB_PrimitiveOp<"attention"> {
   let description = [{
     q and k are [B, heads·dk, H, W], v is [B, heads·dv, H, W], channels
     head-major. With `window` = 0 every position attends to every other;
-    with `window` = s > 0 (H and W multiples of s) the tokens are split into
-    the iRMB strided grid: window (a, c) holds the pixels (i·H/s + a,
-    j·W/s + c). Per head and window: `softmax(q kᵀ · scale) v`. The result
-    has v's layout.
+    with `window` = s > 0 the maps are taken as zero-padded at the bottom
+    and right to Hp × Wp, multiples of s, and the tokens are split into the
+    iRMB strided grid: window (a, c) holds the pixels (i·Hp/s + a,
+    j·Wp/s + c). Per head and window: `softmax(q kᵀ · scale) v` (padded
+    tokens are zero keys and values that still count in the softmax). The
+    result has v's layout and the unpadded size, i.e. the op is
+    `crop(attention(pad(q), pad(k), pad(v)))`; `irmb-fuse-window-attention`
+    removes explicit pad/crop ops around it.
 
     ```mlir
     %o = irmb.attention %q, %k, %v {heads = 32 : i64, scale = 0.35355339059327379 : f64,
@@ -187,7 +230,10 @@ def IRMB_EMAOp : IRMB_PrimitiveOp<"ema"> {
   let summary = "EMA (efficient multi-scale attention) with shared group weights";
   let description = [{
     The EMA of Ouyang et al. with `groups` groups sharing the weights under
-    `prefix` (`gn`, `conv1x1`, `conv3x3`).
+    `prefix` (`gn`, `conv1x1`, `conv3x3`), applied to `BN(x)` when `norm`
+    names an input BatchNorm. `streaming` (set by `irmb-fuse-ema`): the
+    kernel makes three passes over each group and never stores the x1 / x2
+    maps.
 
     ```mlir
     %e = irmb.ema %z {groups = 32 : i64, prefix = "model.17.ema"}
@@ -195,7 +241,8 @@ def IRMB_EMAOp : IRMB_PrimitiveOp<"ema"> {
     ```
   }];
   let arguments = (ins IRMB_FeatureMap:$input, StrAttr:$prefix,
-    IRMB_PositiveI64:$groups);
+    IRMB_PositiveI64:$groups, OptionalAttr<StrAttr>:$norm,
+    UnitAttr:$streaming);
 }
 
 def IRMB_SqueezeExciteOp : IRMB_PrimitiveOp<"squeeze_excite"> {

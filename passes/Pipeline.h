@@ -1,0 +1,38 @@
+//===- Pipeline.h - the irmb pass pipeline with fusion switches -*- C++ -*-===//
+//
+// The pass pipeline irmb-compile runs: irmb-decompose, the fusion passes in
+// their fixed order (each switchable by its short name, each able to report
+// its candidate sites), irmb-select-kernels.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_PASSES_PIPELINE_H
+#define IRMB_PASSES_PIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mlir::irmb {
+
+/// Short names of the fusions, in pipeline order (--disable-fusion uses
+/// them; the report prints them).
+const std::vector<std::string> &fusionNames();
+
+/// Which fusions run and whether their candidate sites are reported.
+struct FusionOptions {
+  std::set<std::string> enabled; ///< a subset of fusionNames()
+  bool report = false;
+  /// All fusions enabled.
+  static FusionOptions all();
+};
+
+/// Adds decompose, the fusions and kernel selection to `pm`. Disabled
+/// fusions still run in dry-run mode when reporting, so every candidate
+/// site gets its line.
+void buildPipeline(PassManager &pm, const FusionOptions &options);
+
+} // namespace mlir::irmb
+
+#endif // IRMB_PASSES_PIPELINE_H
