@@ -2,8 +2,9 @@
 //
 // Builds decompose -> fusions (fixed order) -> select-kernels. The order
 // matters: window attention first (it removes the pad that blocks folding
-// the MMB norm into the projections), then BatchNorm folding, the q/k/v
-// merge, EMA, the depthwise and conv epilogues, and zero-copy concat last
+// the MMB norm into the projections), then BatchNorm folding, EMA, the
+// depthwise and conv epilogues (the v projection takes its ReLU), the q/k/v
+// merge (of projections with their activations) and zero-copy concat last
 // (it must see the final producers).
 //
 //===----------------------------------------------------------------------===//
@@ -14,8 +15,8 @@ namespace mlir::irmb {
 
 const std::vector<std::string> &fusionNames() {
   static const std::vector<std::string> names = {
-      "window-attention", "fold-bn",       "merge-qkv", "ema",
-      "depthwise",        "conv-epilogue", "concat"};
+      "window-attention", "fold-bn",   "ema",   "depthwise",
+      "conv-epilogue",    "merge-qkv", "concat"};
   return names;
 }
 

@@ -58,8 +58,8 @@ const char *usage =
     "native|avx2|avx512]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--fusion-report]\n"
-    "       fusions: window-attention, fold-bn, merge-qkv, ema, depthwise, "
-    "conv-epilogue, concat\n"
+    "       fusions: window-attention, fold-bn, ema, depthwise, "
+    "conv-epilogue, merge-qkv, concat\n"
     "       irmb-compile MODEL.yaml (--summary | "
     "--emit=irmb|primitive|cpp|state-dict) [...]\n";
 
@@ -92,8 +92,8 @@ Options parseCommandLine(int argc, char **argv) {
         const auto &names = mlir::irmb::fusionNames();
         if (std::find(names.begin(), names.end(), name) == names.end())
           throw UsageError{"unknown fusion '" + name + "' in " + arg +
-                           " (window-attention, fold-bn, merge-qkv, ema, "
-                           "depthwise, conv-epilogue, concat)"};
+                           " (window-attention, fold-bn, ema, depthwise, "
+                           "conv-epilogue, merge-qkv, concat)"};
         if (enable)
           o.fusion.enabled.insert(name);
         else
