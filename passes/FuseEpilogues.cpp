@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBFUSEDEPTHWISEPASS
@@ -39,11 +40,10 @@ Epilogue findEpilogue(Conv2dOp conv) {
     if (v.use_empty())
       return nullptr;
     Operation *user = soleUser(v);
-    if (!user) {
-      Operation *any = *v.getUsers().begin();
-      if (isa<BatchNormOp, ActivationOp, AddOp>(any))
-        e.stop = "the result feeding it has other consumers";
-    }
+    if (!user && llvm::any_of(v.getUsers(), [](Operation *u) {
+          return isa<BatchNormOp, ActivationOp, AddOp>(u);
+        }))
+      e.stop = "the result feeding it has other consumers";
     return user;
   };
   Operation *user = next();
@@ -92,7 +92,17 @@ void fuseEpilogues(ModuleOp module, bool report, bool dryRun,
       reportSite(report, conv, pattern, kDisabled);
       continue;
     }
-    reportSite(report, conv, pattern);
+    SmallVector<std::string> parts;
+    if (e.norm)
+      parts.push_back("norm");
+    if (e.act)
+      parts.push_back(stringifyActivation(e.act.getAct()).str());
+    if (e.add)
+      parts.push_back("residual");
+    std::string detail = llvm::join(parts, " + ");
+    if (!e.stop.empty())
+      detail += "; then stops: " + e.stop;
+    reportSite(report, conv, pattern, "", detail);
     Value last = conv.getOutput();
     if (e.norm) {
       conv.setNormAttr(e.norm.getNormAttr());

@@ -32,19 +32,22 @@ inline std::string siteName(Operation *op) {
 }
 
 /// Reports one candidate site of `pattern` when `report` is set, as the
-/// remark `<pattern> <site>: fused` or `<pattern> <site>: not fused: <why>`
-/// (`why` empty: fused).
+/// remark `<pattern> <site>: fused [(<detail>)]` or `<pattern> <site>: not
+/// fused: <why>` (`why` empty: fused).
 inline void reportSite(bool report, Operation *op, StringRef pattern,
-                       const llvm::Twine &why = "") {
+                       const llvm::Twine &why = "",
+                       const llvm::Twine &detail = "") {
   if (!report)
     return;
-  std::string reason = why.str();
+  std::string reason = why.str(), more = detail.str();
   InFlightDiagnostic d = op->emitRemark();
   d << pattern << " " << siteName(op) << ": ";
-  if (reason.empty())
+  if (!reason.empty())
+    d << "not fused: " << reason;
+  else if (more.empty())
     d << "fused";
   else
-    d << "not fused: " << reason;
+    d << "fused (" << more << ")";
 }
 
 /// The reason a disabled pass gives for every site it finds.
