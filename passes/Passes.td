@@ -13,7 +13,8 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
   let summary = "Lowers model-level ops to primitive ops";
   let description = [{
     Replaces every model-level op (one per YAML module) by the primitive ops
-    that compute it: `irmb.conv2d` (with its BatchNorm and activation),
+    that compute it, unfused: a bare `irmb.conv2d` followed by its
+    `irmb.batch_norm` and `irmb.activation` (the fusion passes merge them),
     `irmb.slice` / `irmb.cat` for the CSP splits and joins, `irmb.add` for
     residuals, `irmb.max_pool`, `irmb.resize_nearest`, `irmb.attention` for
     PSA and for iRMB windows (the window padding is an explicit `irmb.pad` /
@@ -30,14 +31,17 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
     After:
 
     ```mlir
-    %0 = irmb.conv2d %4 {act = #irmb.act<silu>, dilation = 1 : i64,
-           groups = 1 : i64, kernel = 1 : i64, norm = "model.5.cv1.bn",
-           padding = 0 : i64, stride = 1 : i64, weight = "model.5.cv1.conv.weight"}
+    %0 = irmb.conv2d %4 {act = #irmb.act<none>, dilation = 1 : i64,
+           groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 1 : i64,
+           weight = "model.5.cv1.conv.weight"}
          : tensor<1x64x80x80xf32> -> tensor<1x128x80x80xf32>
-    %1 = irmb.conv2d %0 {act = #irmb.act<none>, dilation = 1 : i64,
-           groups = 128 : i64, kernel = 3 : i64, norm = "model.5.cv2.bn",
-           padding = 1 : i64, stride = 2 : i64, weight = "model.5.cv2.conv.weight"}
+    %1 = irmb.batch_norm %0 {norm = "model.5.cv1.bn"} : ...
+    %2 = irmb.activation %1 {act = #irmb.act<silu>} : ...
+    %3 = irmb.conv2d %2 {act = #irmb.act<none>, dilation = 1 : i64,
+           groups = 128 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64,
+           weight = "model.5.cv2.conv.weight"}
          : tensor<1x128x80x80xf32> -> tensor<1x128x40x40xf32>
+    %4 = irmb.batch_norm %3 {norm = "model.5.cv2.bn"} : ...
     ```
   }];
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
@@ -51,8 +55,10 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     emits exactly that kernel (and refuses ops without one). Convolutions
     choose by shape: `gemm` (1×1, stride 1, no padding: the input is the
     GEMM's B matrix), `depthwise` (groups = channels) or `im2col_gemm`;
-    attention chooses `window_attention` or `global_attention`; the other
-    ops map one to one (`channel_affine`, `concat_copy`, `slice_copy`, ...).
+    attention chooses `window_attention` or `global_attention`; a `view`
+    slice is `view`, a cat with in-place inputs `concat_in_place`, a
+    streaming EMA `ema_streaming`; the other ops map one to one
+    (`channel_affine`, `projection`, `concat_copy`, `slice_copy`, ...).
 
     Before:
 

@@ -196,6 +196,7 @@ public:
     CpuModule out;
     out.arenaBytes = arena.peakBytes() + scratchBytes;
     out.numKernels = static_cast<int64_t>(kernelNames.size());
+    out.writtenBytes = writtenBytes;
     out.source = assemble(input, result, out.arenaBytes);
     out.weights = blob.take();
     return out;
@@ -329,6 +330,7 @@ private:
           << args << ptr(op->getResult(0)) << ", scratch));\n";
     kernelNames.push_back(name);
     kernelLayers.push_back(layerIndex(layer));
+    writtenBytes += perImage(op->getResult(0)) * 4;
   }
 
   /// The kernel irmb-select-kernels chose for `op`.
@@ -824,7 +826,7 @@ private:
   WeightBlob blob;
   const CpuOptions &options;
   ArenaPlanner arena;
-  int64_t scratchBytes = 0;
+  int64_t scratchBytes = 0, writtenBytes = 0;
   llvm::DenseMap<Value, int64_t> offsets;
   llvm::DenseMap<Value, Alias> aliasOf;
   llvm::DenseMap<Value, std::string> names;

@@ -250,7 +250,11 @@ int run(const Options &options) {
   Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
              options.output);
   llvm::errs() << "irmb-compile: compiling " << code->numKernels
-               << " kernels with the host compiler...\n";
+               << " kernels with the host compiler (per image: kernels write "
+               << llvm::format("%.2f", code->writtenBytes / 1048576.0)
+               << " MiB, arena "
+               << llvm::format("%.2f", code->arenaBytes / 1048576.0)
+               << " MiB)...\n";
   std::string error =
       irmb::codegen::compileSharedLibrary(*code, cpu, options.output);
   if (!error.empty())
