@@ -10,15 +10,80 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Pipeline.h"
 #include "passes/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace mlir::irmb {
 
+namespace {
+/// Makes a fusion pass from its generated options type.
+template <typename Options>
+using PassFactory = std::unique_ptr<Pass> (*)(Options);
+
+template <typename Options>
+std::unique_ptr<Pass> make(PassFactory<Options> create, bool report,
+                           bool dryRun) {
+  Options o;
+  o.report = report;
+  o.dryRun = dryRun;
+  return create(o);
+}
+
+/// A fusion: its short name and how to build its pass.
+struct Fusion {
+  const char *name;
+  std::unique_ptr<Pass> (*build)(bool report, bool dryRun);
+};
+
+/// The fusions in pipeline order.
+const Fusion kFusions[] = {
+    {"window-attention",
+     [](bool r, bool d) {
+       return make<IRMBFuseWindowAttentionPassOptions>(
+           createIRMBFuseWindowAttentionPass, r, d);
+     }},
+    {"fold-bn",
+     [](bool r, bool d) {
+       return make<IRMBFoldBatchNormPassOptions>(createIRMBFoldBatchNormPass,
+                                                 r, d);
+     }},
+    {"ema",
+     [](bool r, bool d) {
+       return make<IRMBFuseEMAPassOptions>(createIRMBFuseEMAPass, r, d);
+     }},
+    {"depthwise",
+     [](bool r, bool d) {
+       return make<IRMBFuseDepthwisePassOptions>(createIRMBFuseDepthwisePass,
+                                                 r, d);
+     }},
+    {"conv-epilogue",
+     [](bool r, bool d) {
+       return make<IRMBFuseConvEpiloguePassOptions>(
+           createIRMBFuseConvEpiloguePass, r, d);
+     }},
+    {"merge-qkv",
+     [](bool r, bool d) {
+       return make<IRMBMergeProjectionsPassOptions>(
+           createIRMBMergeProjectionsPass, r, d);
+     }},
+    {"concat",
+     [](bool r, bool d) {
+       return make<IRMBConcatInPlacePassOptions>(createIRMBConcatInPlacePass,
+                                                 r, d);
+     }},
+};
+} // namespace
+
 const std::vector<std::string> &fusionNames() {
-  static const std::vector<std::string> names = {
-      "window-attention", "fold-bn",   "ema",   "depthwise",
-      "conv-epilogue",    "merge-qkv", "concat"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const Fusion &f : kFusions)
+      n.push_back(f.name);
+    return n;
+  }();
   return names;
 }
+
+std::string fusionList() { return llvm::join(fusionNames(), ", "); }
 
 FusionOptions FusionOptions::all() {
   FusionOptions o;
@@ -26,45 +91,12 @@ FusionOptions FusionOptions::all() {
   return o;
 }
 
-namespace {
-/// The pass of a fusion name with its report / dry-run options.
-template <typename Options, typename Create>
-std::unique_ptr<Pass> make(Create create, bool report, bool dryRun) {
-  Options o;
-  o.report = report;
-  o.dryRun = dryRun;
-  return create(o);
-}
-} // namespace
-
 void buildPipeline(PassManager &pm, const FusionOptions &options) {
   pm.addPass(createIRMBDecomposePass());
-  for (const std::string &name : fusionNames()) {
-    bool on = options.enabled.count(name) > 0;
-    if (!on && !options.report)
-      continue;
-    bool r = options.report, dry = !on;
-    if (name == "window-attention")
-      pm.addPass(make<IRMBFuseWindowAttentionPassOptions>(
-          [](auto o) { return createIRMBFuseWindowAttentionPass(o); }, r, dry));
-    else if (name == "fold-bn")
-      pm.addPass(make<IRMBFoldBatchNormPassOptions>(
-          [](auto o) { return createIRMBFoldBatchNormPass(o); }, r, dry));
-    else if (name == "merge-qkv")
-      pm.addPass(make<IRMBMergeProjectionsPassOptions>(
-          [](auto o) { return createIRMBMergeProjectionsPass(o); }, r, dry));
-    else if (name == "ema")
-      pm.addPass(make<IRMBFuseEMAPassOptions>(
-          [](auto o) { return createIRMBFuseEMAPass(o); }, r, dry));
-    else if (name == "depthwise")
-      pm.addPass(make<IRMBFuseDepthwisePassOptions>(
-          [](auto o) { return createIRMBFuseDepthwisePass(o); }, r, dry));
-    else if (name == "conv-epilogue")
-      pm.addPass(make<IRMBFuseConvEpiloguePassOptions>(
-          [](auto o) { return createIRMBFuseConvEpiloguePass(o); }, r, dry));
-    else if (name == "concat")
-      pm.addPass(make<IRMBConcatInPlacePassOptions>(
-          [](auto o) { return createIRMBConcatInPlacePass(o); }, r, dry));
+  for (const Fusion &f : kFusions) {
+    bool on = options.enabled.count(f.name) > 0;
+    if (on || options.report)
+      pm.addPass(f.build(options.report, /*dryRun=*/!on));
   }
   pm.addPass(createIRMBSelectKernelsPass());
 }

@@ -19,6 +19,8 @@ namespace mlir::irmb {
 /// Short names of the fusions, in pipeline order (--disable-fusion uses
 /// them; the report prints them).
 const std::vector<std::string> &fusionNames();
+/// fusionNames() joined with ", " (for usage and error text).
+std::string fusionList();
 
 /// Which fusions run and whether their candidate sites are reported.
 struct FusionOptions {

@@ -300,8 +300,10 @@ private:
   }
 
   /// Adds a kernel: its function (named after the layer and the kernel
-  /// irmb-select-kernels chose; body uses x0.., y, scratch) and its call.
-  void addKernel(Operation *op, ValueRange inputs, const std::string &body) {
+  /// irmb-select-kernels chose; body uses x0.., y, scratch) and its call;
+  /// `bytesWritten` defaults to the whole result.
+  void addKernel(Operation *op, ValueRange inputs, const std::string &body,
+                 std::optional<int64_t> bytesWritten = std::nullopt) {
     StringRef kind = kernelOf(op);
     std::string layer = layerName(op);
     std::string name =
@@ -330,7 +332,7 @@ private:
           << args << ptr(op->getResult(0)) << ", scratch));\n";
     kernelNames.push_back(name);
     kernelLayers.push_back(layerIndex(layer));
-    writtenBytes += perImage(op->getResult(0)) * 4;
+    writtenBytes += bytesWritten.value_or(perImage(op->getResult(0)) * 4);
   }
 
   /// The kernel irmb-select-kernels chose for `op`.
@@ -436,10 +438,9 @@ private:
 
   /// Folds a convolution's norms into (weight, bias) blob offsets.
   LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
-    auto opt = [](std::optional<StringRef> s) { return s; };
     FailureOr<FoldedConv> f =
-        foldConv(c.getWeight(), opt(c.getBias()), opt(c.getInputNorm()),
-                 opt(c.getNorm()), shapeOf(c.getOutput())[1], c);
+        foldConv(c.getWeight(), c.getBias(), c.getInputNorm(), c.getNorm(),
+                 shapeOf(c.getOutput())[1], c);
     if (failed(f))
       return failure();
     if (!c.getNorm() && !c.getInputNorm()) {
@@ -518,8 +519,11 @@ private:
             }
             at += s[1];
           }
+          int64_t copiedBytes = 0;
+          for (Value v : copied)
+            copiedBytes += perImage(v) * 4;
           if (!copied.empty())
-            addKernel(op, copied, body);
+            addKernel(op, copied, body, copiedBytes);
           return success();
         })
         .Case([&](ProjectionOp p) { return emitProjection(p); })
@@ -714,11 +718,10 @@ private:
     for (size_t i = 0; i < p.getWeights().size(); ++i) {
       int64_t channels = p.getChannels()[i];
       StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
-      auto opt = [](std::optional<StringRef> s) { return s; };
       FailureOr<FoldedConv> f = foldConv(
           cast<StringAttr>(p.getWeights()[i]).getValue(),
           bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
-          opt(p.getInputNorm()), std::nullopt, channels, p);
+          p.getInputNorm(), std::nullopt, channels, p);
       if (failed(f))
         return failure();
       if (static_cast<int64_t>(f->weight.size()) != channels * cin)

@@ -24,8 +24,8 @@ struct CpuModule {
   std::vector<char> weights; ///< the blob the source embeds (.incbin)
   int64_t arenaBytes = 0;    ///< peak arena of one image
   int64_t numKernels = 0;
-  /// Bytes one image's kernels write (every kernel output; views and
-  /// in-place inputs are written once, by their producer).
+  /// Bytes one image's kernels write (views cost nothing, in-place cat
+  /// inputs are written once, by their producer).
   int64_t writtenBytes = 0;
 };
 

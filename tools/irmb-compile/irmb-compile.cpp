@@ -57,9 +57,9 @@ const char *usage =
     "                    [--target cpu] [--precision fp32] [--cpu "
     "native|avx2|avx512]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
-    "[--fusion-report]\n"
-    "       fusions: window-attention, fold-bn, ema, depthwise, "
-    "conv-epilogue, merge-qkv, concat\n"
+    "[--enable-fusion=NAME,...] [--fusion-report]\n"
+    "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
+    "depthwise,\n        conv-epilogue, merge-qkv, concat)\n"
     "       irmb-compile MODEL.yaml (--summary | "
     "--emit=irmb|primitive|cpp|state-dict) [...]\n";
 
@@ -83,24 +83,17 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (arg == "--disable-fusion" || arg == "--enable-fusion") {
       bool enable = arg == "--enable-fusion";
       std::string list = reader.value();
-      size_t start = 0;
-      while (start <= list.size()) {
-        size_t comma = list.find(',', start);
-        std::string name = list.substr(
-            start, comma == std::string::npos ? std::string::npos
-                                              : comma - start);
-        const auto &names = mlir::irmb::fusionNames();
-        if (std::find(names.begin(), names.end(), name) == names.end())
-          throw UsageError{"unknown fusion '" + name + "' in " + arg +
-                           " (window-attention, fold-bn, ema, depthwise, "
-                           "conv-epilogue, merge-qkv, concat)"};
+      llvm::SmallVector<llvm::StringRef> names;
+      llvm::StringRef(list).split(names, ',');
+      const auto &known = mlir::irmb::fusionNames();
+      for (llvm::StringRef name : names) {
+        if (std::find(known.begin(), known.end(), name) == known.end())
+          throw UsageError{"unknown fusion '" + name.str() + "' in " + arg +
+                           " (" + mlir::irmb::fusionList() + ")"};
         if (enable)
-          o.fusion.enabled.insert(name);
+          o.fusion.enabled.insert(name.str());
         else
-          o.fusion.enabled.erase(name);
-        if (comma == std::string::npos)
-          break;
-        start = comma + 1;
+          o.fusion.enabled.erase(name.str());
       }
     } else if (arg == "--fusion-report") {
       o.fusion.report = true;

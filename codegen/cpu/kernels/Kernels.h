@@ -639,6 +639,31 @@ void attention(const float *q, const float *k, const float *v, float scale,
 // EMA and squeeze-excite
 //===----------------------------------------------------------------------===//
 
+/// The EMA's directional gates: σ(conv1x1(pooled)) for the CG channels
+/// of a group over its T = H + W pooled positions ([CG][T] both).
+template <int64_t CG, int64_t T>
+inline void emaGates(const float *pooled, const float *w1, const float *b1,
+                     float *gate) {
+  for (int64_t o = 0; o < CG; ++o)
+    for (int64_t t = 0; t < T; ++t) {
+      float s = b1[o];
+      for (int64_t c = 0; c < CG; ++c)
+        s += w1[o * CG + c] * pooled[c * T + t];
+      gate[o * T + t] = sigmoid(s);
+    }
+}
+
+/// Softmax over N values in place (maximum subtracted).
+template <int64_t N> inline void softmaxInPlace(float *v) {
+  float m = -INFINITY, sum = 0.f;
+  for (int64_t c = 0; c < N; ++c)
+    m = std::max(m, v[c]);
+  for (int64_t c = 0; c < N; ++c)
+    sum += (v[c] = expf32(v[c] - m));
+  for (int64_t c = 0; c < N; ++c)
+    v[c] /= sum;
+}
+
 /// EMA (Ouyang et al.) on one image: G groups of CG channels share the
 /// weights of gn (CG), conv1x1 (CG×CG + CG) and conv3x3 (CG×CG×9 + CG).
 /// Every per-pixel loop runs along a row (vectorisable); the 3×3 conv reads
@@ -673,13 +698,7 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
         for (int64_t j = 0; j < W; ++j)
           pw[j] /= H;
       }
-      for (int64_t o = 0; o < CG; ++o)
-        for (int64_t t = 0; t < H + W; ++t) {
-          float s = b1[o];
-          for (int64_t c = 0; c < CG; ++c)
-            s += w1[o * CG + c] * pooled[c * (H + W) + t];
-          gate[o * (H + W) + t] = sigmoid(s);
-        }
+      emaGates<CG, H + W>(pooled.data(), w1, b1, gate.data());
       // x1 = GroupNorm(gx · σ(h) · σ(w)), one channel per group.
       for (int64_t c = 0; c < CG; ++c) {
         const float *xc = gx + c * HW;
@@ -728,20 +747,14 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
       }
       // Channel softmaxes of the global means, cross-weighted sum, gate.
       auto softmaxOfMeans = [&](const std::vector<float> &t, float *a) {
-        float m = -INFINITY;
         for (int64_t c = 0; c < CG; ++c) {
           float acc = 0.f;
 #pragma omp simd reduction(+ : acc)
           for (int64_t i = 0; i < HW; ++i)
             acc += t[c * HW + i];
           a[c] = acc / HW;
-          m = std::max(m, a[c]);
         }
-        float sum = 0.f;
-        for (int64_t c = 0; c < CG; ++c)
-          sum += (a[c] = expf32(a[c] - m));
-        for (int64_t c = 0; c < CG; ++c)
-          a[c] /= sum;
+        softmaxInPlace<CG>(a);
       };
       float a1[CG], a2[CG];
       softmaxOfMeans(x1, a1);
@@ -845,13 +858,7 @@ void emaStreaming(const float *x, const float *scale, const float *shift,
         for (int64_t j = 0; j < W; ++j)
           pw[j] /= H;
       }
-      for (int64_t o = 0; o < CG; ++o)
-        for (int64_t t = 0; t < H + W; ++t) {
-          float s = b1[o];
-          for (int64_t c = 0; c < CG; ++c)
-            s += w1[o * CG + c] * pooled[c * (H + W) + t];
-          gate[o * (H + W) + t] = sigmoid(s);
-        }
+      emaGates<CG, H + W>(pooled.data(), w1, b1, gate.data());
       // Pass 2: GroupNorm statistics of x·σ(h)·σ(w), one channel per group.
       for (int64_t c = 0; c < CG; ++c) {
         const float *plane = &planes[c * HP * WP];
@@ -879,19 +886,10 @@ void emaStreaming(const float *x, const float *scale, const float *shift,
         gnShift[c] = gnB[c] - static_cast<float>(mean) * gnScale[c];
       }
       // Channel softmaxes: GAP(x1) = gn bias, GAP(x2) from pass 1.
-      auto softmax = [](float *v) {
-        float m = -INFINITY, sum = 0.f;
-        for (int64_t c = 0; c < CG; ++c)
-          m = std::max(m, v[c]);
-        for (int64_t c = 0; c < CG; ++c)
-          sum += (v[c] = expf32(v[c] - m));
-        for (int64_t c = 0; c < CG; ++c)
-          v[c] /= sum;
-      };
       for (int64_t c = 0; c < CG; ++c)
         a1[c] = gnB[c];
-      softmax(a1);
-      softmax(a2);
+      softmaxInPlace<CG>(a1);
+      softmaxInPlace<CG>(a2);
       // Pass 3: per row, conv3x3, x1 and the gate.
       for (int64_t i = 0; i < H; ++i) {
         for (int64_t o = 0; o < CG; ++o) {

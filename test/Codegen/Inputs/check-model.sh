@@ -5,14 +5,7 @@
 set -euo pipefail
 model=$1 input=$2 prefix=$3
 shift 3
-shape=$(python3 - "$input" <<'PY'
-import ast, sys
-data = open(sys.argv[1], "rb").read(256)
-header = data[10:10 + int.from_bytes(data[8:10], "little")].decode()
-b, c, h, w = ast.literal_eval(header)["shape"]
-print(b, h, w)
-PY
-)
+shape=$(python3 "$(dirname "$0")/npy-shape.py" "$input")
 read -r batch height width <<< "$shape"
 irmb-compile "$model" "$@" --batch "$batch" --imgsz "$height,$width" -o "$prefix.so"
 irmb-run "$prefix.so" --input "$input" --raw "$prefix.compiled.npy"
