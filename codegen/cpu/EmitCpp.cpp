@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/EmitCpp.h"
 
+#include "codegen/common/EmitSupport.h"
+
 #include "codegen/cpu/kernels/Kernels.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
@@ -39,137 +41,6 @@ extern const char *const kModelAbiHeader;
 namespace irmb::codegen {
 namespace {
 
-constexpr double kBatchNormEps = 1e-3;
-
-/// The weights blob: 64-byte aligned float arrays.
-class WeightBlob {
-public:
-  explicit WeightBlob(const WeightMap &weights) : weights(weights) {}
-
-  /// Offset of a checkpoint tensor (written once).
-  FailureOr<int64_t> tensor(StringRef key, Operation *op) {
-    auto cached = offsets.find(key.str());
-    if (cached != offsets.end())
-      return cached->second;
-    auto it = weights.find(key.str());
-    if (it == weights.end()) {
-      op->emitError() << "no weight '" << key << "'";
-      return failure();
-    }
-    int64_t at = append(it->second.values);
-    offsets[key.str()] = at;
-    return at;
-  }
-  const std::vector<float> *values(StringRef key) const {
-    auto it = weights.find(key.str());
-    return it == weights.end() ? nullptr : &it->second.values;
-  }
-  /// Appends derived values (folded weights).
-  int64_t append(const std::vector<float> &values) {
-    while (blob.size() % 64)
-      blob.push_back(0);
-    int64_t at = static_cast<int64_t>(blob.size());
-    const char *bytes = reinterpret_cast<const char *>(values.data());
-    blob.insert(blob.end(), bytes, bytes + values.size() * sizeof(float));
-    return at;
-  }
-  std::vector<char> take() { return std::move(blob); }
-
-private:
-  const WeightMap &weights;
-  std::map<std::string, int64_t> offsets;
-  std::vector<char> blob;
-};
-
-/// First-fit arena allocator over value lifetimes.
-class ArenaPlanner {
-public:
-  int64_t allocate(int64_t bytes) {
-    bytes = (bytes + 63) / 64 * 64;
-    for (auto it = free.begin(); it != free.end(); ++it) {
-      if (it->second < bytes)
-        continue;
-      int64_t at = it->first;
-      int64_t rest = it->second - bytes;
-      free.erase(it);
-      if (rest > 0)
-        free[at + bytes] = rest;
-      return at;
-    }
-    int64_t at = top;
-    top += bytes;
-    peak = std::max(peak, top);
-    return at;
-  }
-  void release(int64_t at, int64_t bytes) {
-    bytes = (bytes + 63) / 64 * 64;
-    free[at] = bytes;
-    // Merge with the following and preceding blocks.
-    auto it = free.find(at);
-    auto next = std::next(it);
-    if (next != free.end() && at + bytes == next->first) {
-      it->second += next->second;
-      free.erase(next);
-    }
-    if (it != free.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first + prev->second == it->first) {
-        prev->second += it->second;
-        free.erase(it);
-      }
-    }
-  }
-  int64_t peakBytes() const { return peak; }
-
-private:
-  std::map<int64_t, int64_t> free; // offset -> size
-  int64_t top = 0, peak = 0;
-};
-
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-/// Elements of one image of a value.
-int64_t perImage(Value v) {
-  int64_t n = 1;
-  for (int64_t d : shapeOf(v).drop_front())
-    n *= d;
-  return n;
-}
-
-const char *actName(Activation act) {
-  switch (act) {
-  case Activation::none:
-    return "Act::None";
-  case Activation::relu:
-    return "Act::Relu";
-  case Activation::relu6:
-    return "Act::Relu6";
-  case Activation::silu:
-    return "Act::Silu";
-  }
-  return "Act::None";
-}
-
-/// The YAML layer an op came from (its NameLoc "model.<i>"), or -1.
-std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return "";
-}
-
-int layerIndex(const std::string &name) {
-  size_t dot = name.find('.');
-  return dot == std::string::npos ? -1 : std::atoi(name.c_str() + dot + 1);
-}
-
-std::string identifier(std::string text) {
-  for (char &c : text)
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      c = '_';
-  return text;
-}
-
 /// The emitter state for one module.
 class Emitter {
 public:
@@ -187,14 +58,14 @@ public:
     if (shapeOf(result).size() != 3)
       return module.emitError("only detection models (a Detect or "
                               "v10Detect head) can be compiled");
-    planMemory(body, input, result);
+    plan.emplace(body, input, result);
     names[input] = "in";
     names[result] = "out";
     for (Operation &op : body.without_terminator())
       if (failed(emitOp(&op)))
         return failure();
     CpuModule out;
-    out.arenaBytes = arena.peakBytes() + scratchBytes;
+    out.arenaBytes = plan->arenaElements() * 4 + scratchBytes;
     out.numKernels = static_cast<int64_t>(kernelNames.size());
     out.writtenBytes = writtenBytes;
     out.source = assemble(input, result, out.arenaBytes);
@@ -203,94 +74,16 @@ public:
   }
 
 private:
-  /// Where a value lives: `offset` floats into the storage of `root`.
-  struct Alias {
-    Value root;
-    int64_t offset;
-  };
-
-  /// Records the aliases irmb-concat-in-place asked for: a `view` slice
-  /// lives inside its input, and an in-place cat input's storage inside the
-  /// cat.
-  void collectAliases(Block &body) {
-    for (Operation &op : body) {
-      if (auto slice = dyn_cast<SliceOp>(op); slice && slice.getView()) {
-        auto in = shapeOf(slice.getInput());
-        aliasOf[slice.getOutput()] = {
-            slice.getInput(),
-            static_cast<int64_t>(slice.getStart()) * in[2] * in[3]};
-      }
-      if (auto cat = dyn_cast<CatOp>(op); cat && cat.getInPlace()) {
-        int64_t at = 0;
-        for (auto [i, v] : llvm::enumerate(cat.getInputs())) {
-          if ((*cat.getInPlace())[i]) {
-            // The input's storage root moves into the cat (a view input
-            // places its whole source; irmb-concat-in-place checked that
-            // the cat's views cover it in order).
-            Alias where = resolve(v);
-            if (where.root != cat.getOutput())
-              aliasOf[where.root] = {cat.getOutput(), at - where.offset};
-          }
-          at += perImage(v);
-        }
-      }
-    }
-  }
-  /// The storage a value finally lives in, and its float offset there.
-  Alias resolve(Value v) const {
-    int64_t offset = 0;
-    for (auto it = aliasOf.find(v); it != aliasOf.end();
-         it = aliasOf.find(v)) {
-      offset += it->second.offset;
-      v = it->second.root;
-    }
-    return {v, offset};
-  }
-
-  /// Assigns arena offsets by walking the ops in order: a storage root is
-  /// allocated when the first value living in it is defined and released
-  /// after the last use of any of them.
-  void planMemory(Block &body, Value input, Value result) {
-    collectAliases(body);
-    llvm::DenseMap<Value, int64_t> firstDef, lastUse;
-    int64_t index = 0;
-    for (Operation &op : body) {
-      for (Value v : op.getResults()) {
-        Value root = resolve(v).root;
-        if (!firstDef.count(root))
-          firstDef[root] = index;
-      }
-      for (Value v : op.getOperands())
-        lastUse[resolve(v).root] = index;
-      ++index;
-    }
-    // Roots in order of definition (a root may be defined before the
-    // value it is named after, e.g. a cat written in place).
-    std::map<int64_t, SmallVector<Value>> defined, dying;
-    for (auto [root, at] : firstDef)
-      defined[at].push_back(root);
-    for (auto [root, at] : lastUse)
-      dying[at].push_back(root);
-    auto bytes = [](Value v) { return perImage(v) * 4; };
-    for (int64_t i = 0; i < index; ++i) {
-      for (Value root : defined[i])
-        if (root != result && root != input)
-          offsets[root] = arena.allocate(bytes(root));
-      for (Value root : dying[i])
-        if (root != input && root != result && offsets.count(root))
-          arena.release(offsets[root], bytes(root));
-    }
-  }
-
   /// C++ expression of a value's pointer inside run().
   std::string ptr(Value v) {
-    Alias where = resolve(v);
+    StoragePlan::Alias where = plan->resolve(v);
     std::string base;
     auto it = names.find(where.root);
     if (it != names.end())
       base = it->second;
     else
-      base = llvm::formatv("F(arena, {0})", offsets.lookup(where.root)).str();
+      base = llvm::formatv("F(arena, {0})", *plan->arenaOffset(where.root) * 4)
+                 .str();
     return where.offset ? llvm::formatv("({0} + {1})", base, where.offset).str()
                         : base;
   }
@@ -313,16 +106,8 @@ private:
     std::string params;
     for (size_t i = 0; i < inputs.size(); ++i)
       params += llvm::formatv("const float *x{0}, ", i).str();
-    std::string where;
-    if (auto loc = dyn_cast<FileLineColLoc>(
-            isa<NameLoc>(op->getLoc())
-                ? cast<NameLoc>(op->getLoc()).getChildLoc()
-                : op->getLoc()))
-      where = llvm::formatv(" ({0}:{1})", loc.getFilename().getValue(),
-                            loc.getLine())
-                  .str();
     functions << "// " << layer << " " << op->getName().getStringRef().str()
-              << where << "\nstatic void " << name << "(" << params
+              << sourceLine(op) << "\nstatic void " << name << "(" << params
               << "float *y, float *scratch) {\n  (void)scratch;\n"
               << body << "}\n\n";
     std::string args;
@@ -335,144 +120,21 @@ private:
     writtenBytes += bytesWritten.value_or(perImage(op->getResult(0)) * 4);
   }
 
-  /// The kernel irmb-select-kernels chose for `op`.
-  static StringRef kernelOf(Operation *op) {
-    auto attr = op->getAttrOfType<StringAttr>("cpu_kernel");
-    return attr ? attr.getValue() : StringRef();
-  }
-
-  /// An eval BatchNorm as y = x · scale + shift (computed in double).
-  struct FoldedNorm {
-    std::vector<double> scale, shift;
-  };
-  FailureOr<FoldedNorm> foldNorm(const std::string &norm, Operation *op) {
-    const std::vector<float> *g = blob.values(norm + ".weight"),
-                             *beta = blob.values(norm + ".bias"),
-                             *mean = blob.values(norm + ".running_mean"),
-                             *var = blob.values(norm + ".running_var");
-    if (!g || !beta || !mean || !var)
-      return op->emitError() << "incomplete BatchNorm '" << norm << "'";
-    FoldedNorm f;
-    for (size_t c = 0; c < g->size(); ++c) {
-      double scale = (*g)[c] / std::sqrt((*var)[c] + kBatchNormEps);
-      f.scale.push_back(scale);
-      f.shift.push_back((*beta)[c] - (*mean)[c] * scale);
-    }
-    return f;
-  }
-
-  /// Blob offsets of the tensors `prefix + suffix`, in order.
-  FailureOr<SmallVector<int64_t>> tensors(const std::string &prefix,
-                                          ArrayRef<const char *> suffixes,
-                                          Operation *op) {
-    SmallVector<int64_t> at;
-    for (const char *suffix : suffixes) {
-      FailureOr<int64_t> o = blob.tensor(prefix + suffix, op);
-      if (failed(o))
-        return failure();
-      at.push_back(*o);
-    }
-    return at;
-  }
-
-  /// A convolution's weight and bias with its norms folded in.
-  struct FoldedConv {
-    std::vector<float> weight, bias;
-    bool hasBias = false;
-  };
-  /// Folds an input BatchNorm (1×1 convs: W·diag(s), b + W·t), the bias
-  /// and an output BatchNorm (W·s, b·s + t) into one weight and bias.
-  FailureOr<FoldedConv> foldConv(StringRef wKey, std::optional<StringRef> bKey,
-                                 std::optional<StringRef> inNorm,
-                                 std::optional<StringRef> outNorm,
-                                 int64_t cout, Operation *op) {
-    const std::vector<float> *wv = blob.values(wKey);
-    if (!wv)
-      return op->emitError() << "no weight '" << wKey << "'";
-    FoldedConv f;
-    f.weight = *wv;
-    f.bias.assign(cout, 0.0f);
-    if (bKey && !bKey->empty()) {
-      const std::vector<float> *bv = blob.values(*bKey);
-      if (!bv)
-        return op->emitError() << "no weight '" << *bKey << "'";
-      f.bias = *bv;
-      f.hasBias = true;
-    }
-    int64_t per = static_cast<int64_t>(wv->size()) / cout;
-    if (inNorm) {
-      FailureOr<FoldedNorm> norm = foldNorm(inNorm->str(), op);
-      if (failed(norm))
-        return failure();
-      if (static_cast<int64_t>(norm->scale.size()) != per)
-        return op->emitError() << "input norm '" << *inNorm << "' has "
-                               << norm->scale.size() << " channels, expected "
-                               << per;
-      for (int64_t o = 0; o < cout; ++o) {
-        double b = f.bias[o];
-        for (int64_t i = 0; i < per; ++i) {
-          double wi = (*wv)[o * per + i];
-          f.weight[o * per + i] = static_cast<float>(wi * norm->scale[i]);
-          b += wi * norm->shift[i];
-        }
-        f.bias[o] = static_cast<float>(b);
-      }
-      f.hasBias = true;
-    }
-    if (outNorm) {
-      FailureOr<FoldedNorm> norm = foldNorm(outNorm->str(), op);
-      if (failed(norm))
-        return failure();
-      for (int64_t o = 0; o < cout; ++o) {
-        double scale = norm->scale[o];
-        for (int64_t i = 0; i < per; ++i)
-          f.weight[o * per + i] =
-              static_cast<float>(f.weight[o * per + i] * scale);
-        // BN(conv + b) = conv·scale + (b·scale + shift).
-        f.bias[o] = static_cast<float>(f.bias[o] * scale + norm->shift[o]);
-      }
-      f.hasBias = true;
-    }
-    return f;
-  }
-
-  /// Folds a convolution's norms into (weight, bias) blob offsets.
-  LogicalResult convWeights(Conv2dOp c, int64_t &w, int64_t &b, bool &hasBias) {
-    FailureOr<FoldedConv> f =
-        foldConv(c.getWeight(), c.getBias(), c.getInputNorm(), c.getNorm(),
-                 shapeOf(c.getOutput())[1], c);
-    if (failed(f))
-      return failure();
-    if (!c.getNorm() && !c.getInputNorm()) {
-      FailureOr<int64_t> at = blob.tensor(c.getWeight(), c);
-      if (failed(at))
-        return failure();
-      w = *at;
-    } else {
-      w = blob.append(f->weight);
-    }
-    hasBias = f->hasBias;
-    b = hasBias ? blob.append(f->bias) : -1;
-    return success();
-  }
-
   LogicalResult emitOp(Operation *op) {
     if (kernelOf(op).empty())
       return op->emitError("has no cpu_kernel (run --irmb-select-kernels)");
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](Conv2dOp c) { return emitConv(c); })
         .Case([&](BatchNormOp n) -> LogicalResult {
-          FailureOr<FoldedNorm> norm = foldNorm(n.getNorm().str(), n);
+          auto norm = blob.appendNorm(n.getNorm().str(), n);
           if (failed(norm))
             return failure();
-          std::vector<float> scale(norm->scale.begin(), norm->scale.end()),
-              shift(norm->shift.begin(), norm->shift.end());
           auto s = shapeOf(n.getInput());
           addKernel(op, n.getInput(),
                     llvm::formatv("  channelAffine<{0}, {1}, Act::None>(x0, "
                                   "{2}, {3}, y);\n",
-                                  s[1], s[2] * s[3], weight(blob.append(scale)),
-                                  weight(blob.append(shift)))
+                                  s[1], s[2] * s[3], weight(norm->first),
+                                  weight(norm->second))
                         .str());
           return success();
         })
@@ -584,16 +246,13 @@ private:
           auto s = shapeOf(e.getInput());
           std::string norm = "nullptr, nullptr";
           if (e.getNorm()) {
-            FailureOr<FoldedNorm> n = foldNorm(e.getNorm()->str(), e);
+            auto n = blob.appendNorm(e.getNorm()->str(), e);
             if (failed(n))
               return failure();
-            std::vector<float> scale(n->scale.begin(), n->scale.end()),
-                shift(n->shift.begin(), n->shift.end());
-            norm = weight(blob.append(scale)) + ", " +
-                   weight(blob.append(shift));
+            norm = weight(n->first) + ", " + weight(n->second);
           }
           FailureOr<SmallVector<int64_t>> at =
-              tensors(e.getPrefix().str(),
+              blob.tensors(e.getPrefix().str(),
                       {".gn.weight", ".gn.bias", ".conv1x1.weight",
                        ".conv1x1.bias", ".conv3x3.weight", ".conv3x3.bias"},
                       op);
@@ -622,7 +281,7 @@ private:
           if (!reduce)
             return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
           FailureOr<SmallVector<int64_t>> at =
-              tensors(p,
+              blob.tensors(p,
                       {".conv_reduce.weight", ".conv_reduce.bias",
                        ".conv_expand.weight", ".conv_expand.bias"},
                       op);
@@ -665,14 +324,13 @@ private:
   }
 
   LogicalResult emitConv(Conv2dOp c) {
-    int64_t w, b;
-    bool hasBias;
-    if (failed(convWeights(c, w, b, hasBias)))
+    FailureOr<WeightBlob::ConvTensors> t = blob.convTensors(c);
+    if (failed(t))
       return failure();
     auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
     int64_t k = c.getKernel(), s = c.getStride(), p = c.getPadding(),
             d = c.getDilation(), g = c.getGroups();
-    std::string bias = hasBias ? weight(b) : "nullptr";
+    std::string bias = t->bias >= 0 ? weight(t->bias) : "nullptr";
     std::string res = c.getResidual() ? "x1" : "nullptr";
     SmallVector<Value> inputs{c.getInput()};
     if (c.getResidual())
@@ -682,7 +340,7 @@ private:
       body = llvm::formatv("  depthwiseConv2d<{0}, {1}, {2}, {3}, {4}, {5}, "
                            "{6}, {7}>(x0, {8}, {9}, {10}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
-                           weight(w), bias, res)
+                           weight(t->weight), bias, res)
                  .str();
     } else {
       scratchBytes =
@@ -691,7 +349,7 @@ private:
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
                            "{8}, {9}>(x0, {10}, {11}, {12}, y, scratch);\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
-                           actName(c.getAct()), weight(w), bias, res)
+                           actName(c.getAct()), weight(t->weight), bias, res)
                  .str();
     }
     addKernel(c, inputs, body);
@@ -718,7 +376,7 @@ private:
     for (size_t i = 0; i < p.getWeights().size(); ++i) {
       int64_t channels = p.getChannels()[i];
       StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
-      FailureOr<FoldedConv> f = foldConv(
+      FailureOr<WeightBlob::FoldedConv> f = blob.foldConv(
           cast<StringAttr>(p.getWeights()[i]).getValue(),
           bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
           p.getInputNorm(), std::nullopt, channels, p);
@@ -775,9 +433,11 @@ private:
     src << "};\n\n";
     src << llvm::formatv(
                "static const irmb_model_desc kDesc = {{\n"
-               "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\",\n"
+               "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"cpu\", \"{1}\", "
+               "\"fp32\",\n"
                "    {{{2}, {3}, {4}, {5}}, {{{6}, {7}, {8}},\n"
-               "    {9}, {10}, {11}, {12}, kKernelNames, kKernelLayers};\n\n",
+               "    {9}, {10}, {11}, {12}, {12}, kKernelNames, "
+               "kKernelLayers};\n\n",
                options.source, options.isa, in[0], in[1], in[2], in[3], out[0],
                out[1], out[2], out[1] - 4, options.isV10 ? 1 : 0, arenaBytes,
                kernelNames.size())
@@ -786,6 +446,10 @@ private:
         << "  return &kDesc;\n}\n\n"
         << "extern \"C\" void irmb_model_set_threads(int threads) {\n"
         << "  omp_set_num_threads(threads > 0 ? threads : 1);\n}\n\n"
+        << "extern \"C\" const char *irmb_model_error(void) { return \"\"; }\n"
+        << "extern \"C\" int irmb_model_open(void **state) {\n"
+        << "  *state = nullptr;\n  return 0;\n}\n"
+        << "extern \"C\" void irmb_model_close(void *) {}\n\n"
         << "#define IRMB_CALL(index, call)                                  "
            "\\\n"
         << "  do {                                                          "
@@ -807,13 +471,13 @@ private:
         << "    }                                                           "
            "\\\n"
         << "  } while (0)\n\n"
-        << "extern \"C\" void irmb_model_run(const float *input, float "
-           "*output,\n"
-        << "                               void *arena_ptr, double *kernel_ms) "
+        << "extern \"C\" int irmb_model_run(void *, const float *input, "
+           "float *output,\n"
+        << "                              void *arena_ptr, double *kernel_ms) "
            "{\n"
         << "  unsigned char *arena = static_cast<unsigned char *>(arena_ptr);\n"
         << llvm::formatv("  float *scratch = F(arena, {0});\n",
-                         arena.peakBytes())
+                         plan->arenaElements() * 4)
                .str()
         << llvm::formatv("  for (long b = 0; b < {0}; ++b) {{\n", in[0]).str()
         << llvm::formatv("    const float *in = input + b * {0}L;\n",
@@ -822,16 +486,14 @@ private:
         << llvm::formatv("    float *out = output + b * {0}L;\n",
                          perImage(result))
                .str()
-        << calls.str() << "  }\n}\n";
+        << calls.str() << "  }\n  return 0;\n}\n";
     return src.str();
   }
 
   WeightBlob blob;
   const CpuOptions &options;
-  ArenaPlanner arena;
   int64_t scratchBytes = 0, writtenBytes = 0;
-  llvm::DenseMap<Value, int64_t> offsets;
-  llvm::DenseMap<Value, Alias> aliasOf;
+  std::optional<StoragePlan> plan;
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;
   std::vector<std::string> kernelNames;

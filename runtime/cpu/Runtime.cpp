@@ -1,7 +1,9 @@
 //===- Runtime.cpp - the irmb runtime C API -------------------------------===//
 //
 // Implements irmb.h over a dlopen'ed model .so (ModelAbi.h): checks the ABI
-// version, owns the arena, and keeps per-kernel timing counters.
+// version, opens a model instance (a CUDA model's stream, device memory and
+// graph live there), owns a CPU model's arena, and keeps per-kernel timing
+// counters.
 //
 //===----------------------------------------------------------------------===//
 #include "irmb/ModelAbi.h"
@@ -29,7 +31,10 @@ struct irmb_model {
   void *handle = nullptr;
   const irmb_model_desc *desc = nullptr;
   void (*setThreads)(int) = nullptr;
-  void (*run)(const float *, float *, void *, double *) = nullptr;
+  int (*run)(void *, const float *, float *, void *, double *) = nullptr;
+  void (*close)(void *) = nullptr;
+  const char *(*error)(void) = nullptr;
+  void *state = nullptr;
   void *arena = nullptr;
   int threads = 1;
   bool profiling = false;
@@ -55,10 +60,17 @@ irmb_model *irmb_create(const char *path) {
   model->handle = handle;
   model->setThreads =
       reinterpret_cast<void (*)(int)>(dlsym(handle, "irmb_model_set_threads"));
-  model->run =
-      reinterpret_cast<void (*)(const float *, float *, void *, double *)>(
-          dlsym(handle, "irmb_model_run"));
-  if (!describe || !model->setThreads || !model->run) {
+  model->run = reinterpret_cast<int (*)(void *, const float *, float *,
+                                        void *, double *)>(
+      dlsym(handle, "irmb_model_run"));
+  auto open = reinterpret_cast<int (*)(void **)>(
+      dlsym(handle, "irmb_model_open"));
+  model->close =
+      reinterpret_cast<void (*)(void *)>(dlsym(handle, "irmb_model_close"));
+  model->error = reinterpret_cast<const char *(*)(void)>(
+      dlsym(handle, "irmb_model_error"));
+  if (!describe || !model->setThreads || !model->run || !open ||
+      !model->close || !model->error) {
     irmb_destroy(model);
     fail(std::string(path) + " is not an irmb model (missing entry points)");
     return nullptr;
@@ -72,11 +84,19 @@ irmb_model *irmb_create(const char *path) {
          std::to_string(IRMB_MODEL_ABI_VERSION) + "; recompile it");
     return nullptr;
   }
-  size_t bytes = static_cast<size_t>(model->desc->arena_bytes + 64);
-  model->arena = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!model->arena) {
+  if (std::string(model->desc->target) == "cpu") {
+    size_t bytes = static_cast<size_t>(model->desc->arena_bytes + 64);
+    model->arena = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!model->arena) {
+      irmb_destroy(model);
+      fail("cannot allocate the " + std::to_string(bytes) + "-byte arena");
+      return nullptr;
+    }
+  }
+  if (open(&model->state) != 0) {
+    std::string why = model->error();
     irmb_destroy(model);
-    fail("cannot allocate the " + std::to_string(bytes) + "-byte arena");
+    fail(std::string(path) + ": " + why);
     return nullptr;
   }
   model->kernelMs.assign(model->desc->num_kernels, 0.0);
@@ -87,6 +107,8 @@ irmb_model *irmb_create(const char *path) {
 void irmb_destroy(irmb_model *model) {
   if (!model)
     return;
+  if (model->state)
+    model->close(model->state);
   std::free(model->arena);
   if (model->handle)
     dlclose(model->handle);
@@ -105,6 +127,9 @@ int irmb_get_info(const irmb_model *model, irmb_info *info) {
   info->num_kernels = d->num_kernels;
   info->threads = model->threads;
   info->isa = d->isa;
+  info->target = d->target;
+  info->precision = d->precision;
+  info->launches = d->launches;
   info->source = d->source;
   return 0;
 }
@@ -120,8 +145,9 @@ int irmb_set_threads(irmb_model *model, int threads) {
 int irmb_run(irmb_model *model, const float *input, float *raw_output) {
   if (!model || !input || !raw_output)
     return fail("irmb_run: null argument");
-  model->run(input, raw_output, model->arena,
-             model->profiling ? model->kernelMs.data() : nullptr);
+  if (model->run(model->state, input, raw_output, model->arena,
+                 model->profiling ? model->kernelMs.data() : nullptr) != 0)
+    return fail(model->error());
   if (model->profiling)
     ++model->runs;
   return 0;

@@ -110,12 +110,15 @@ int main(int argc, char **argv) {
   irmb_info mi;
   irmb_get_info(model, &mi);
   if (info)
-    std::printf("model: %s\nisa: %s\ninput: %s\noutput: %s\nclasses: %d\n"
-                "head: %s\nkernels: %d\narena_peak_bytes: %lld\nthreads: %d\n",
-                mi.source, mi.isa, shapeText(mi.input_shape, 4).c_str(),
+    std::printf("model: %s\ntarget: %s\nisa: %s\nprecision: %s\n"
+                "input: %s\noutput: %s\nclasses: %d\nhead: %s\nkernels: %d\n"
+                "launches_per_forward: %d\narena_peak_bytes: %lld\n"
+                "threads: %d\n",
+                mi.source, mi.target, mi.isa, mi.precision,
+                shapeText(mi.input_shape, 4).c_str(),
                 shapeText(mi.output_shape, 3).c_str(), mi.num_classes,
                 mi.is_v10 ? "v10Detect" : "Detect", mi.num_kernels,
-                (long long)mi.arena_bytes, mi.threads);
+                mi.launches, (long long)mi.arena_bytes, mi.threads);
   if (input.empty()) {
     if (info)
       return 0;
@@ -151,7 +154,8 @@ int main(int argc, char **argv) {
     irmb_enable_profiling(model, 1);
     int64_t runs = std::max<int64_t>(bench, 5);
     for (int64_t r = 0; r < runs; ++r)
-      irmb_run(model, x.values.data(), y.data());
+      if (irmb_run(model, x.values.data(), y.data()) != 0)
+        die(irmb_last_error());
     struct Row {
       const char *name;
       int layer;
@@ -171,15 +175,19 @@ int main(int argc, char **argv) {
       std::printf("%-40s %6d %6lld %10.3f %6.2f\n", r.name, r.layer,
                   (long long)r.calls, r.ms,
                   total > 0 ? 100.0 * r.ms / total : 0.0);
+    std::printf("kernel launches per forward: %d (%s, %d kernels)\n",
+                mi.launches, mi.target, mi.num_kernels);
     irmb_enable_profiling(model, 0);
   }
   if (bench > 0) {
     for (int64_t r = 0; r < warmup; ++r)
-      irmb_run(model, x.values.data(), y.data());
+      if (irmb_run(model, x.values.data(), y.data()) != 0)
+        die(irmb_last_error());
     std::vector<double> ms;
     for (int64_t r = 0; r < bench; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      irmb_run(model, x.values.data(), y.data());
+      if (irmb_run(model, x.values.data(), y.data()) != 0)
+        die(irmb_last_error());
       ms.push_back(std::chrono::duration<double, std::milli>(
                        std::chrono::steady_clock::now() - t0)
                        .count());

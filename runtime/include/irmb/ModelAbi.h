@@ -1,8 +1,11 @@
 /*===- ModelAbi.h - the contract between a compiled model and the runtime -===*
  *
- * Every model .so built by irmb-compile exports these three C functions. The
+ * Every model .so built by irmb-compile exports these C functions. The
  * runtime (irmb.h) loads a model with dlopen and talks to it only through
  * them. Plain C so the generated code and the runtime cannot drift apart.
+ * A CPU model is stateless (the runtime owns its arena); a CUDA model keeps
+ * its stream, device arena, weights and CUDA graph in the state that
+ * irmb_model_open returns.
  *
  *===----------------------------------------------------------------------===*/
 #ifndef IRMB_MODEL_ABI_H
@@ -10,7 +13,7 @@
 
 #include <stdint.h>
 
-#define IRMB_MODEL_ABI_VERSION 1
+#define IRMB_MODEL_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -20,13 +23,18 @@ extern "C" {
 typedef struct irmb_model_desc {
   int abi_version;
   const char *source;      /**< the model YAML it was compiled from */
-  const char *isa;         /**< avx512 | avx2 | native | ... */
+  const char *target;      /**< cpu | cuda */
+  const char *isa;         /**< cpu: avx512 | avx2 | native; cuda: sm_80,... */
+  const char *precision;   /**< fp32 | fp16 | bf16 */
   int64_t input_shape[4];  /**< B, C, H, W */
   int64_t output_shape[3]; /**< B, 4 + nc, A */
   int num_classes;
   int is_v10;          /**< 1: v10Detect (top-k post-processing) */
-  int64_t arena_bytes; /**< peak working memory of one image */
+  int64_t arena_bytes; /**< cpu: the host arena of one image the runtime
+                            allocates; cuda: the device memory of the whole
+                            batch the model allocates itself */
   int num_kernels;
+  int launches;        /**< kernel launches per forward (the whole batch) */
   const char *const *kernel_names; /**< e.g. "model_23_attention_4" */
   const int *kernel_layers;        /**< YAML layer index of each kernel */
 } irmb_model_desc;
@@ -34,14 +42,24 @@ typedef struct irmb_model_desc {
 /** The model's description (static storage). */
 const irmb_model_desc *irmb_model_describe(void);
 
-/** Sets the number of worker threads (>= 1). */
+/** The last error of the model's functions on this thread. */
+const char *irmb_model_error(void);
+
+/** Makes an instance: 0 and *state (NULL for the CPU), or -1. */
+int irmb_model_open(void **state);
+
+/** Frees an instance. */
+void irmb_model_close(void *state);
+
+/** Sets the number of worker threads (>= 1; CPU only). */
 void irmb_model_set_threads(int threads);
 
-/** Runs the whole batch: input [B, C, H, W], output [B, 4 + nc, A], arena of
- * arena_bytes (64-byte aligned). When kernel_ms is not NULL, adds each
- * kernel's wall time in milliseconds to kernel_ms[i]. */
-void irmb_model_run(const float *input, float *output, void *arena,
-                    double *kernel_ms);
+/** Runs the whole batch: input [B, C, H, W], output [B, 4 + nc, A] (CUDA:
+ * host or device pointers), arena of arena_bytes (64-byte aligned; CPU
+ * only, else NULL). When kernel_ms is not NULL, adds each kernel's time in
+ * milliseconds to kernel_ms[i]. Returns 0, or -1 with irmb_model_error(). */
+int irmb_model_run(void *state, const float *input, float *output,
+                   void *arena, double *kernel_ms);
 
 #ifdef __cplusplus
 }

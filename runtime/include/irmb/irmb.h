@@ -34,6 +34,9 @@ typedef struct irmb_info {
   int64_t arena_bytes; /**< peak working memory (planned, reused) */
   int num_kernels;
   int threads;
+  int launches;           /**< kernel launches per forward */
+  const char *target;     /**< cpu | cuda */
+  const char *precision;  /**< fp32 | fp16 | bf16 */
   const char *isa;
   const char *source;
 } irmb_info;
@@ -53,7 +56,8 @@ int irmb_get_info(const irmb_model *model, irmb_info *info);
 int irmb_set_threads(irmb_model *model, int threads);
 
 /** Runs the network: `input` holds input_shape floats, `raw_output`
- * receives output_shape floats. */
+ * receives output_shape floats. A CUDA model takes host or device pointers
+ * (device: no copies) and returns when the output is written. */
 int irmb_run(irmb_model *model, const float *input, float *raw_output);
 
 /** Turns per-kernel timing on (1) or off (0); resets the counters. */

@@ -1,0 +1,351 @@
+//===- EmitSupport.cpp - what every code generator shares -----------------===//
+//
+// Weights (checkpoint tensors, folded BatchNorms and convolutions), the
+// storage plan (aliases and first-fit arena offsets) and kernel naming, for
+// EmitCpp and EmitCuda alike.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/common/EmitSupport.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::irmb;
+
+namespace irmb::codegen {
+
+namespace {
+constexpr double kBatchNormEps = 1e-3;
+constexpr int64_t kAlignElements = 16;
+int64_t aligned(int64_t elements) {
+  return (elements + kAlignElements - 1) / kAlignElements * kAlignElements;
+}
+} // namespace
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+int64_t perImage(Value v) {
+  int64_t n = 1;
+  for (int64_t d : shapeOf(v).drop_front())
+    n *= d;
+  return n;
+}
+
+const char *actName(Activation act) {
+  switch (act) {
+  case Activation::none:
+    return "Act::None";
+  case Activation::relu:
+    return "Act::Relu";
+  case Activation::relu6:
+    return "Act::Relu6";
+  case Activation::silu:
+    return "Act::Silu";
+  }
+  return "Act::None";
+}
+
+std::string layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  return "";
+}
+
+int layerIndex(const std::string &name) {
+  size_t dot = name.find('.');
+  return dot == std::string::npos ? -1 : std::atoi(name.c_str() + dot + 1);
+}
+
+std::string identifier(std::string text) {
+  for (char &c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return text;
+}
+
+std::string sourceLine(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto name = dyn_cast<NameLoc>(loc))
+    loc = name.getChildLoc();
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return llvm::formatv(" ({0}:{1})", file.getFilename().getValue(),
+                         file.getLine())
+        .str();
+  return "";
+}
+
+StringRef kernelOf(Operation *op) {
+  auto attr = op->getAttrOfType<StringAttr>("cpu_kernel");
+  return attr ? attr.getValue() : StringRef();
+}
+
+//===----------------------------------------------------------------------===//
+// WeightBlob
+//===----------------------------------------------------------------------===//
+
+FailureOr<int64_t> WeightBlob::tensor(StringRef key, Operation *op) {
+  auto cached = offsets.find(key.str());
+  if (cached != offsets.end())
+    return cached->second;
+  auto it = weights.find(key.str());
+  if (it == weights.end()) {
+    op->emitError() << "no weight '" << key << "'";
+    return failure();
+  }
+  int64_t at = append(it->second.values);
+  offsets[key.str()] = at;
+  return at;
+}
+
+const std::vector<float> *WeightBlob::values(StringRef key) const {
+  auto it = weights.find(key.str());
+  return it == weights.end() ? nullptr : &it->second.values;
+}
+
+int64_t WeightBlob::append(const std::vector<float> &values) {
+  while (blob.size() % 64)
+    blob.push_back(0);
+  int64_t at = static_cast<int64_t>(blob.size());
+  const char *bytes = reinterpret_cast<const char *>(values.data());
+  blob.insert(blob.end(), bytes, bytes + values.size() * sizeof(float));
+  return at;
+}
+
+FailureOr<SmallVector<int64_t>>
+WeightBlob::tensors(const std::string &prefix, ArrayRef<const char *> suffixes,
+                    Operation *op) {
+  SmallVector<int64_t> at;
+  for (const char *suffix : suffixes) {
+    FailureOr<int64_t> o = tensor(prefix + suffix, op);
+    if (failed(o))
+      return failure();
+    at.push_back(*o);
+  }
+  return at;
+}
+
+FailureOr<WeightBlob::FoldedNorm> WeightBlob::foldNorm(const std::string &norm,
+                                                       Operation *op) {
+  const std::vector<float> *g = values(norm + ".weight"),
+                           *beta = values(norm + ".bias"),
+                           *mean = values(norm + ".running_mean"),
+                           *var = values(norm + ".running_var");
+  if (!g || !beta || !mean || !var)
+    return op->emitError() << "incomplete BatchNorm '" << norm << "'";
+  FoldedNorm f;
+  for (size_t c = 0; c < g->size(); ++c) {
+    double scale = (*g)[c] / std::sqrt((*var)[c] + kBatchNormEps);
+    f.scale.push_back(scale);
+    f.shift.push_back((*beta)[c] - (*mean)[c] * scale);
+  }
+  return f;
+}
+
+FailureOr<std::pair<int64_t, int64_t>>
+WeightBlob::appendNorm(const std::string &norm, Operation *op) {
+  FailureOr<FoldedNorm> n = foldNorm(norm, op);
+  if (failed(n))
+    return failure();
+  std::vector<float> scale(n->scale.begin(), n->scale.end()),
+      shift(n->shift.begin(), n->shift.end());
+  int64_t s = append(scale);
+  return std::make_pair(s, append(shift));
+}
+
+FailureOr<WeightBlob::FoldedConv>
+WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
+                     std::optional<StringRef> inNorm,
+                     std::optional<StringRef> outNorm, int64_t cout,
+                     Operation *op) {
+  const std::vector<float> *wv = values(wKey);
+  if (!wv)
+    return op->emitError() << "no weight '" << wKey << "'";
+  FoldedConv f;
+  f.weight = *wv;
+  f.bias.assign(cout, 0.0f);
+  if (bKey && !bKey->empty()) {
+    const std::vector<float> *bv = values(*bKey);
+    if (!bv)
+      return op->emitError() << "no weight '" << *bKey << "'";
+    f.bias = *bv;
+    f.hasBias = true;
+  }
+  int64_t per = static_cast<int64_t>(wv->size()) / cout;
+  if (inNorm) {
+    FailureOr<FoldedNorm> norm = foldNorm(inNorm->str(), op);
+    if (failed(norm))
+      return failure();
+    if (static_cast<int64_t>(norm->scale.size()) != per)
+      return op->emitError() << "input norm '" << *inNorm << "' has "
+                             << norm->scale.size() << " channels, expected "
+                             << per;
+    for (int64_t o = 0; o < cout; ++o) {
+      double b = f.bias[o];
+      for (int64_t i = 0; i < per; ++i) {
+        double wi = (*wv)[o * per + i];
+        f.weight[o * per + i] = static_cast<float>(wi * norm->scale[i]);
+        b += wi * norm->shift[i];
+      }
+      f.bias[o] = static_cast<float>(b);
+    }
+    f.hasBias = true;
+  }
+  if (outNorm) {
+    FailureOr<FoldedNorm> norm = foldNorm(outNorm->str(), op);
+    if (failed(norm))
+      return failure();
+    for (int64_t o = 0; o < cout; ++o) {
+      double scale = norm->scale[o];
+      for (int64_t i = 0; i < per; ++i)
+        f.weight[o * per + i] =
+            static_cast<float>(f.weight[o * per + i] * scale);
+      // BN(conv + b) = conv·scale + (b·scale + shift).
+      f.bias[o] = static_cast<float>(f.bias[o] * scale + norm->shift[o]);
+    }
+    f.hasBias = true;
+  }
+  return f;
+}
+
+FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
+  FailureOr<FoldedConv> f =
+      foldConv(c.getWeight(), c.getBias(), c.getInputNorm(), c.getNorm(),
+               shapeOf(c.getOutput())[1], c);
+  if (failed(f))
+    return failure();
+  ConvTensors t;
+  if (!c.getNorm() && !c.getInputNorm()) {
+    FailureOr<int64_t> at = tensor(c.getWeight(), c);
+    if (failed(at))
+      return failure();
+    t.weight = *at;
+  } else {
+    t.weight = append(f->weight);
+  }
+  if (f->hasBias)
+    t.bias = append(f->bias);
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// ArenaPlanner
+//===----------------------------------------------------------------------===//
+
+int64_t ArenaPlanner::allocate(int64_t elements) {
+  elements = aligned(elements);
+  for (auto it = free.begin(); it != free.end(); ++it) {
+    if (it->second < elements)
+      continue;
+    int64_t at = it->first;
+    int64_t rest = it->second - elements;
+    free.erase(it);
+    if (rest > 0)
+      free[at + elements] = rest;
+    return at;
+  }
+  int64_t at = top;
+  top += elements;
+  peakElements = std::max(peakElements, top);
+  return at;
+}
+
+void ArenaPlanner::release(int64_t at, int64_t elements) {
+  elements = aligned(elements);
+  free[at] = elements;
+  // Merge with the following and preceding blocks.
+  auto it = free.find(at);
+  auto next = std::next(it);
+  if (next != free.end() && at + elements == next->first) {
+    it->second += next->second;
+    free.erase(next);
+  }
+  if (it != free.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second == it->first) {
+      prev->second += it->second;
+      free.erase(it);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// StoragePlan
+//===----------------------------------------------------------------------===//
+
+void StoragePlan::collectAliases(Block &body) {
+  for (Operation &op : body) {
+    if (auto slice = dyn_cast<SliceOp>(op); slice && slice.getView()) {
+      auto in = shapeOf(slice.getInput());
+      aliasOf[slice.getOutput()] = {
+          slice.getInput(),
+          static_cast<int64_t>(slice.getStart()) * in[2] * in[3]};
+    }
+    if (auto cat = dyn_cast<CatOp>(op); cat && cat.getInPlace()) {
+      int64_t at = 0;
+      for (auto [i, v] : llvm::enumerate(cat.getInputs())) {
+        if ((*cat.getInPlace())[i]) {
+          // The input's storage root moves into the cat (a view input
+          // places its whole source; irmb-concat-in-place checked that the
+          // cat's views cover it in order).
+          Alias where = resolve(v);
+          if (where.root != cat.getOutput())
+            aliasOf[where.root] = {cat.getOutput(), at - where.offset};
+        }
+        at += perImage(v);
+      }
+    }
+  }
+}
+
+StoragePlan::Alias StoragePlan::resolve(Value v) const {
+  int64_t offset = 0;
+  for (auto it = aliasOf.find(v); it != aliasOf.end(); it = aliasOf.find(v)) {
+    offset += it->second.offset;
+    v = it->second.root;
+  }
+  return {v, offset};
+}
+
+std::optional<int64_t> StoragePlan::arenaOffset(Value root) const {
+  auto it = offsets.find(root);
+  if (it == offsets.end())
+    return std::nullopt;
+  return it->second;
+}
+
+StoragePlan::StoragePlan(Block &body, Value input, Value result) {
+  collectAliases(body);
+  llvm::DenseMap<Value, int64_t> firstDef, lastUse;
+  int64_t index = 0;
+  for (Operation &op : body) {
+    for (Value v : op.getResults()) {
+      Value root = resolve(v).root;
+      if (!firstDef.count(root))
+        firstDef[root] = index;
+    }
+    for (Value v : op.getOperands())
+      lastUse[resolve(v).root] = index;
+    ++index;
+  }
+  // Roots in order of definition (a root may be defined before the value it
+  // is named after, e.g. a cat written in place).
+  std::map<int64_t, SmallVector<Value>> defined, dying;
+  for (auto [root, at] : firstDef)
+    defined[at].push_back(root);
+  for (auto [root, at] : lastUse)
+    dying[at].push_back(root);
+  for (int64_t i = 0; i < index; ++i) {
+    for (Value root : defined[i])
+      if (root != result && root != input)
+        offsets[root] = arena.allocate(perImage(root));
+    for (Value root : dying[i])
+      if (root != input && root != result && offsets.count(root))
+        arena.release(offsets[root], perImage(root));
+  }
+}
+
+} // namespace irmb::codegen

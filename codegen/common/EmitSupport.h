@@ -1,0 +1,143 @@
+//===- EmitSupport.h - what every code generator shares ---------*- C++ -*-===//
+//
+// The target-independent half of code generation, used by the CPU (EmitCpp)
+// and CUDA (EmitCuda) emitters: the weights blob with BatchNorms folded into
+// their convolutions, the storage plan (views and in-place cats resolved to
+// a root value and an offset, first-fit arena offsets over root lifetimes)
+// and the naming of kernels after their YAML layer and source line.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_COMMON_EMITSUPPORT_H
+#define IRMB_CODEGEN_COMMON_EMITSUPPORT_H
+
+#include "dialects/IRMB/IR/IRMBOps.h"
+#include "frontend/Weights.h"
+#include "mlir/IR/Block.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace irmb::codegen {
+
+/// The shape of a ranked tensor value.
+llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
+/// Elements of one image of a value (all dimensions but the batch).
+int64_t perImage(mlir::Value v);
+/// The kernel-library spelling of an activation ("Act::Silu", ...).
+const char *actName(mlir::irmb::Activation act);
+/// The YAML layer an op came from (its NameLoc "model.<i>"), or "".
+std::string layerName(mlir::Operation *op);
+/// The layer index in "model.<i>", or -1.
+int layerIndex(const std::string &name);
+/// `text` with every character that is not alphanumeric replaced by '_'.
+std::string identifier(std::string text);
+/// " (file:line)" of the YAML line an op came from, or "".
+std::string sourceLine(mlir::Operation *op);
+/// The kernel irmb-select-kernels chose for `op` ("" when none).
+llvm::StringRef kernelOf(mlir::Operation *op);
+
+/// The weights blob: 64-byte aligned float arrays, checkpoint tensors written
+/// once, derived (folded) tensors appended.
+class WeightBlob {
+public:
+  explicit WeightBlob(const irmb::frontend::WeightMap &weights)
+      : weights(weights) {}
+
+  /// Byte offset of a checkpoint tensor (written on first use).
+  mlir::FailureOr<int64_t> tensor(llvm::StringRef key, mlir::Operation *op);
+  /// The checkpoint values of `key`, or null.
+  const std::vector<float> *values(llvm::StringRef key) const;
+  /// Appends derived values; returns their byte offset.
+  int64_t append(const std::vector<float> &values);
+  /// Byte offsets of the tensors `prefix + suffix`, in order.
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  tensors(const std::string &prefix, llvm::ArrayRef<const char *> suffixes,
+          mlir::Operation *op);
+  std::vector<char> take() { return std::move(blob); }
+
+  /// An eval BatchNorm as y = x · scale + shift (computed in double).
+  struct FoldedNorm {
+    std::vector<double> scale, shift;
+  };
+  mlir::FailureOr<FoldedNorm> foldNorm(const std::string &norm,
+                                       mlir::Operation *op);
+  /// A folded BatchNorm appended as two float arrays: {scale, shift}.
+  mlir::FailureOr<std::pair<int64_t, int64_t>>
+  appendNorm(const std::string &norm, mlir::Operation *op);
+
+  /// A convolution's weight and bias with its norms folded in.
+  struct FoldedConv {
+    std::vector<float> weight, bias;
+    bool hasBias = false;
+  };
+  /// Folds an input BatchNorm (1×1 convs: W·diag(s), b + W·t), the bias and
+  /// an output BatchNorm (W·s, b·s + t) into one weight and bias.
+  mlir::FailureOr<FoldedConv>
+  foldConv(llvm::StringRef wKey, std::optional<llvm::StringRef> bKey,
+           std::optional<llvm::StringRef> inNorm,
+           std::optional<llvm::StringRef> outNorm, int64_t cout,
+           mlir::Operation *op);
+
+  /// Blob offsets of a convolution's folded weight and bias (bias -1 when
+  /// it has none).
+  struct ConvTensors {
+    int64_t weight = -1, bias = -1;
+  };
+  mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv);
+
+private:
+  const irmb::frontend::WeightMap &weights;
+  std::map<std::string, int64_t> offsets;
+  std::vector<char> blob;
+};
+
+/// First-fit allocator over value lifetimes (units: elements; every block
+/// is a multiple of 16 elements).
+class ArenaPlanner {
+public:
+  int64_t allocate(int64_t elements);
+  void release(int64_t at, int64_t elements);
+  int64_t peak() const { return peakElements; }
+
+private:
+  std::map<int64_t, int64_t> free; // offset -> size
+  int64_t top = 0, peakElements = 0;
+};
+
+/// Where every value of a function body lives. Views and in-place cat
+/// inputs alias their storage root at an element offset; each root other
+/// than the input and the result gets an arena offset (elements per image),
+/// allocated when its first value is defined and released after the last
+/// use of any value living in it.
+class StoragePlan {
+public:
+  /// A value's storage: `offset` elements into the per-image storage of
+  /// `root`.
+  struct Alias {
+    mlir::Value root;
+    int64_t offset;
+  };
+
+  StoragePlan(mlir::Block &body, mlir::Value input, mlir::Value result);
+
+  Alias resolve(mlir::Value v) const;
+  /// The arena offset (elements per image) of a root that lives in the
+  /// arena, or nullopt (the input, the result).
+  std::optional<int64_t> arenaOffset(mlir::Value root) const;
+  /// Peak arena elements of one image.
+  int64_t arenaElements() const { return arena.peak(); }
+
+private:
+  void collectAliases(mlir::Block &body);
+
+  llvm::DenseMap<mlir::Value, Alias> aliasOf;
+  llvm::DenseMap<mlir::Value, int64_t> offsets;
+  ArenaPlanner arena;
+};
+
+} // namespace irmb::codegen
+
+#endif // IRMB_CODEGEN_COMMON_EMITSUPPORT_H
