@@ -23,3 +23,17 @@ llvm_config.add_tool_substitutions(
     [config.irmb_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.irmb_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# CUDA: `nvcc` when the toolkit is installed (CI has it; the nvcc tests are
+# then required to pass), `cuda-device` when a GPU answers nvidia-smi (tests
+# that execute on the GPU are UNSUPPORTED elsewhere).
+import shutil
+import subprocess
+nvcc = os.environ.get("NVCC") or ("/usr/local/cuda/bin/nvcc" if os.path.exists("/usr/local/cuda/bin/nvcc") else shutil.which("nvcc"))
+if nvcc:
+    config.available_features.add("nvcc")
+try:
+    if subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=30).returncode == 0:
+        config.available_features.add("cuda-device")
+except (OSError, subprocess.SubprocessError):
+    pass

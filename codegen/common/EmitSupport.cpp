@@ -10,6 +10,10 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::irmb;
@@ -346,6 +350,49 @@ StoragePlan::StoragePlan(Block &body, Value input, Value result) {
       if (root != input && root != result && offsets.count(root))
         arena.release(offsets[root], perImage(root));
   }
+}
+
+//===----------------------------------------------------------------------===//
+// Building
+//===----------------------------------------------------------------------===//
+
+std::string buildLibrary(const std::vector<BuildFile> &files,
+                         const std::string &command,
+                         const std::string &compiler,
+                         const std::string &outputPath) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/irmb-build-XXXXXX";
+  if (!mkdtemp(tmpl))
+    return "cannot create a temporary build folder";
+  fs::path dir(tmpl);
+  for (const BuildFile &f : files)
+    std::ofstream(dir / f.name, std::ios::binary).write(f.data, f.size);
+  std::string tmpOut = fs::absolute(outputPath + ".tmp").string();
+  std::string line = command;
+  for (size_t at = line.find("{out}"); at != std::string::npos;
+       at = line.find("{out}"))
+    line.replace(at, 5, "'" + tmpOut + "'");
+  line = "cd '" + dir.string() + "' && " + line + " > build.log 2>&1";
+  if (std::system(line.c_str()) != 0) {
+    std::ifstream log(dir / "build.log");
+    std::string text, last;
+    while (std::getline(log, text))
+      if (!text.empty() && last.find("error") == std::string::npos)
+        last = text;
+    std::remove(tmpOut.c_str());
+    return compiler + " failed (" + last + "); sources and build.log kept in " +
+           dir.string();
+  }
+  std::error_code ec;
+  fs::rename(tmpOut, outputPath, ec);
+  if (ec)
+    return "cannot write '" + outputPath + "': " + ec.message();
+  if (std::getenv("IRMB_KEEP_BUILD"))
+    std::fprintf(stderr, "irmb-compile: sources kept in %s\n",
+                 dir.string().c_str());
+  else
+    fs::remove_all(dir, ec);
+  return "";
 }
 
 } // namespace irmb::codegen

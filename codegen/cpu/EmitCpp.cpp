@@ -21,11 +21,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 
 using namespace mlir;
 using namespace mlir::irmb;
@@ -519,50 +516,20 @@ FailureOr<CpuModule> emitCpp(ModuleOp module, const WeightMap &weights,
 std::string compileSharedLibrary(const CpuModule &module,
                                  const CpuOptions &options,
                                  const std::string &outputPath) {
-  namespace fs = std::filesystem;
-  char tmpl[] = "/tmp/irmb-build-XXXXXX";
-  if (!mkdtemp(tmpl))
-    return "cannot create a temporary build folder";
-  fs::path dir(tmpl);
-  auto write = [&](const char *name, const char *data, size_t size) {
-    std::ofstream(dir / name, std::ios::binary).write(data, size);
-  };
-  write("model.cpp", module.source.data(), module.source.size());
-  write("weights.bin", module.weights.data(), module.weights.size());
-  write("Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader));
-  write("ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader));
   const char *cxx = std::getenv("CXX");
   const char *extra = std::getenv("IRMB_CXXFLAGS");
-  std::string tmpOut = outputPath + ".tmp";
   std::string command =
-      llvm::formatv("cd '{0}' && {1} -std=c++17 -O3 -ffp-contract=fast {2} "
-                    "-fopenmp -fPIC "
-                    "-shared {4} -o '{3}' model.cpp > build.log 2>&1",
-                    dir.string(), cxx && *cxx ? cxx : "c++",
-                    marchFlag(options.isa), fs::absolute(tmpOut).string(),
+      llvm::formatv("{0} -std=c++17 -O3 -ffp-contract=fast {1} -fopenmp -fPIC "
+                    "-shared {2} -o {{out} model.cpp",
+                    cxx && *cxx ? cxx : "c++", marchFlag(options.isa),
                     extra ? extra : "")
           .str();
-  int status = std::system(command.c_str());
-  std::string error;
-  if (status != 0) {
-    std::ifstream log(dir / "build.log");
-    std::string first;
-    std::getline(log, first);
-    error = "the host compiler failed (" + first + "); sources kept in " +
-            dir.string();
-    std::remove(tmpOut.c_str());
-    return error;
-  }
-  std::error_code ec;
-  fs::rename(tmpOut, outputPath, ec);
-  if (ec)
-    return "cannot write '" + outputPath + "': " + ec.message();
-  if (std::getenv("IRMB_KEEP_BUILD"))
-    std::fprintf(stderr, "irmb-compile: sources kept in %s\n",
-                 dir.string().c_str());
-  else
-    fs::remove_all(dir, ec);
-  return "";
+  return buildLibrary(
+      {{"model.cpp", module.source.data(), module.source.size()},
+       {"weights.bin", module.weights.data(), module.weights.size()},
+       {"Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader)},
+       {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}},
+      command, "the host compiler", outputPath);
 }
 
 } // namespace irmb::codegen

@@ -1,20 +1,22 @@
 //===- irmb-compile.cpp - the irmb compiler driver ------------------------===//
 //
 // irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors | --seed N]
-//   [--scale S] [--imgsz S|H,W] [--batch B] [--nc N] [--target cpu]
-//   [--precision fp32] [--cpu native|avx2|avx512]
-// irmb-compile MODEL.yaml --summary | --emit=irmb|primitive|cpp|state-dict
+//   [--scale S] [--imgsz S|H,W] [--batch B] [--nc N] [--target cpu|cuda]
+//   [--precision fp32|fp16|bf16] [--cpu native|avx2|avx512]
+//   [--cuda-arch sm_80,sm_90a] [--cuda-emulate]
+// irmb-compile MODEL.yaml --summary | --emit=irmb|primitive|cpp|cu|state-dict
 //
 // Reads an Ultralytics model YAML, applies parse_model, builds the irmb IR,
 // loads and checks the weights, runs irmb-decompose and irmb-select-kernels,
-// and emits C++ compiled by
-// the host compiler into one self-contained .so (weights embedded). Every
+// and emits C++ (cpu, host compiler) or CUDA C++ (cuda, nvcc) into one
+// self-contained .so (weights embedded). Every
 // user error is one line `error: <file>:<line>:<col>: <what>` and exit code 1;
 // the .so appears only when everything succeeded. Steps longer than a second
 // print a progress line on stderr.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/EmitCpp.h"
+#include "codegen/cuda/EmitCuda.h"
 #include "dialects/IRMB/IR/IRMBDialect.h"
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
@@ -44,7 +46,8 @@ namespace {
 struct Options {
   std::string model, output, emit;
   std::string target = "cpu", precision = "fp32", cpu = "native";
-  bool summary = false;
+  std::string cudaArch = "sm_80,sm_90a";
+  bool summary = false, cudaEmulate = false;
   mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
 };
@@ -54,14 +57,15 @@ const char *usage =
     "--seed N]\n"
     "                    [--scale n|s|m|l|x] [--imgsz S | --imgsz H,W] "
     "[--batch B] [--nc N]\n"
-    "                    [--target cpu] [--precision fp32] [--cpu "
-    "native|avx2|avx512]\n"
+    "                    [--target cpu|cuda] [--precision fp32|fp16|bf16] "
+    "[--cpu native|avx2|avx512]\n"
+    "                    [--cuda-arch sm_80,sm_90a] [--cuda-emulate]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--enable-fusion=NAME,...] [--fusion-report]\n"
     "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
     "depthwise,\n        conv-epilogue, merge-qkv, concat)\n"
     "       irmb-compile MODEL.yaml (--summary | "
-    "--emit=irmb|primitive|cpp|state-dict) [...]\n";
+    "--emit=irmb|primitive|cpp|cu|state-dict) [...]\n";
 
 Options parseCommandLine(int argc, char **argv) {
   Options o;
@@ -100,24 +104,29 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (arg == "--emit") {
       o.emit = reader.value();
       if (o.emit != "irmb" && o.emit != "primitive" && o.emit != "cpp" &&
-          o.emit != "state-dict")
+          o.emit != "cu" && o.emit != "state-dict")
         throw UsageError{"--emit=" + o.emit +
-                         " is not available (choose irmb, primitive, cpp or "
-                         "state-dict)"};
+                         " is not available (choose irmb, primitive, cpp, cu "
+                         "or state-dict)"};
     } else if (arg == "-o") {
       o.output = reader.value();
     } else if (arg == "--target") {
       o.target = reader.value();
-      if (o.target == "cuda")
-        throw UsageError{"--target cuda is not available in this build yet "
-                         "(only cpu)"};
-      if (o.target != "cpu")
+      if (o.target != "cpu" && o.target != "cuda")
         throw UsageError{"unknown --target '" + o.target + "' (cpu, cuda)"};
     } else if (arg == "--precision") {
       o.precision = reader.value();
-      if (o.precision != "fp32")
-        throw UsageError{"--precision " + o.precision +
-                         " is not available on the CPU target (fp32)"};
+      if (o.precision != "fp32" && o.precision != "fp16" &&
+          o.precision != "bf16")
+        throw UsageError{"unknown --precision '" + o.precision +
+                         "' (fp32, fp16, bf16)"};
+    } else if (arg == "--cuda-arch") {
+      o.cudaArch = reader.value();
+      std::string error = irmb::codegen::checkCudaArch(o.cudaArch);
+      if (!error.empty())
+        throw UsageError{error};
+    } else if (arg == "--cuda-emulate") {
+      o.cudaEmulate = true;
     } else if (arg == "--cpu") {
       o.cpu = reader.value();
       if (o.cpu != "native" && o.cpu != "avx2" && o.cpu != "avx512")
@@ -129,6 +138,16 @@ Options parseCommandLine(int argc, char **argv) {
   }
   if (o.model.empty())
     throw UsageError{std::string("no model file given\n") + usage};
+  if (o.target == "cpu" && o.precision != "fp32")
+    throw UsageError{"--precision " + o.precision +
+                     " is not available on the CPU target (fp32; fp16 and "
+                     "bf16 need --target cuda)"};
+  if (o.target == "cpu" && (o.cudaEmulate || o.cudaArch != "sm_80,sm_90a"))
+    throw UsageError{"--cuda-arch and --cuda-emulate need --target cuda"};
+  if ((o.emit == "cpp" && o.target != "cpu") ||
+      (o.emit == "cu" && o.target != "cuda"))
+    throw UsageError{"--emit=" + o.emit + " does not match --target " +
+                     o.target + " (cpp: cpu, cu: cuda)"};
   if (!o.summary && o.emit.empty() && o.output.empty() && !o.fusion.report)
     throw UsageError{
         std::string("nothing to do: pass -o MODEL.so, --summary or --emit\n") +
@@ -188,6 +207,41 @@ void installFusionReportHandler(mlir::MLIRContext &context) {
       });
 }
 
+/// Emits and builds the CUDA library.
+int compileCuda(const Options &options, mlir::ModuleOp module,
+                const WeightMap &weights, bool isV10) {
+  irmb::codegen::CudaOptions cuda;
+  cuda.precision = options.precision;
+  cuda.arch = options.cudaArch;
+  cuda.emulate = options.cudaEmulate;
+  cuda.source = options.model;
+  cuda.isV10 = isV10;
+  mlir::FailureOr<irmb::codegen::CudaModule> code =
+      irmb::codegen::emitCuda(module, weights, cuda);
+  if (mlir::failed(code))
+    return 1;
+  if (options.emit == "cu")
+    llvm::outs() << code->source;
+  llvm::outs().flush();
+  if (options.output.empty())
+    return 0;
+  Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
+             options.output);
+  llvm::errs() << "irmb-compile: compiling " << code->numKernels
+               << " kernels (" << code->launches
+               << " launches per forward, one CUDA graph) for "
+               << (cuda.emulate ? "the CUDA emulator" : cuda.arch) << " in "
+               << cuda.precision << " with "
+               << (cuda.emulate ? "the host compiler" : "nvcc") << " (device "
+               << llvm::format("%.2f", code->deviceBytes / 1048576.0)
+               << " MiB)...\n";
+  std::string error =
+      irmb::codegen::compileCudaLibrary(*code, cuda, options.output);
+  if (!error.empty())
+    throw UsageError{error};
+  return 0;
+}
+
 int run(const Options &options) {
   ResolvedModel model = loadModel(options.model, options.modelOptions.parse);
   for (const std::string &w : model.warnings)
@@ -206,7 +260,8 @@ int run(const Options &options) {
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
   bool needsCode = !options.output.empty() || options.emit == "primitive" ||
-                   options.emit == "cpp" || options.fusion.report;
+                   options.emit == "cpp" || options.emit == "cu" ||
+                   options.fusion.report;
   if (!needsCode)
     return 0;
 
@@ -227,6 +282,8 @@ int run(const Options &options) {
     module->print(llvm::outs());
     llvm::outs() << "\n";
   }
+  if (options.target == "cuda")
+    return compileCuda(options, *module, weights, isV10);
   irmb::codegen::CpuOptions cpu;
   cpu.isa = options.cpu;
   cpu.source = options.model;
