@@ -37,3 +37,7 @@ try:
         config.available_features.add("cuda-device")
 except (OSError, subprocess.SubprocessError):
     pass
+config.substitutions.append(("%irmb_src", config.irmb_src_root))
+config.substitutions.append(("%irmb_lib", os.path.join(config.irmb_obj_root, "lib")))
+if nvcc:
+    config.substitutions.append(("%nvcc", nvcc))

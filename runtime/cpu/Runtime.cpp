@@ -49,7 +49,11 @@ const char *irmb_last_error(void) { return lastError.c_str(); }
 irmb_model *irmb_create(const char *path) {
   // RTLD_NODELETE: the model's OpenMP worker threads outlive irmb_destroy,
   // so its code (and libgomp) must never be unmapped.
-  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  // A bare file name means the file here, not a library-path search.
+  std::string file = std::string(path).find('/') == std::string::npos
+                         ? "./" + std::string(path)
+                         : std::string(path);
+  void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!handle) {
     fail(std::string("cannot load the model: ") + dlerror());
     return nullptr;

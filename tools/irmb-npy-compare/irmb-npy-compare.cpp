@@ -2,6 +2,7 @@
 //
 // irmb-npy-compare EXPECTED.npy ACTUAL.npy [--final] [--boxes-rel-l2 T]
 //                  [--scores-max-abs T] [--separation S]
+//                  [--match-iou I --min-score M]
 // irmb-npy-compare --layers EXPECTED_DIR ACTUAL_DIR [--rel-l2 T]
 //
 // Raw predictions [B, 4 + nc, A]: relative L2 error of the box rows and the
@@ -9,7 +10,10 @@
 // --final, v10 outputs [B, K, 6]: every row whose score is separated from
 // both neighbours by more than S must have the same label, a score within
 // the score tolerance and box corners within 10x the box tolerance relative
-// to the row's largest coordinate.
+// to the row's largest coordinate. With --match-iou (reduced precision, where
+// near-ties may swap places), every expected row scoring at least M must
+// instead have a row anywhere in the actual output with the same label, a
+// box of IoU >= I and a score within the score tolerance.
 // With --layers, every layerNN.npy of EXPECTED_DIR (Ultralytics' per-layer
 // outputs) against the same file of ACTUAL_DIR by relative L2 error, naming
 // the first layer that disagrees. Prints the measurements; exits 1 when a
@@ -90,7 +94,8 @@ int main(int argc, char **argv) {
   }
   std::string expectedPath, actualPath;
   bool final = false;
-  double boxTol = 1e-5, scoreTol = 2e-5, separation = 1e-4;
+  double boxTol = 1e-5, scoreTol = 2e-5, separation = 1e-4, matchIou = 0,
+         minScore = 0.25;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() {
@@ -106,6 +111,10 @@ int main(int argc, char **argv) {
       scoreTol = value();
     else if (arg == "--separation")
       separation = value();
+    else if (arg == "--match-iou")
+      matchIou = value();
+    else if (arg == "--min-score")
+      minScore = value();
     else if (expectedPath.empty())
       expectedPath = arg;
     else if (actualPath.empty())
@@ -115,7 +124,8 @@ int main(int argc, char **argv) {
   }
   if (actualPath.empty())
     die("usage: irmb-npy-compare EXPECTED.npy ACTUAL.npy [--final] "
-        "[--boxes-rel-l2 T] [--scores-max-abs T] [--separation S]");
+        "[--boxes-rel-l2 T] [--scores-max-abs T] [--separation S] "
+        "[--match-iou I --min-score M]");
   Array e = load(expectedPath), a = load(actualPath);
   if (e.shape != a.shape || e.shape.size() != 3)
     die("shapes differ or are not rank 3");
@@ -140,6 +150,39 @@ int main(int argc, char **argv) {
                 "%.1e)\n",
                 rel, boxTol, scoreErr, scoreTol);
     ok = rel <= boxTol && scoreErr <= scoreTol;
+  } else if (matchIou > 0) {
+    if (cols != 6)
+      die("--final expects [B, K, 6]");
+    int64_t checked = 0, bad = 0;
+    auto iou = [](const float *p, const float *q) {
+      double w = std::fmin(p[2], q[2]) - std::fmax(p[0], q[0]);
+      double h = std::fmin(p[3], q[3]) - std::fmax(p[1], q[1]);
+      double inter = std::fmax(w, 0.0) * std::fmax(h, 0.0);
+      double area = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]);
+      return inter / std::fmax(area - inter, 1e-12);
+    };
+    for (int64_t n = 0; n < b; ++n)
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *er = &e.values[(n * rows + r) * 6];
+        if (er[4] < minScore)
+          continue;
+        ++checked;
+        bool found = false;
+        for (int64_t q = 0; q < rows && !found; ++q) {
+          const float *ar = &a.values[(n * rows + q) * 6];
+          found = ar[5] == er[5] && std::fabs(ar[4] - er[4]) <= scoreTol &&
+                  iou(er, ar) >= matchIou;
+        }
+        if (!found && bad++ < 5)
+          std::printf("detection %lld of item %lld has no match: [%g %g %g %g "
+                      "%g %g]\n",
+                      (long long)r, (long long)n, er[0], er[1], er[2], er[3],
+                      er[4], er[5]);
+      }
+    std::printf("detections scoring >= %g: %lld checked, %lld unmatched "
+                "(IoU >= %g)\n",
+                minScore, (long long)checked, (long long)bad, matchIou);
+    ok = bad == 0 && checked > 0;
   } else {
     if (cols != 6)
       die("--final expects [B, K, 6]");
