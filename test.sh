@@ -7,11 +7,26 @@ cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 ./scripts/build.sh
 echo "== running tests"
+# The CUDA tests need nvcc (not a GPU); GPU-executing tests skip where
+# nvidia-smi finds no device. Say so up front rather than skip quietly.
+nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
+if [ -x "$nvcc" ] || command -v nvcc > /dev/null; then
+  echo "CUDA: nvcc found: the CUDA build tests run"
+else
+  echo "CUDA: WARNING: no nvcc (set NVCC or install the CUDA toolkit in /usr/local/cuda):" \
+       "the nvcc build tests are UNSUPPORTED (the emulated CUDA tests still run)"
+fi
+if nvidia-smi -L > /dev/null 2>&1; then
+  echo "CUDA: a GPU answers nvidia-smi: the device tests run"
+else
+  echo "CUDA: no GPU: test/Cuda/device-golden.test is UNSUPPORTED (needs a device)"
+fi
 set +e
 lit-22 -sv build/test | tee build/lit.log
 status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -E '^\s*Passed' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 failed=$(grep -E '^\s*Failed' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
-echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+unsupported=$(grep -E '^\s*Unsupported' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${unsupported:-0} unsupported"
 exit "$status"

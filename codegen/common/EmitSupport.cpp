@@ -235,6 +235,72 @@ FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
   return t;
 }
 
+FailureOr<WeightBlob::EmaTensors> WeightBlob::emaTensors(EMAOp e) {
+  EmaTensors t;
+  FailureOr<SmallVector<int64_t>> at = tensors(
+      e.getPrefix().str(),
+      {".gn.weight", ".gn.bias", ".conv1x1.weight", ".conv1x1.bias",
+       ".conv3x3.weight", ".conv3x3.bias"},
+      e);
+  if (failed(at))
+    return failure();
+  t.weights = *at;
+  if (e.getNorm()) {
+    auto n = appendNorm(e.getNorm()->str(), e);
+    if (failed(n))
+      return failure();
+    t.norm = *n;
+  }
+  return t;
+}
+
+FailureOr<WeightBlob::SqueezeExciteTensors>
+WeightBlob::squeezeExciteTensors(SqueezeExciteOp se) {
+  std::string p = se.getPrefix().str();
+  const std::vector<float> *reduce = values(p + ".conv_reduce.bias");
+  if (!reduce)
+    return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
+  FailureOr<SmallVector<int64_t>> at =
+      tensors(p,
+              {".conv_reduce.weight", ".conv_reduce.bias",
+               ".conv_expand.weight", ".conv_expand.bias"},
+              se);
+  if (failed(at))
+    return failure();
+  return SqueezeExciteTensors{*at, static_cast<int64_t>(reduce->size())};
+}
+
+FailureOr<WeightBlob::StackedProjection>
+WeightBlob::stackProjection(ProjectionOp p) {
+  int64_t cin = shapeOf(p.getInput())[1];
+  std::vector<float> weights, biases;
+  StackedProjection out;
+  int64_t row = 0;
+  for (size_t i = 0; i < p.getWeights().size(); ++i) {
+    int64_t channels = p.getChannels()[i];
+    StringRef wKey = cast<StringAttr>(p.getWeights()[i]).getValue();
+    StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
+    FailureOr<FoldedConv> f = foldConv(
+        wKey, bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
+        p.getInputNorm(), std::nullopt, channels, p);
+    if (failed(f))
+      return failure();
+    if (static_cast<int64_t>(f->weight.size()) != channels * cin)
+      return p.emitError() << "weight '" << wKey << "' is not [" << channels
+                           << ", " << cin << ", 1, 1]";
+    weights.insert(weights.end(), f->weight.begin(), f->weight.end());
+    biases.insert(biases.end(), f->bias.begin(), f->bias.end());
+    Activation act = cast<ActivationAttr>(p.getActs()[i]).getValue();
+    if (out.runs.empty() || out.runs.back().act != act)
+      out.runs.push_back({row, row, act});
+    row += channels;
+    out.runs.back().end = row;
+  }
+  out.weight = append(weights);
+  out.bias = append(biases);
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // ArenaPlanner
 //===----------------------------------------------------------------------===//

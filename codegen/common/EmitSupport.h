@@ -88,6 +88,37 @@ public:
   };
   mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv);
 
+  /// Blob offsets of an EMA's tensors: gn weight/bias, conv1x1 weight/bias,
+  /// conv3x3 weight/bias, then (with an input norm) its folded scale/shift.
+  struct EmaTensors {
+    llvm::SmallVector<int64_t> weights;
+    std::optional<std::pair<int64_t, int64_t>> norm;
+  };
+  mlir::FailureOr<EmaTensors> emaTensors(mlir::irmb::EMAOp ema);
+
+  /// Blob offsets of a squeeze-excite's reduce weight/bias and expand
+  /// weight/bias, and its reduced width.
+  struct SqueezeExciteTensors {
+    llvm::SmallVector<int64_t> weights;
+    int64_t reduced = 0;
+  };
+  mlir::FailureOr<SqueezeExciteTensors>
+  squeezeExciteTensors(mlir::irmb::SqueezeExciteOp se);
+
+  /// A merged projection: the parts' folded [rows, cin] weights stacked into
+  /// one matrix and their biases into one vector, with the runs of rows
+  /// that share an activation (one GEMM each).
+  struct StackedProjection {
+    int64_t weight = -1, bias = -1;
+    struct Run {
+      int64_t start, end;
+      mlir::irmb::Activation act;
+    };
+    llvm::SmallVector<Run> runs;
+  };
+  mlir::FailureOr<StackedProjection>
+  stackProjection(mlir::irmb::ProjectionOp projection);
+
 private:
   const irmb::frontend::WeightMap &weights;
   std::map<std::string, int64_t> offsets;

@@ -241,56 +241,39 @@ private:
         })
         .Case([&](EMAOp e) -> LogicalResult {
           auto s = shapeOf(e.getInput());
-          std::string norm = "nullptr, nullptr";
-          if (e.getNorm()) {
-            auto n = blob.appendNorm(e.getNorm()->str(), e);
-            if (failed(n))
-              return failure();
-            norm = weight(n->first) + ", " + weight(n->second);
-          }
-          FailureOr<SmallVector<int64_t>> at =
-              blob.tensors(e.getPrefix().str(),
-                      {".gn.weight", ".gn.bias", ".conv1x1.weight",
-                       ".conv1x1.bias", ".conv3x3.weight", ".conv3x3.bias"},
-                      op);
-          if (failed(at))
+          FailureOr<WeightBlob::EmaTensors> t = blob.emaTensors(e);
+          if (failed(t))
             return failure();
           bool streaming = kernelOf(op) == "ema_streaming";
-          if (!streaming && e.getNorm())
+          if (!streaming && t->norm)
             return e.emitError("an input norm needs the ema_streaming kernel");
+          std::string args = "x0, ";
+          if (streaming)
+            args += t->norm ? weight(t->norm->first) + ", " +
+                                  weight(t->norm->second) + ", "
+                            : "nullptr, nullptr, ";
+          for (int64_t o : t->weights)
+            args += weight(o) + ", ";
           addKernel(op, e.getInput(),
-                    llvm::formatv(
-                        "  {10}<{0}, {1}, {2}, {3}>(x0, {11}{4}, {5}, {6}, "
-                        "{7}, {8}, {9}, y);\n",
-                        s[1], s[2], s[3], e.getGroups(), weight((*at)[0]),
-                        weight((*at)[1]), weight((*at)[2]), weight((*at)[3]),
-                        weight((*at)[4]), weight((*at)[5]),
-                        streaming ? "emaStreaming" : "ema",
-                        streaming ? norm + ", " : std::string())
+                    llvm::formatv("  {0}<{1}, {2}, {3}, {4}>({5}y);\n",
+                                  streaming ? "emaStreaming" : "ema", s[1],
+                                  s[2], s[3], e.getGroups(), args)
                         .str());
           return success();
         })
         .Case([&](SqueezeExciteOp se) -> LogicalResult {
           auto s = shapeOf(se.getInput());
-          std::string p = se.getPrefix().str();
-          const std::vector<float> *reduce =
-              blob.values(p + ".conv_reduce.bias");
-          if (!reduce)
-            return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
-          FailureOr<SmallVector<int64_t>> at =
-              blob.tensors(p,
-                      {".conv_reduce.weight", ".conv_reduce.bias",
-                       ".conv_expand.weight", ".conv_expand.bias"},
-                      op);
-          if (failed(at))
+          FailureOr<WeightBlob::SqueezeExciteTensors> t =
+              blob.squeezeExciteTensors(se);
+          if (failed(t))
             return failure();
           addKernel(op, se.getInput(),
                     llvm::formatv(
                         "  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
                         "{5}, {6}, {7}, y);\n",
-                        s[1], s[2] * s[3], reduce->size(), actName(se.getAct()),
-                        weight((*at)[0]), weight((*at)[1]), weight((*at)[2]),
-                        weight((*at)[3]))
+                        s[1], s[2] * s[3], t->reduced, actName(se.getAct()),
+                        weight(t->weights[0]), weight(t->weights[1]),
+                        weight(t->weights[2]), weight(t->weights[3]))
                         .str());
           return success();
         })
@@ -358,48 +341,20 @@ private:
   LogicalResult emitProjection(ProjectionOp p) {
     auto in = shapeOf(p.getInput());
     int64_t hw = in[2] * in[3], cin = in[1];
-    std::vector<float> weights, biases;
-    std::string body;
-    int64_t row = 0, runStart = 0;
-    std::optional<Activation> runAct;
-    auto flush = [&](int64_t end) {
-      if (runAct && end > runStart)
-        body += llvm::formatv("  gemm<{0}>({1}, {2}, {3}, WP + {4}, x0, {2}, "
-                              "BP + {5}, nullptr, y + {6}, {2});\n",
-                              actName(*runAct), end - runStart, hw, cin,
-                              runStart * cin, runStart, runStart * hw)
-                    .str();
-    };
-    for (size_t i = 0; i < p.getWeights().size(); ++i) {
-      int64_t channels = p.getChannels()[i];
-      StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
-      FailureOr<WeightBlob::FoldedConv> f = blob.foldConv(
-          cast<StringAttr>(p.getWeights()[i]).getValue(),
-          bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
-          p.getInputNorm(), std::nullopt, channels, p);
-      if (failed(f))
-        return failure();
-      if (static_cast<int64_t>(f->weight.size()) != channels * cin)
-        return p.emitError() << "weight '"
-                             << cast<StringAttr>(p.getWeights()[i]).getValue()
-                             << "' is not [" << channels << ", " << cin
-                             << ", 1, 1]";
-      weights.insert(weights.end(), f->weight.begin(), f->weight.end());
-      biases.insert(biases.end(), f->bias.begin(), f->bias.end());
-      Activation act = cast<ActivationAttr>(p.getActs()[i]).getValue();
-      if (runAct != act) {
-        flush(row);
-        runStart = row;
-        runAct = act;
-      }
-      row += channels;
-    }
-    flush(row);
-    std::string head =
+    FailureOr<WeightBlob::StackedProjection> stacked = blob.stackProjection(p);
+    if (failed(stacked))
+      return failure();
+    std::string body =
         llvm::formatv("  const float *WP = {0}, *BP = {1};\n",
-                      weight(blob.append(weights)), weight(blob.append(biases)))
+                      weight(stacked->weight), weight(stacked->bias))
             .str();
-    addKernel(p, p.getInput(), head + body);
+    for (const auto &r : stacked->runs)
+      body += llvm::formatv("  gemm<{0}>({1}, {2}, {3}, WP + {4}, x0, {2}, "
+                            "BP + {5}, nullptr, y + {6}, {2});\n",
+                            actName(r.act), r.end - r.start, hw, cin,
+                            r.start * cin, r.start, r.start * hw)
+                  .str();
+    addKernel(p, p.getInput(), body);
     return success();
   }
 

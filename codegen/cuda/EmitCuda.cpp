@@ -19,6 +19,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <unistd.h>
 
@@ -98,8 +100,10 @@ private:
   std::string arg(Value v) {
     StoragePlan::Alias where = plan->resolve(v);
     std::string base;
-    if (where.root == input)
+    if (where.root == input) {
       base = "m.in";
+      readsInputInT = true;
+    }
     else if (where.root == result)
       base = "m.out";
     else
@@ -256,26 +260,15 @@ private:
         })
         .Case([&](EMAOp e) -> LogicalResult {
           auto s = shapeOf(e.getInput());
-          std::string scale = "nullptr", shift = "nullptr";
-          if (e.getNorm()) {
-            auto n = blob.appendNorm(e.getNorm()->str(), e);
-            if (failed(n))
-              return failure();
-            scale = wf(n->first);
-            shift = wf(n->second);
-          }
-          FailureOr<SmallVector<int64_t>> at =
-              blob.tensors(e.getPrefix().str(),
-                           {".gn.weight", ".gn.bias", ".conv1x1.weight",
-                            ".conv1x1.bias", ".conv3x3.weight",
-                            ".conv3x3.bias"},
-                           op);
-          if (failed(at))
+          FailureOr<WeightBlob::EmaTensors> t = blob.emaTensors(e);
+          if (failed(t))
             return failure();
           scratchFloats = std::max(
               scratchFloats, batch * emaScratchFloats(s[1], s[2], s[3]));
-          SmallVector<std::string> args{arg(e.getInput()), scale, shift};
-          for (int64_t o : *at)
+          SmallVector<std::string> args{
+              arg(e.getInput()), t->norm ? wf(t->norm->first) : "nullptr",
+              t->norm ? wf(t->norm->second) : "nullptr"};
+          for (int64_t o : t->weights)
             args.push_back(wf(o));
           args.push_back(arg(e.getOutput()));
           args.push_back("m.scratch");
@@ -285,28 +278,19 @@ private:
         })
         .Case([&](SqueezeExciteOp se) -> LogicalResult {
           auto s = shapeOf(se.getInput());
-          std::string p = se.getPrefix().str();
-          const std::vector<float> *reduce =
-              blob.values(p + ".conv_reduce.bias");
-          if (!reduce)
-            return se.emitError() << "no weight '" << p << ".conv_reduce.bias'";
-          FailureOr<SmallVector<int64_t>> at =
-              blob.tensors(p,
-                           {".conv_reduce.weight", ".conv_reduce.bias",
-                            ".conv_expand.weight", ".conv_expand.bias"},
-                           op);
-          if (failed(at))
+          FailureOr<WeightBlob::SqueezeExciteTensors> t =
+              blob.squeezeExciteTensors(se);
+          if (failed(t))
             return failure();
           scratchFloats = std::max(scratchFloats, 2 * batch * s[1]);
-          SmallVector<std::string> params =
-              nums(s[1], s[2] * s[3], reduce->size());
+          SmallVector<std::string> params = nums(s[1], s[2] * s[3], t->reduced);
           params.push_back(actName(se.getAct()));
-          addKernel(op,
-                    call("squeezeExcite", params,
-                         {arg(se.getInput()), wf((*at)[0]), wf((*at)[1]),
-                          wf((*at)[2]), wf((*at)[3]), arg(se.getOutput()),
-                          "m.scratch"}),
-                    3);
+          SmallVector<std::string> args{arg(se.getInput())};
+          for (int64_t o : t->weights)
+            args.push_back(wf(o));
+          args.push_back(arg(se.getOutput()));
+          args.push_back("m.scratch");
+          addKernel(op, call("squeezeExcite", params, args), 3);
           return success();
         })
         .Case([&](DetectDecodeOp d) -> LogicalResult {
@@ -354,58 +338,41 @@ private:
       params = nums(in[1], in[2], in[3], out[1], c.getKernel(), c.getStride(),
                     c.getPadding(), c.getDilation(), c.getGroups());
       params.push_back(actName(c.getAct()));
+      // A convolution of the model input reads the float input itself
+      // (converting while its tiles load), saving the conversion pass.
+      std::string x;
+      if (c.getInput() == input && options.precision != "fp32") {
+        params.push_back("float");
+        x = llvm::formatv("m.input, {0}", perImage(input)).str();
+      } else {
+        x = arg(c.getInput());
+      }
       calls = call("conv2d", params,
-                   {arg(c.getInput()), wt(t->weight), bias, res,
-                    arg(c.getOutput())});
+                   {x, wt(t->weight), bias, res, arg(c.getOutput())});
     }
     addKernel(c, calls);
     return success();
   }
 
-  /// A merged projection: the parts' folded weights stacked into one
-  /// matrix, one 1×1 convolution per run of parts with the same activation.
+  /// A merged projection: one 1×1 convolution per run of rows with the
+  /// same activation over the stacked weights.
   LogicalResult emitProjection(ProjectionOp p) {
     auto in = shapeOf(p.getInput());
     int64_t hw = in[2] * in[3], cin = in[1];
-    std::vector<float> weights, biases;
-    struct Run {
-      int64_t start, end;
-      Activation act;
-    };
-    SmallVector<Run> runs;
-    int64_t row = 0;
-    for (size_t i = 0; i < p.getWeights().size(); ++i) {
-      int64_t channels = p.getChannels()[i];
-      StringRef wKey = cast<StringAttr>(p.getWeights()[i]).getValue();
-      StringRef bias = cast<StringAttr>(p.getBiases()[i]).getValue();
-      FailureOr<WeightBlob::FoldedConv> f = blob.foldConv(
-          wKey, bias.empty() ? std::nullopt : std::optional<StringRef>(bias),
-          p.getInputNorm(), std::nullopt, channels, p);
-      if (failed(f))
-        return failure();
-      if (static_cast<int64_t>(f->weight.size()) != channels * cin)
-        return p.emitError() << "weight '" << wKey << "' is not [" << channels
-                             << ", " << cin << ", 1, 1]";
-      weights.insert(weights.end(), f->weight.begin(), f->weight.end());
-      biases.insert(biases.end(), f->bias.begin(), f->bias.end());
-      Activation act = cast<ActivationAttr>(p.getActs()[i]).getValue();
-      if (runs.empty() || runs.back().act != act)
-        runs.push_back({row, row, act});
-      row += channels;
-      runs.back().end = row;
-    }
-    int64_t wAt = blob.append(weights), bAt = blob.append(biases);
+    FailureOr<WeightBlob::StackedProjection> stacked = blob.stackProjection(p);
+    if (failed(stacked))
+      return failure();
     std::string calls;
-    for (const Run &r : runs) {
+    for (const auto &r : stacked->runs) {
       SmallVector<std::string> params =
           nums(cin, in[2], in[3], r.end - r.start, 1, 1, 0, 1, 1);
       params.push_back(actName(r.act));
       calls += call("conv2d", params,
-                    {arg(p.getInput()), wt(wAt + r.start * cin * 4),
-                     wf(bAt + r.start * 4), "nullptr, 0",
+                    {arg(p.getInput()), wt(stacked->weight + r.start * cin * 4),
+                     wf(stacked->bias + r.start * 4), "nullptr, 0",
                      argAt(p.getOutput(), r.start * hw)});
     }
-    addKernel(p, calls, static_cast<int>(runs.size()));
+    addKernel(p, calls, static_cast<int>(stacked->runs.size()));
     return success();
   }
 
@@ -421,6 +388,8 @@ private:
         << "using namespace irmb::cuda;\n"
         << "using T = " << elementType(options.precision) << ";\n"
         << "constexpr int kBatch = " << batch << ";\n"
+        << "constexpr bool kConvertInput = "
+        << (readsInputInT ? "true" : "false") << ";\n"
         << "constexpr int64_t kInputElems = " << perImage(input) * batch
         << ", kOutputElems = " << perImage(result) * batch
         << ",\n    kArenaElems = " << arenaElems
@@ -465,6 +434,8 @@ private:
   const CudaOptions &options;
   Value input, result;
   int64_t batch = 1, scratchFloats = 0, launches = 0;
+  /// Whether a kernel reads the input in T (so the forward converts it).
+  bool readsInputInT = false;
   std::optional<StoragePlan> plan;
   std::ostringstream body;
   std::vector<std::string> kernelNames;
@@ -496,17 +467,25 @@ FailureOr<CudaModule> emitCuda(ModuleOp module, const WeightMap &weights,
   return Emitter(weights, options).run(module);
 }
 
-std::string compileCudaLibrary(const CudaModule &module,
-                               const CudaOptions &options,
-                               const std::string &outputPath) {
+namespace {
+
+/// The build folder's files and the shell command that compiles them
+/// (run in that folder; `{out}` is the library).
+struct CudaBuild {
+  std::vector<BuildFile> files;
   std::string command;
+};
+
+CudaBuild cudaBuild(const CudaModule &module, const CudaOptions &options) {
+  CudaBuild build;
   if (options.emulate) {
     const char *cxx = std::getenv("CXX");
-    command = llvm::formatv("{0} -std=c++17 -O2 -x c++ -DIRMB_CUDA_EMULATION "
-                            "-include CudaEmulation.h -fPIC -shared -o {{out} "
-                            "model.cu",
-                            cxx && *cxx ? cxx : "c++")
-                  .str();
+    build.command =
+        llvm::formatv("{0} -std=c++17 -O2 -x c++ -DIRMB_CUDA_EMULATION "
+                      "-include CudaEmulation.h -fPIC -shared -o {{out} "
+                      "model.cu",
+                      cxx && *cxx ? cxx : "c++")
+            .str();
   } else {
     std::string nvcc = "nvcc";
     if (const char *env = std::getenv("NVCC"); env && *env)
@@ -524,25 +503,65 @@ std::string compileCudaLibrary(const CudaModule &module,
     gencode += " -gencode arch=compute_" + parts.front().drop_front(3).str() +
                ",code=compute_" + parts.front().drop_front(3).str();
     const char *extra = std::getenv("IRMB_NVCCFLAGS");
-    command = llvm::formatv("{0} -std=c++17 -O3 -Xcompiler -fPIC -shared "
-                            "-cudart static{1} {2} -o {{out} model.cu",
-                            nvcc, gencode, extra ? extra : "")
-                  .str();
+    build.command =
+        llvm::formatv("{0} -std=c++17 -O3 -Xcompiler -fPIC -shared "
+                      "-cudart static{1} {2} -o {{out} model.cu",
+                      nvcc, gencode, extra ? extra : "")
+            .str();
   }
   // nvcc compiles the host side from its own temporary folder, so the
   // blob's .incbin gets the build folder's absolute path.
-  command = "sed -i \"s|IRMB_BUILD_DIR|$(pwd)|\" model.cu && " + command;
-  std::string error = buildLibrary(
-      {{"model.cu", module.source.data(), module.source.size()},
-       {"weights.bin", module.weights.data(), module.weights.size()},
-       {"CudaKernels.cuh", kCudaKernelsHeader, std::strlen(kCudaKernelsHeader)},
-       {"CudaModel.cuh", kCudaModelHeader, std::strlen(kCudaModelHeader)},
-       {"CudaEmulation.h", kCudaEmulationHeader,
-        std::strlen(kCudaEmulationHeader)},
-       {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}},
-      command, options.emulate ? "the host compiler (CUDA emulation)" : "nvcc",
-      outputPath);
-  return error;
+  build.command =
+      "sed -i \"s|IRMB_BUILD_DIR|$(pwd)|\" model.cu && " + build.command;
+  build.files = {
+      {"model.cu", module.source.data(), module.source.size()},
+      {"weights.bin", module.weights.data(), module.weights.size()},
+      {"CudaKernels.cuh", kCudaKernelsHeader, std::strlen(kCudaKernelsHeader)},
+      {"CudaModel.cuh", kCudaModelHeader, std::strlen(kCudaModelHeader)},
+      {"CudaEmulation.h", kCudaEmulationHeader,
+       std::strlen(kCudaEmulationHeader)},
+      {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}};
+  return build;
+}
+
+} // namespace
+
+std::string compileCudaLibrary(const CudaModule &module,
+                               const CudaOptions &options,
+                               const std::string &outputPath) {
+  CudaBuild build = cudaBuild(module, options);
+  return buildLibrary(build.files, build.command,
+                      options.emulate ? "the host compiler (CUDA emulation)"
+                                      : "nvcc",
+                      outputPath);
+}
+
+std::string writeCudaSources(const CudaModule &module,
+                             const CudaOptions &options,
+                             const std::string &folder) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec)
+    return "cannot create '" + folder + "': " + ec.message();
+  CudaBuild build = cudaBuild(module, options);
+  std::string command = build.command;
+  for (size_t at = command.find("{out}"); at != std::string::npos;
+       at = command.find("{out}"))
+    command.replace(at, 5, "\"${1:-model.so}\"");
+  std::string script = "#!/bin/sh\n# Builds model.so here (or the path given) "
+                       "from these sources.\nset -e\ncd \"$(dirname \"$0\")\"\n" +
+                       command + "\n";
+  build.files.push_back({"build.sh", script.data(), script.size()});
+  for (const BuildFile &f : build.files) {
+    std::ofstream out(fs::path(folder) / f.name, std::ios::binary);
+    out.write(f.data, f.size);
+    if (!out)
+      return "cannot write '" + (fs::path(folder) / f.name).string() + "'";
+  }
+  fs::permissions(fs::path(folder) / "build.sh", fs::perms::owner_exec,
+                  fs::perm_options::add, ec);
+  return "";
 }
 
 } // namespace irmb::codegen

@@ -54,6 +54,13 @@ std::string compileCudaLibrary(const CudaModule &module,
                                const CudaOptions &options,
                                const std::string &outputPath);
 
+/// Writes the build folder (model.cu, weights.bin, headers) into `folder`
+/// with a build.sh that runs the same compiler command there: for building
+/// on another machine (a GPU host without MLIR). Returns "" or the error.
+std::string writeCudaSources(const CudaModule &module,
+                             const CudaOptions &options,
+                             const std::string &folder);
+
 } // namespace irmb::codegen
 
 #endif // IRMB_CODEGEN_CUDA_EMITCUDA_H

@@ -46,7 +46,7 @@ namespace {
 struct Options {
   std::string model, output, emit;
   std::string target = "cpu", precision = "fp32", cpu = "native";
-  std::string cudaArch = "sm_80,sm_90a";
+  std::string cudaArch = "sm_80,sm_90a", cudaSources;
   bool summary = false, cudaEmulate = false;
   mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
@@ -59,7 +59,8 @@ const char *usage =
     "[--batch B] [--nc N]\n"
     "                    [--target cpu|cuda] [--precision fp32|fp16|bf16] "
     "[--cpu native|avx2|avx512]\n"
-    "                    [--cuda-arch sm_80,sm_90a] [--cuda-emulate]\n"
+    "                    [--cuda-arch sm_80,sm_90a] [--cuda-emulate] "
+    "[--cuda-sources DIR]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--enable-fusion=NAME,...] [--fusion-report]\n"
     "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
@@ -127,6 +128,8 @@ Options parseCommandLine(int argc, char **argv) {
         throw UsageError{error};
     } else if (arg == "--cuda-emulate") {
       o.cudaEmulate = true;
+    } else if (arg == "--cuda-sources") {
+      o.cudaSources = reader.value();
     } else if (arg == "--cpu") {
       o.cpu = reader.value();
       if (o.cpu != "native" && o.cpu != "avx2" && o.cpu != "avx512")
@@ -142,13 +145,16 @@ Options parseCommandLine(int argc, char **argv) {
     throw UsageError{"--precision " + o.precision +
                      " is not available on the CPU target (fp32; fp16 and "
                      "bf16 need --target cuda)"};
-  if (o.target == "cpu" && (o.cudaEmulate || o.cudaArch != "sm_80,sm_90a"))
-    throw UsageError{"--cuda-arch and --cuda-emulate need --target cuda"};
+  if (o.target == "cpu" &&
+      (o.cudaEmulate || o.cudaArch != "sm_80,sm_90a" || !o.cudaSources.empty()))
+    throw UsageError{
+        "--cuda-arch, --cuda-emulate and --cuda-sources need --target cuda"};
   if ((o.emit == "cpp" && o.target != "cpu") ||
       (o.emit == "cu" && o.target != "cuda"))
     throw UsageError{"--emit=" + o.emit + " does not match --target " +
                      o.target + " (cpp: cpu, cu: cuda)"};
-  if (!o.summary && o.emit.empty() && o.output.empty() && !o.fusion.report)
+  if (!o.summary && o.emit.empty() && o.output.empty() && !o.fusion.report &&
+      o.cudaSources.empty())
     throw UsageError{
         std::string("nothing to do: pass -o MODEL.so, --summary or --emit\n") +
         usage};
@@ -223,6 +229,15 @@ int compileCuda(const Options &options, mlir::ModuleOp module,
   if (options.emit == "cu")
     llvm::outs() << code->source;
   llvm::outs().flush();
+  if (!options.cudaSources.empty()) {
+    std::string error =
+        irmb::codegen::writeCudaSources(*code, cuda, options.cudaSources);
+    if (!error.empty())
+      throw UsageError{error};
+    llvm::errs() << "irmb-compile: wrote the CUDA sources ("
+                 << code->numKernels << " kernels) and build.sh to "
+                 << options.cudaSources << "\n";
+  }
   if (options.output.empty())
     return 0;
   Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
@@ -259,7 +274,8 @@ int run(const Options &options) {
     module->print(llvm::outs()), llvm::outs() << "\n";
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
-  bool needsCode = !options.output.empty() || options.emit == "primitive" ||
+  bool needsCode = !options.output.empty() || !options.cudaSources.empty() ||
+                   options.emit == "primitive" ||
                    options.emit == "cpp" || options.emit == "cu" ||
                    options.fusion.report;
   if (!needsCode)

@@ -132,11 +132,13 @@ constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kConvThreads = 256;
 /// One grouped convolution (NCHW) as C = A·B per image and group: A the
 /// [COG, CIG·K·K] weights, B the implicit im2col of the input (zero
 /// outside the map), C the output; epilogue act(C + bias) + residual.
+/// The input may be of another type TI (the model's float input read by
+/// the first convolution, converted while the tiles load).
 /// Grid: (pixel tiles, channel tiles, batch · groups).
 template <typename T, int CI, int H, int W, int CO, int K, int S, int P, int D,
-          int G, Act A>
+          int G, Act A, typename TI>
 __global__ void __launch_bounds__(kConvThreads)
-    conv2dKernel(const T *x, int64_t xs, const T *w, const float *bias,
+    conv2dKernel(const TI *x, int64_t xs, const T *w, const float *bias,
                  const T *res, int64_t rs, T *y, int64_t ys) {
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
@@ -144,7 +146,7 @@ __global__ void __launch_bounds__(kConvThreads)
   const int tid = threadIdx.x;
   const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * kTileM;
   const int b = blockIdx.z / G, g = blockIdx.z % G;
-  const T *xb = x + b * xs + static_cast<int64_t>(g) * CIG * H * W;
+  const TI *xb = x + b * xs + static_cast<int64_t>(g) * CIG * H * W;
   const T *wg = w + static_cast<int64_t>(g) * COG * KK;
 
   // Loads A[m0:+BM, k0:+BK] (as[m][k]) and B[k0:+BK, n0:+BN] (bs[k][n]),
@@ -164,7 +166,7 @@ __global__ void __launch_bounds__(kConvThreads)
         int ci = kk / (K * K), ky = (kk / K) % K, kx = kk % K;
         int iy = (p / WO) * S - P + ky * D, ix = (p % WO) * S - P + kx * D;
         if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-          v = xb[(static_cast<int64_t>(ci) * H + iy) * W + ix];
+          v = fromFloat<T>(toFloat(xb[(static_cast<int64_t>(ci) * H + iy) * W + ix]));
       }
       bs[k * ldb + n] = v;
     }
@@ -242,17 +244,18 @@ __global__ void __launch_bounds__(kConvThreads)
   }
 }
 
-/// Convolution of `batch` images [CI, H, W] -> [CO, HO, WO]: weights
-/// [CO, CI/G, K, K] in T, bias (float, or null), residual (or null).
+/// Convolution of `batch` images [CI, H, W] (in TI, default T) -> [CO, HO,
+/// WO]: weights [CO, CI/G, K, K] in T, bias (float, or null), residual (or
+/// null).
 template <typename T, int CI, int H, int W, int CO, int K, int S, int P, int D,
-          int G, Act A>
-void conv2d(cudaStream_t s, int batch, const T *x, int64_t xs, const T *w,
+          int G, Act A, typename TI = T>
+void conv2d(cudaStream_t s, int batch, const TI *x, int64_t xs, const T *w,
             const float *bias, const T *res, int64_t rs, T *y, int64_t ys) {
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   dim3 grid((HO * WO + kTileN - 1) / kTileN, (CO / G + kTileM - 1) / kTileM,
             batch * G);
-  launch(&conv2dKernel<T, CI, H, W, CO, K, S, P, D, G, A>, grid,
+  launch(&conv2dKernel<T, CI, H, W, CO, K, S, P, D, G, A, TI>, grid,
          dim3(kConvThreads), s, x, xs, w, bias, res, rs, y, ys);
 }
 

@@ -10,7 +10,8 @@
 // the graph (or, when profiling, the kernels one by one between events) and
 // copies the output out. Every CUDA call is checked.
 //
-// Expected from the including file: T, kInputElems, kOutputElems,
+// Expected from the including file: T, kConvertInput (whether any kernel
+// reads the input in T rather than the float input), kInputElems, kOutputElems,
 // kArenaElems (T elements, whole batch), kScratchFloats, kWeightBytes,
 // irmb_weights[], modelDesc(), and forward() after this header.
 //
@@ -152,7 +153,8 @@ inline int open(Instance &s) {
   IRMB_CUDA_CHECK(
       cudaStreamBeginCapture(s.stream, cudaStreamCaptureModeThreadLocal));
   if constexpr (!std::is_same_v<T, float>)
-    convert(s.stream, b.input, b.in, kInputElems);
+    if (kConvertInput)
+      convert(s.stream, b.input, b.in, kInputElems);
   forward(s.stream, b, nullptr);
   cudaError_t launched = cudaGetLastError();
   cudaError_t ended = cudaStreamEndCapture(s.stream, &graph);
@@ -173,7 +175,8 @@ inline int run(Instance &s, const float *input, float *output,
                                   cudaMemcpyDefault, s.stream));
   if (kernel_ms) {
     if constexpr (!std::is_same_v<T, float>)
-      convert(s.stream, b.input, b.in, kInputElems);
+      if (kConvertInput)
+        convert(s.stream, b.input, b.in, kInputElems);
     forward(s.stream, b, &s.timer);
     IRMB_CUDA_CHECK(cudaGetLastError());
   } else {
