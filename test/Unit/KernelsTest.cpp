@@ -45,6 +45,11 @@ TEST(Kernels, Conv2dOddShapes) {
   checkConv<6, 9, 10, 9, 3, 1, 2, 2, 3>();  // groups 3, dilation 2
   checkConv<33, 7, 5, 17, 1, 1, 0, 1, 1>(); // 1x1 read in place
   checkConv<8, 12, 12, 4, 5, 3, 0, 1, 2>(); // 5x5, stride 3, no padding
+  // Stride 2 through the phase planes (32 output columns): odd widths,
+  // no padding, padding 2.
+  checkConv<3, 21, 63, 16, 3, 2, 1, 1, 1>();
+  checkConv<4, 10, 64, 8, 2, 2, 0, 1, 1>();
+  checkConv<5, 9, 63, 8, 5, 2, 2, 1, 1>();
 }
 
 TEST(Kernels, DepthwiseConv) {
@@ -122,6 +127,8 @@ TEST(Kernels, WindowAttention) {
   checkAttention<20, 20, 4, 8, 8, 7>(); // implicit padding to 21x21
   checkAttention<9, 16, 2, 8, 6, 7>();  // padded rows and columns
   checkAttention<23, 11, 1, 8, 8, 0>(); // global over 253 keys: 4 blocks
+  checkAttention<20, 20, 2, 32, 64, 0>(); // PSA: token-major v, 7 blocks
+  checkAttention<9, 16, 2, 8, 16, 7>();   // token-major v, padded windows
 }
 
 /// The streaming EMA (three passes, input BatchNorm) against the

@@ -273,23 +273,39 @@ constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
              : ci * hp * wp + std::max(phases, (ci / g) * k * k * ho * wo);
 }
 
-/// Splits a padded [C, HP, WP] map into its four stride-2 phases
-/// [2][2][C][HP/2][WP/2] (phase (py, px) holds pixels (2i + py, 2j + px)),
-/// so a stride-2 convolution reads each tap contiguously.
-template <int64_t C, int64_t HP, int64_t WP>
+/// Splits the zero-padded (by P) [C, H, W] map into its four stride-2
+/// phases [2][2][C][HH][WH] (phase (py, px) holds padded pixels (2i + py,
+/// 2j + px)), so a stride-2 convolution reads each tap contiguously. Reads
+/// the unpadded input directly: each phase row is a zero head, a stride-2
+/// copy and a zero tail.
+template <int64_t C, int64_t H, int64_t W, int64_t P>
 void splitPhases(const float *x, float *y) {
+  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t ph = 0; ph < 4; ++ph)
     for (int64_t c = 0; c < C; ++c) {
       int64_t py = ph / 2, px = ph % 2;
+      // Columns j with 0 <= 2j + px - P < W.
+      int64_t jlo = std::min<int64_t>(WH, std::max<int64_t>(0, (P - px + 1) / 2));
+      int64_t jhi = std::max<int64_t>(jlo, std::min<int64_t>(WH, (W + P - px + 1) / 2));
       float *dst = y + (ph * C + c) * HH * WH;
-      for (int64_t i = 0; i < HH; ++i)
-        for (int64_t j = 0; j < WH; ++j) {
-          int64_t sy = 2 * i + py, sx = 2 * j + px;
-          dst[i * WH + j] =
-              (sy < HP && sx < WP) ? x[(c * HP + sy) * WP + sx] : 0.f;
+      for (int64_t i = 0; i < HH; ++i) {
+        float *row = dst + i * WH;
+        int64_t sy = 2 * i + py - P;
+        if (sy < 0 || sy >= H) {
+          std::memset(row, 0, sizeof(float) * WH);
+          continue;
         }
+        const float *src = x + (c * H + sy) * W;
+        for (int64_t j = 0; j < jlo; ++j)
+          row[j] = 0.f;
+#pragma omp simd
+        for (int64_t j = jlo; j < jhi; ++j)
+          row[j] = src[2 * j + px - P];
+        for (int64_t j = jhi; j < WH; ++j)
+          row[j] = 0.f;
+      }
     }
 }
 
@@ -332,6 +348,26 @@ void conv2d(const float *x, const float *w, const float *bias,
               HO * WO);
     return;
   }
+  // Stride 2 (no dilation) as an implicit GEMM over the four phase planes
+  // of the padded input, split straight from x.
+  if constexpr (S == 2 && D == 1 && WO % kVectorFloats == 0) {
+    constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
+    float *phases = scratch;
+    splitPhases<CI, H, W, P>(x, phases);
+    int64_t koff[KK];
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t r = 0; r < KK; ++r) {
+        int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
+        int64_t phase = (ky % 2) * 2 + kx % 2;
+        koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
+      }
+      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff, WH,
+                          bias ? bias + g * COG : nullptr,
+                          res ? res + g * COG * HO * WO : nullptr,
+                          y + g * COG * HO * WO);
+    }
+    return;
+  }
   const float *padded = x;
   float *col = scratch;
   if constexpr (P > 0) {
@@ -349,25 +385,6 @@ void conv2d(const float *x, const float *w, const float *bias,
         koff[r] = ci * HP * WP + ky * D * WP + kx * D;
       }
       implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, padded, koff, WP,
-                          bias ? bias + g * COG : nullptr,
-                          res ? res + g * COG * HO * WO : nullptr,
-                          y + g * COG * HO * WO);
-    }
-    return;
-  }
-  // Stride 2 (no dilation) as an implicit GEMM over the four phase planes.
-  if constexpr (S == 2 && D == 1 && WO % kVectorFloats == 0) {
-    constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    float *phases = col;
-    splitPhases<CI, HP, WP>(padded, phases);
-    int64_t koff[KK];
-    for (int64_t g = 0; g < G; ++g) {
-      for (int64_t r = 0; r < KK; ++r) {
-        int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
-        int64_t phase = (ky % 2) * 2 + kx % 2;
-        koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
-      }
-      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff, WH,
                           bias ? bias + g * COG : nullptr,
                           res ? res + g * COG * HO * WO : nullptr,
                           y + g * COG * HO * WO);
@@ -548,10 +565,12 @@ void resizeNearest(const float *x, float *y) {
 /// the map is taken as zero-padded to whole windows: padded tokens are zero
 /// keys and values (they still count in the softmax) and their own rows are
 /// never computed, so neither the padded maps nor the crop exist. Per
-/// window and head, k and v are gathered transposed ([d][token]); each
-/// query row runs an online softmax over key blocks of kKeyBlock (running
-/// maximum and sum, rescaled accumulator), so only one block of scores is
-/// ever held.
+/// window and head, k is gathered transposed ([d][token]) and v either the
+/// same way (small DV: the P·V sums run along the keys) or token-major (DV
+/// of at least one vector: each key's v row is added to the accumulator
+/// with one broadcast, no horizontal sums); each query row runs an online
+/// softmax over key blocks of kKeyBlock (running maximum and sum, rescaled
+/// accumulator), so only one block of scores is ever held.
 constexpr int64_t kKeyBlock = 64;
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
@@ -560,6 +579,7 @@ void attention(const float *q, const float *k, const float *v, float scale,
   constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
   constexpr int64_t HP = (H + WH - 1) / WH * WH, WP = (W + WW - 1) / WW * WW;
   constexpr int64_t N1 = HP / WH, N2 = WP / WW, T = WH * WW;
+  constexpr bool tokenMajorV = DV >= kVectorFloats;
 #pragma omp parallel
   {
     std::vector<float> qs(T * DK), kt(DK * T), vt(DV * T);
@@ -585,7 +605,8 @@ void attention(const float *q, const float *k, const float *v, float scale,
         for (int64_t d = 0; d < DV; ++d) {
           const float *vd = v + (h * DV + d) * H * W;
           for (int64_t t = 0; t < T; ++t)
-            vt[d * T + t] = pixels[t] >= 0 ? vd[pixels[t]] : 0.f;
+            vt[tokenMajorV ? t * DV + d : d * T + t] =
+                pixels[t] >= 0 ? vd[pixels[t]] : 0.f;
         }
         for (int64_t i = 0; i < T; ++i) {
           if (pixels[i] < 0)
@@ -617,13 +638,26 @@ void attention(const float *q, const float *k, const float *v, float scale,
             }
             sum = sum * correction + blockSum;
             m = bm;
-            for (int64_t d = 0; d < DV; ++d) {
-              const float *vr = &vt[d * T + j0];
-              float o = 0.f;
+            if constexpr (tokenMajorV) {
+#pragma omp simd
+              for (int64_t d = 0; d < DV; ++d)
+                acc[d] *= correction;
+              for (int64_t j = 0; j < n; ++j) {
+                const float *vr = &vt[(j0 + j) * DV];
+                float pj = p[j];
+#pragma omp simd
+                for (int64_t d = 0; d < DV; ++d)
+                  acc[d] += pj * vr[d];
+              }
+            } else {
+              for (int64_t d = 0; d < DV; ++d) {
+                const float *vr = &vt[d * T + j0];
+                float o = 0.f;
 #pragma omp simd reduction(+ : o)
-              for (int64_t j = 0; j < n; ++j)
-                o += p[j] * vr[j];
-              acc[d] = acc[d] * correction + o;
+                for (int64_t j = 0; j < n; ++j)
+                  o += p[j] * vr[j];
+                acc[d] = acc[d] * correction + o;
+              }
             }
           }
           float inv = 1.f / sum;
