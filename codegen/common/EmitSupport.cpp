@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/common/EmitSupport.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -85,6 +86,18 @@ std::string sourceLine(Operation *op) {
 StringRef kernelOf(Operation *op) {
   auto attr = op->getAttrOfType<StringAttr>("cpu_kernel");
   return attr ? attr.getValue() : StringRef();
+}
+
+FailureOr<ModelBody> modelBody(ModuleOp module) {
+  auto funcs = module.getOps<func::FuncOp>();
+  if (funcs.empty())
+    return module.emitError("no function to emit");
+  Block &body = (*funcs.begin()).getBody().front();
+  ModelBody m{&body, body.getArgument(0), body.getTerminator()->getOperand(0)};
+  if (shapeOf(m.result).size() != 3)
+    return module.emitError("only detection models (a Detect or v10Detect "
+                            "head) can be compiled");
+  return m;
 }
 
 //===----------------------------------------------------------------------===//

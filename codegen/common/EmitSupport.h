@@ -13,6 +13,7 @@
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/Weights.h"
 #include "mlir/IR/Block.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
 
 #include <map>
@@ -38,6 +39,16 @@ std::string identifier(std::string text);
 std::string sourceLine(mlir::Operation *op);
 /// The kernel irmb-select-kernels chose for `op` ("" when none).
 llvm::StringRef kernelOf(mlir::Operation *op);
+
+/// The body of the one function of a primitive module: its block, the
+/// input image batch and the detection output.
+struct ModelBody {
+  mlir::Block *block;
+  mlir::Value input, result;
+};
+/// Finds the function; fails (with a diagnostic) when there is none or its
+/// result is not a detection output [B, 4 + nc, A].
+mlir::FailureOr<ModelBody> modelBody(mlir::ModuleOp module);
 
 /// The weights blob: 64-byte aligned float arrays, checkpoint tensors written
 /// once, derived (folded) tensors appended.

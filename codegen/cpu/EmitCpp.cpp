@@ -14,7 +14,6 @@
 #include "codegen/cpu/kernels/Kernels.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -45,20 +44,14 @@ public:
       : blob(weights), options(options) {}
 
   FailureOr<CpuModule> run(ModuleOp module) {
-    auto funcs = module.getOps<func::FuncOp>();
-    if (funcs.empty())
-      return module.emitError("no function to emit");
-    func::FuncOp func = *funcs.begin();
-    Block &body = func.getBody().front();
-    Value input = body.getArgument(0);
-    Value result = body.getTerminator()->getOperand(0);
-    if (shapeOf(result).size() != 3)
-      return module.emitError("only detection models (a Detect or "
-                              "v10Detect head) can be compiled");
-    plan.emplace(body, input, result);
+    FailureOr<ModelBody> model = modelBody(module);
+    if (failed(model))
+      return failure();
+    Value input = model->input, result = model->result;
+    plan.emplace(*model->block, input, result);
     names[input] = "in";
     names[result] = "out";
-    for (Operation &op : body.without_terminator())
+    for (Operation &op : model->block->without_terminator())
       if (failed(emitOp(&op)))
         return failure();
     CpuModule out;

@@ -13,7 +13,6 @@
 #include "codegen/common/EmitSupport.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -64,19 +63,14 @@ public:
       : blob(weights), options(options) {}
 
   FailureOr<CudaModule> run(ModuleOp module) {
-    auto funcs = module.getOps<func::FuncOp>();
-    if (funcs.empty())
-      return module.emitError("no function to emit");
-    func::FuncOp func = *funcs.begin();
-    Block &body = func.getBody().front();
-    input = body.getArgument(0);
-    result = body.getTerminator()->getOperand(0);
-    if (shapeOf(result).size() != 3)
-      return module.emitError("only detection models (a Detect or "
-                              "v10Detect head) can be compiled");
+    FailureOr<ModelBody> model = modelBody(module);
+    if (failed(model))
+      return failure();
+    input = model->input;
+    result = model->result;
     batch = shapeOf(input)[0];
-    plan.emplace(body, input, result);
-    for (Operation &op : body.without_terminator())
+    plan.emplace(*model->block, input, result);
+    for (Operation &op : model->block->without_terminator())
       if (failed(emitOp(&op)))
         return failure();
     CudaModule out;
