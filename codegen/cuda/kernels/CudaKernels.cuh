@@ -125,113 +125,155 @@ void convert(cudaStream_t s, const float *x, T *y, int64_t n) {
 // Convolution: implicit GEMM
 //===----------------------------------------------------------------------===//
 
-/// Output tile of the convolution kernel: BM output channels × BN pixels,
-/// K consumed BK at a time, 256 threads.
-constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kConvThreads = 256;
+/// Tiles of the convolution kernel: BM output channels (64, or 32 / 16 for
+/// narrow layers) × kTileN pixels, K consumed kTileK at a time, 256 threads.
+constexpr int kTileN = 64, kTileK = 16, kConvThreads = 256;
+
+/// The output-channel tile for COG channels per group: the smallest of 16
+/// (float only), 32 and 64 that covers them, so narrow layers do not
+/// compute three quarters padding.
+template <typename T> constexpr int convTileM(int cog) {
+  if (cog <= 16 && std::is_same_v<T, float>)
+    return 16;
+  return cog <= 32 ? 32 : 64;
+}
 
 /// One grouped convolution (NCHW) as C = A·B per image and group: A the
 /// [COG, CIG·K·K] weights, B the implicit im2col of the input (zero
 /// outside the map), C the output; epilogue act(C + bias) + residual.
 /// The input may be of another type TI (the model's float input read by
-/// the first convolution, converted while the tiles load).
-/// Grid: (pixel tiles, channel tiles, batch · groups).
+/// the first convolution, converted while the tiles load). Each K step
+/// stores the tiles fetched into registers during the previous step, then
+/// fetches the next ones before computing, so global loads overlap the
+/// arithmetic. Grid: (pixel tiles, channel tiles, batch · groups).
 template <typename T, int CI, int H, int W, int CO, int K, int S, int P, int D,
-          int G, Act A, typename TI>
+          int G, Act A, typename TI, int BM>
 __global__ void __launch_bounds__(kConvThreads)
     conv2dKernel(const TI *x, int64_t xs, const T *w, const float *bias,
                  const T *res, int64_t rs, T *y, int64_t ys) {
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int N = HO * WO, CIG = CI / G, COG = CO / G, KK = CIG * K * K;
+  // Elements of the A and B tiles each thread fetches per K step.
+  constexpr int AF = (BM * kTileK + kConvThreads - 1) / kConvThreads;
+  constexpr int BF = kTileK * kTileN / kConvThreads;
   const int tid = threadIdx.x;
-  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * kTileM;
+  const int n0 = blockIdx.x * kTileN, m0 = blockIdx.y * BM;
   const int b = blockIdx.z / G, g = blockIdx.z % G;
   const TI *xb = x + b * xs + static_cast<int64_t>(g) * CIG * H * W;
   const T *wg = w + static_cast<int64_t>(g) * COG * KK;
 
-  // Loads A[m0:+BM, k0:+BK] (as[m][k]) and B[k0:+BK, n0:+BN] (bs[k][n]),
-  // zero outside the matrices.
-  auto loadTiles = [&](int k0, T *as, int lda, T *bs, int ldb) {
-    for (int i = tid; i < kTileM * kTileK; i += kConvThreads) {
-      int m = i / kTileK, k = i % kTileK;
-      bool in = m0 + m < COG && k0 + k < KK;
-      as[m * lda + k] =
-          in ? wg[static_cast<int64_t>(m0 + m) * KK + k0 + k] : fromFloat<T>(0.f);
+  // Fetches A[m0:+BM, k0:+BK] and B[k0:+BK, n0:+BN] (zero outside the
+  // matrices) into registers; element e of thread t is i = t + e·256 (A:
+  // row i / BK, column i % BK; B: row i / BN, column i % BN).
+  T fa[AF], fb[BF];
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int e = 0; e < AF; ++e) {
+      int i = tid + e * kConvThreads, m = i / kTileK, k = i % kTileK;
+      bool in = i < BM * kTileK && m0 + m < COG && k0 + k < KK;
+      fa[e] = in ? wg[static_cast<int64_t>(m0 + m) * KK + k0 + k]
+                 : fromFloat<T>(0.f);
     }
-    for (int i = tid; i < kTileK * kTileN; i += kConvThreads) {
-      int k = i / kTileN, n = i % kTileN;
+#pragma unroll
+    for (int e = 0; e < BF; ++e) {
+      int i = tid + e * kConvThreads, k = i / kTileN, n = i % kTileN;
       int kk = k0 + k, p = n0 + n;
       T v = fromFloat<T>(0.f);
       if (kk < KK && p < N) {
         int ci = kk / (K * K), ky = (kk / K) % K, kx = kk % K;
         int iy = (p / WO) * S - P + ky * D, ix = (p % WO) * S - P + kx * D;
         if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-          v = fromFloat<T>(toFloat(xb[(static_cast<int64_t>(ci) * H + iy) * W + ix]));
+          v = fromFloat<T>(
+              toFloat(xb[(static_cast<int64_t>(ci) * H + iy) * W + ix]));
       }
-      bs[k * ldb + n] = v;
+      fb[e] = v;
+    }
+  };
+  // Stores the fetched tiles: as[m][k] (row stride lda), bs[k][n] (ldb).
+  auto store = [&](T *as, int lda, T *bs, int ldb) {
+#pragma unroll
+    for (int e = 0; e < AF; ++e) {
+      int i = tid + e * kConvThreads;
+      if (i < BM * kTileK)
+        as[(i / kTileK) * lda + i % kTileK] = fa[e];
+    }
+#pragma unroll
+    for (int e = 0; e < BF; ++e) {
+      int i = tid + e * kConvThreads;
+      bs[(i / kTileN) * ldb + i % kTileN] = fb[e];
     }
   };
 
   // The accumulated tile, in shared memory for the epilogue.
-  __shared__ __align__(32) float cs[kTileM][kTileN + 4];
+  __shared__ __align__(32) float cs[BM][kTileN + 4];
+  fetch(0);
   if constexpr (std::is_same_v<T, float>) {
-    // 16×16 threads, each a 4×4 sub-tile strided by 16 (conflict-free).
-    __shared__ float as[kTileM * kTileK], bs[kTileK * kTileN];
+    // 16×16 threads, each a (BM/16)×4 sub-tile strided by 16.
+    constexpr int RM = BM / 16;
+    __shared__ float as[BM * kTileK], bs[kTileK * kTileN];
     const int tx = tid % 16, ty = tid / 16;
-    float acc[4][4] = {};
+    float acc[RM][4] = {};
     for (int k0 = 0; k0 < KK; k0 += kTileK) {
-      loadTiles(k0, as, kTileK, bs, kTileN);
+      store(as, kTileK, bs, kTileN);
       __syncthreads();
+      if (k0 + kTileK < KK)
+        fetch(k0 + kTileK);
 #pragma unroll
       for (int k = 0; k < kTileK; ++k) {
-        float a[4], bv[4];
+        float a[RM], bv[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        for (int i = 0; i < RM; ++i)
           a[i] = as[(ty + 16 * i) * kTileK + k];
-          bv[i] = bs[k * kTileN + tx + 16 * i];
-        }
 #pragma unroll
-        for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          bv[j] = bs[k * kTileN + tx + 16 * j];
+#pragma unroll
+        for (int i = 0; i < RM; ++i)
 #pragma unroll
           for (int j = 0; j < 4; ++j)
             acc[i][j] = fmaf(a[i], bv[j], acc[i][j]);
       }
       __syncthreads();
     }
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < RM; ++i)
       for (int j = 0; j < 4; ++j)
         cs[ty + 16 * i][tx + 16 * j] = acc[i][j];
   } else {
-    // Eight warps on tensor cores: warp w owns rows 16·(w % 4) and the
-    // 32 columns from 32·(w / 4), as two 16×16 float accumulators.
+    // Eight warps on tensor cores in a (BM/16) × (128/BM) grid: each owns
+    // 16 rows and BM/2 columns, as BM/32 16×16 float accumulators.
     using namespace nvcuda;
-    constexpr int LDA = kTileK + 8, LDB = kTileN + 8;
-    __shared__ __align__(32) T as[kTileM * LDA];
+    static_assert(BM == 32 || BM == 64, "tensor-core tiles are 32 or 64 rows");
+    constexpr int FN = BM / 32, LDA = kTileK + 8, LDB = kTileN + 8;
+    __shared__ __align__(32) T as[BM * LDA];
     __shared__ __align__(32) T bs[kTileK * LDB];
-    const int warp = tid / 32, wm = (warp % 4) * 16, wn = (warp / 4) * 32;
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2];
-    wmma::fill_fragment(acc[0], 0.f);
-    wmma::fill_fragment(acc[1], 0.f);
-    wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
-    wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
+    const int warp = tid / 32, wm = (warp % (BM / 16)) * 16,
+              wn = (warp / (BM / 16)) * 16 * FN;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FN];
+    for (int j = 0; j < FN; ++j)
+      wmma::fill_fragment(acc[j], 0.f);
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> ma;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> mb;
     for (int k0 = 0; k0 < KK; k0 += kTileK) {
-      loadTiles(k0, as, LDA, bs, LDB);
+      store(as, LDA, bs, LDB);
       __syncthreads();
-      wmma::load_matrix_sync(fa, as + wm * LDA, LDA);
-      for (int j = 0; j < 2; ++j) {
-        wmma::load_matrix_sync(fb, bs + wn + 16 * j, LDB);
-        wmma::mma_sync(acc[j], fa, fb, acc[j]);
+      if (k0 + kTileK < KK)
+        fetch(k0 + kTileK);
+      wmma::load_matrix_sync(ma, as + wm * LDA, LDA);
+      for (int j = 0; j < FN; ++j) {
+        wmma::load_matrix_sync(mb, bs + wn + 16 * j, LDB);
+        wmma::mma_sync(acc[j], ma, mb, acc[j]);
       }
       __syncthreads();
     }
-    for (int j = 0; j < 2; ++j)
+    for (int j = 0; j < FN; ++j)
       wmma::store_matrix_sync(&cs[wm][wn + 16 * j], acc[j], kTileN + 4,
                               wmma::mem_row_major);
   }
   __syncthreads();
   // Epilogue: bias, activation, residual; consecutive threads write
   // consecutive pixels.
-  for (int i = tid; i < kTileM * kTileN; i += kConvThreads) {
+  for (int i = tid; i < BM * kTileN; i += kConvThreads) {
     int m = i / kTileN, n = i % kTileN;
     if (m0 + m >= COG || n0 + n >= N)
       continue;
@@ -253,9 +295,10 @@ void conv2d(cudaStream_t s, int batch, const TI *x, int64_t xs, const T *w,
             const float *bias, const T *res, int64_t rs, T *y, int64_t ys) {
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
-  dim3 grid((HO * WO + kTileN - 1) / kTileN, (CO / G + kTileM - 1) / kTileM,
+  constexpr int BM = convTileM<T>(CO / G);
+  dim3 grid((HO * WO + kTileN - 1) / kTileN, (CO / G + BM - 1) / BM,
             batch * G);
-  launch(&conv2dKernel<T, CI, H, W, CO, K, S, P, D, G, A, TI>, grid,
+  launch(&conv2dKernel<T, CI, H, W, CO, K, S, P, D, G, A, TI, BM>, grid,
          dim3(kConvThreads), s, x, xs, w, bias, res, rs, y, ys);
 }
 
