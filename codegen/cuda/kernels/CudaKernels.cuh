@@ -537,10 +537,13 @@ void resizeNearest(cudaStream_t s, int batch, const T *x, int64_t xs, T *y,
 constexpr int kAttnThreads = 64;
 template <int DK, int DV>
 constexpr int kAttnKeys = (8192 / (DK + DV)) < 64 ? (8192 / (DK + DV)) : 64;
+/// Keys scored together in registers (one online-softmax step).
+constexpr int kAttnStep = 16;
 
 /// One block per (window, head, image): each thread owns one query row at
 /// a time (its scaled q and its output accumulator in registers) and runs
-/// an online softmax over key blocks staged in shared memory as float. The
+/// an online softmax over key blocks staged in shared memory as float,
+/// kAttnStep keys (their scores in registers) at a time. The
 /// map counts as zero-padded to whole windows; padded keys are zeros that
 /// still take part in the softmax, padded queries are skipped.
 template <typename T, int H, int W, int HEADS, int DK, int DV, int WIN>
@@ -567,8 +570,10 @@ __global__ void __launch_bounds__(kAttnThreads)
     const int i = q0 + threadIdx.x;
     const int pi = i < TOK ? pixel(i) : -1;
     float qv[DK], acc[DV], m = -INFINITY, sum = 0.f;
+#pragma unroll
     for (int d = 0; d < DK; ++d)
       qv[d] = pi >= 0 ? toFloat(qb[int64_t(d) * H * W + pi]) * scale : 0.f;
+#pragma unroll
     for (int d = 0; d < DV; ++d)
       acc[d] = 0.f;
     for (int j0 = 0; j0 < TOK; j0 += KB) {
@@ -583,32 +588,45 @@ __global__ void __launch_bounds__(kAttnThreads)
       }
       __syncthreads();
       if (pi >= 0) {
-        float p[KB], bm = m;
-        for (int j = 0; j < n; ++j) {
-          float s = 0.f;
-          for (int d = 0; d < DK; ++d)
-            s = fmaf(qv[d], kt[j][d], s);
-          p[j] = s;
-          bm = fmaxf(bm, s);
-        }
-        float correction = expf(m - bm), blockSum = 0.f; // 0 at first
-        for (int j = 0; j < n; ++j) {
-          p[j] = expf(p[j] - bm);
-          blockSum += p[j];
-        }
-        sum = sum * correction + blockSum;
-        m = bm;
-        for (int d = 0; d < DV; ++d) {
-          float o = 0.f;
-          for (int j = 0; j < n; ++j)
-            o = fmaf(p[j], vt[j][d], o);
-          acc[d] = acc[d] * correction + o;
+        // Sub-blocks of kAttnStep keys: every register array is indexed by
+        // unrolled constants (no local memory); keys past n score -inf.
+        for (int j1 = 0; j1 < n; j1 += kAttnStep) {
+          float p[kAttnStep], bm = m;
+#pragma unroll
+          for (int jj = 0; jj < kAttnStep; ++jj) {
+            int j = j1 + jj < n ? j1 + jj : n - 1;
+            float s = 0.f;
+#pragma unroll
+            for (int d = 0; d < DK; ++d)
+              s = fmaf(qv[d], kt[j][d], s);
+            p[jj] = j1 + jj < n ? s : -INFINITY;
+            bm = fmaxf(bm, p[jj]);
+          }
+          float correction = expf(m - bm), stepSum = 0.f; // 0 at first
+#pragma unroll
+          for (int jj = 0; jj < kAttnStep; ++jj) {
+            p[jj] = expf(p[jj] - bm);
+            stepSum += p[jj];
+          }
+          sum = sum * correction + stepSum;
+          m = bm;
+#pragma unroll
+          for (int d = 0; d < DV; ++d) {
+            float o = 0.f;
+#pragma unroll
+            for (int jj = 0; jj < kAttnStep; ++jj) {
+              int j = j1 + jj < n ? j1 + jj : n - 1;
+              o = fmaf(p[jj], vt[j][d], o);
+            }
+            acc[d] = acc[d] * correction + o;
+          }
         }
       }
       __syncthreads();
     }
     if (pi >= 0) {
       float inv = 1.f / sum;
+#pragma unroll
       for (int d = 0; d < DV; ++d)
         yb[int64_t(d) * H * W + pi] = fromFloat<T>(acc[d] * inv);
     }
