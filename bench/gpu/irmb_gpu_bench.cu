@@ -59,7 +59,8 @@ int main(int argc, char **argv) {
     for (float &v : host)
       v = uniform(rng);
     CHECK(cudaMalloc(&d, in * sizeof(float)));
-    CHECK(cudaMemcpy(d, host.data(), in * sizeof(float), cudaMemcpyHostToDevice));
+    CHECK(
+        cudaMemcpy(d, host.data(), in * sizeof(float), cudaMemcpyHostToDevice));
   }
   float *output = nullptr;
   CHECK(cudaMalloc(&output, out * sizeof(float)));

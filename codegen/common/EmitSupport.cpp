@@ -197,9 +197,9 @@ WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
     if (failed(norm))
       return failure();
     if (static_cast<int64_t>(norm->scale.size()) != per)
-      return op->emitError() << "input norm '" << *inNorm << "' has "
-                             << norm->scale.size() << " channels, expected "
-                             << per;
+      return op->emitError()
+             << "input norm '" << *inNorm << "' has " << norm->scale.size()
+             << " channels, expected " << per;
     for (int64_t o = 0; o < cout; ++o) {
       double b = f.bias[o];
       for (int64_t i = 0; i < per; ++i) {
@@ -250,11 +250,11 @@ FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
 
 FailureOr<WeightBlob::EmaTensors> WeightBlob::emaTensors(EMAOp e) {
   EmaTensors t;
-  FailureOr<SmallVector<int64_t>> at = tensors(
-      e.getPrefix().str(),
-      {".gn.weight", ".gn.bias", ".conv1x1.weight", ".conv1x1.bias",
-       ".conv3x3.weight", ".conv3x3.bias"},
-      e);
+  FailureOr<SmallVector<int64_t>> at =
+      tensors(e.getPrefix().str(),
+              {".gn.weight", ".gn.bias", ".conv1x1.weight", ".conv1x1.bias",
+               ".conv3x3.weight", ".conv3x3.bias"},
+              e);
   if (failed(at))
     return failure();
   t.weights = *at;
@@ -363,9 +363,9 @@ void StoragePlan::collectAliases(Block &body) {
   for (Operation &op : body) {
     if (auto slice = dyn_cast<SliceOp>(op); slice && slice.getView()) {
       auto in = shapeOf(slice.getInput());
-      aliasOf[slice.getOutput()] = {
-          slice.getInput(),
-          static_cast<int64_t>(slice.getStart()) * in[2] * in[3]};
+      aliasOf[slice.getOutput()] = {slice.getInput(),
+                                    static_cast<int64_t>(slice.getStart()) *
+                                        in[2] * in[3]};
     }
     if (auto cat = dyn_cast<CatOp>(op); cat && cat.getInPlace()) {
       int64_t at = 0;

@@ -86,11 +86,11 @@ public:
   };
   /// Folds an input BatchNorm (1×1 convs: W·diag(s), b + W·t), the bias and
   /// an output BatchNorm (W·s, b·s + t) into one weight and bias.
-  mlir::FailureOr<FoldedConv>
-  foldConv(llvm::StringRef wKey, std::optional<llvm::StringRef> bKey,
-           std::optional<llvm::StringRef> inNorm,
-           std::optional<llvm::StringRef> outNorm, int64_t cout,
-           mlir::Operation *op);
+  mlir::FailureOr<FoldedConv> foldConv(llvm::StringRef wKey,
+                                       std::optional<llvm::StringRef> bKey,
+                                       std::optional<llvm::StringRef> inNorm,
+                                       std::optional<llvm::StringRef> outNorm,
+                                       int64_t cout, mlir::Operation *op);
 
   /// Blob offsets of a convolution's folded weight and bias (bias -1 when
   /// it has none).

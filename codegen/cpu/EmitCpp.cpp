@@ -163,9 +163,8 @@ private:
           for (auto [i, v] : llvm::enumerate(c.getInputs())) {
             auto s = shapeOf(v);
             if (!c.getInPlace() || !(*c.getInPlace())[i]) {
-              body += llvm::formatv(
-                          "  copyChannels(x{0}, {1}, {2}, y, {3});\n",
-                          copied.size(), s[1], s[2] * s[3], at)
+              body += llvm::formatv("  copyChannels(x{0}, {1}, {2}, y, {3});\n",
+                                    copied.size(), s[1], s[2] * s[3], at)
                           .str();
               copied.push_back(v);
             }
@@ -260,14 +259,14 @@ private:
               blob.squeezeExciteTensors(se);
           if (failed(t))
             return failure();
-          addKernel(op, se.getInput(),
-                    llvm::formatv(
-                        "  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
-                        "{5}, {6}, {7}, y);\n",
-                        s[1], s[2] * s[3], t->reduced, actName(se.getAct()),
-                        weight(t->weights[0]), weight(t->weights[1]),
-                        weight(t->weights[2]), weight(t->weights[3]))
-                        .str());
+          addKernel(
+              op, se.getInput(),
+              llvm::formatv("  squeezeExcite<{0}, {1}, {2}, {3}>(x0, {4}, "
+                            "{5}, {6}, {7}, y);\n",
+                            s[1], s[2] * s[3], t->reduced, actName(se.getAct()),
+                            weight(t->weights[0]), weight(t->weights[1]),
+                            weight(t->weights[2]), weight(t->weights[3]))
+                  .str());
           return success();
         })
         .Case([&](DetectDecodeOp d) -> LogicalResult {

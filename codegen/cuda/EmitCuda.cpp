@@ -39,7 +39,8 @@ extern const char *const kModelAbiHeader;
 namespace irmb::codegen {
 namespace {
 
-/// Floats of scratch an EMA needs per image (CudaKernels.cuh).
+/// Floats of scratch an EMA needs per image (emaScratchFloats of
+/// CudaKernels.cuh, which this file cannot include).
 int64_t emaScratchFloats(int64_t c, int64_t h, int64_t w) {
   return 2 * c * h * w + 2 * c * (h + w) + 4 * c;
 }
@@ -77,11 +78,10 @@ public:
     out.numKernels = static_cast<int64_t>(kernelNames.size());
     out.launches = launches;
     int64_t arenaElems = plan->arenaElements() * batch;
-    out.deviceBytes = arenaElems * elementBytes(options.precision) +
-                      scratchFloats * 4 +
-                      (perImage(input) * batch) *
-                          (4 + elementBytes(options.precision)) +
-                      perImage(result) * batch * 4;
+    out.deviceBytes =
+        arenaElems * elementBytes(options.precision) + scratchFloats * 4 +
+        (perImage(input) * batch) * (4 + elementBytes(options.precision)) +
+        perImage(result) * batch * 4;
     out.weights = blob.take();
     if (out.weights.empty())
       out.weights.assign(64, 0);
@@ -97,8 +97,7 @@ private:
     if (where.root == input) {
       base = "m.in";
       readsInputInT = true;
-    }
-    else if (where.root == result)
+    } else if (where.root == result)
       base = "m.out";
     else
       base = llvm::formatv("(m.arena + {0})",
@@ -131,8 +130,8 @@ private:
                       kernelOf(op), kernelNames.size())
             .str();
     body << "  // " << name << ": " << op->getName().getStringRef().str()
-         << sourceLine(op) << "\n  IRMB_CALL(" << kernelNames.size()
-         << ", {\n" << calls << "  });\n";
+         << sourceLine(op) << "\n  IRMB_CALL(" << kernelNames.size() << ", {\n"
+         << calls << "  });\n";
     kernelNames.push_back(name);
     kernelLayers.push_back(layerIndex(layer));
     launches += count;
@@ -178,9 +177,9 @@ private:
           return success();
         })
         .Case([&](AddOp a) -> LogicalResult {
-          addKernel(op, call("add", nums(perImage(a.getLhs())),
-                             {arg(a.getLhs()), arg(a.getRhs()),
-                              arg(a.getOutput())}));
+          addKernel(
+              op, call("add", nums(perImage(a.getLhs())),
+                       {arg(a.getLhs()), arg(a.getRhs()), arg(a.getOutput())}));
           return success();
         })
         .Case([&](SliceOp s) -> LogicalResult {
@@ -246,8 +245,8 @@ private:
           std::snprintf(scale, sizeof scale, "%.9gf",
                         a.getScale().convertToDouble());
           addKernel(op, call("attention",
-                             nums(q[2], q[3], heads, q[1] / heads,
-                                  v[1] / heads, a.getWindow()),
+                             nums(q[2], q[3], heads, q[1] / heads, v[1] / heads,
+                                  a.getWindow()),
                              {arg(a.getQuery()), arg(a.getKeyMap()),
                               arg(a.getValue()), scale, arg(a.getOutput())}));
           return success();
@@ -257,8 +256,8 @@ private:
           FailureOr<WeightBlob::EmaTensors> t = blob.emaTensors(e);
           if (failed(t))
             return failure();
-          scratchFloats = std::max(
-              scratchFloats, batch * emaScratchFloats(s[1], s[2], s[3]));
+          scratchFloats = std::max(scratchFloats,
+                                   batch * emaScratchFloats(s[1], s[2], s[3]));
           SmallVector<std::string> args{
               arg(e.getInput()), t->norm ? wf(t->norm->first) : "nullptr",
               t->norm ? wf(t->norm->second) : "nullptr"};
@@ -266,8 +265,8 @@ private:
             args.push_back(wf(o));
           args.push_back(arg(e.getOutput()));
           args.push_back("m.scratch");
-          addKernel(op, call("ema", nums(s[1], s[2], s[3], e.getGroups()),
-                             args));
+          addKernel(op,
+                    call("ema", nums(s[1], s[2], s[3], e.getGroups()), args));
           return success();
         })
         .Case([&](SqueezeExciteOp se) -> LogicalResult {
@@ -325,9 +324,9 @@ private:
       params = nums(in[1], in[2], in[3], c.getKernel(), c.getStride(),
                     c.getPadding(), c.getDilation());
       params.push_back(actName(c.getAct()));
-      calls = call("depthwiseConv2d", params,
-                   {arg(c.getInput()), wf(t->weight), bias, res,
-                    arg(c.getOutput())});
+      calls = call(
+          "depthwiseConv2d", params,
+          {arg(c.getInput()), wf(t->weight), bias, res, arg(c.getOutput())});
     } else {
       params = nums(in[1], in[2], in[3], out[1], c.getKernel(), c.getStride(),
                     c.getPadding(), c.getDilation(), c.getGroups());
@@ -497,11 +496,10 @@ CudaBuild cudaBuild(const CudaModule &module, const CudaOptions &options) {
     gencode += " -gencode arch=compute_" + parts.front().drop_front(3).str() +
                ",code=compute_" + parts.front().drop_front(3).str();
     const char *extra = std::getenv("IRMB_NVCCFLAGS");
-    build.command =
-        llvm::formatv("{0} -std=c++17 -O3 -Xcompiler -fPIC -shared "
-                      "-cudart static{1} {2} -o {{out} model.cu",
-                      nvcc, gencode, extra ? extra : "")
-            .str();
+    build.command = llvm::formatv("{0} -std=c++17 -O3 -Xcompiler -fPIC -shared "
+                                  "-cudart static{1} {2} -o {{out} model.cu",
+                                  nvcc, gencode, extra ? extra : "")
+                        .str();
   }
   // nvcc compiles the host side from its own temporary folder, so the
   // blob's .incbin gets the build folder's absolute path.
@@ -543,9 +541,10 @@ std::string writeCudaSources(const CudaModule &module,
   for (size_t at = command.find("{out}"); at != std::string::npos;
        at = command.find("{out}"))
     command.replace(at, 5, "\"${1:-model.so}\"");
-  std::string script = "#!/bin/sh\n# Builds model.so here (or the path given) "
-                       "from these sources.\nset -e\ncd \"$(dirname \"$0\")\"\n" +
-                       command + "\n";
+  std::string script =
+      "#!/bin/sh\n# Builds model.so here (or the path given) "
+      "from these sources.\nset -e\ncd \"$(dirname \"$0\")\"\n" +
+      command + "\n";
   build.files.push_back({"build.sh", script.data(), script.size()});
   for (const BuildFile &f : build.files) {
     std::ofstream out(fs::path(folder) / f.name, std::ios::binary);

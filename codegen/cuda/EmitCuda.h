@@ -21,7 +21,7 @@ namespace irmb::codegen {
 
 /// Options of the CUDA target.
 struct CudaOptions {
-  std::string precision = "fp32"; ///< fp32 | fp16 | bf16 (storage type)
+  std::string precision = "fp32";    ///< fp32 | fp16 | bf16 (storage type)
   std::string arch = "sm_80,sm_90a"; ///< the fatbin's architectures
   bool emulate = false; ///< build for the host with CudaEmulation.h
   std::string source;   ///< model file, recorded in the .so

@@ -64,11 +64,11 @@ irmb_model *irmb_create(const char *path) {
   model->handle = handle;
   model->setThreads =
       reinterpret_cast<void (*)(int)>(dlsym(handle, "irmb_model_set_threads"));
-  model->run = reinterpret_cast<int (*)(void *, const float *, float *,
-                                        void *, double *)>(
-      dlsym(handle, "irmb_model_run"));
-  auto open = reinterpret_cast<int (*)(void **)>(
-      dlsym(handle, "irmb_model_open"));
+  model->run =
+      reinterpret_cast<int (*)(void *, const float *, float *, void *,
+                               double *)>(dlsym(handle, "irmb_model_run"));
+  auto open =
+      reinterpret_cast<int (*)(void **)>(dlsym(handle, "irmb_model_open"));
   model->close =
       reinterpret_cast<void (*)(void *)>(dlsym(handle, "irmb_model_close"));
   model->error = reinterpret_cast<const char *(*)(void)>(

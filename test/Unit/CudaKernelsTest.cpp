@@ -16,8 +16,8 @@
 // image, as views and concat slots do.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/kernels/Kernels.h"
 #include "codegen/cuda/kernels/CudaKernels.cuh"
+#include "codegen/cpu/kernels/Kernels.h"
 
 #include <gtest/gtest.h>
 
@@ -81,8 +81,8 @@ void checkConv(double tolerance) {
   constexpr int64_t XS = IN + kGap, YS = OUT + kGap, RS = OUT + 2 * kGap;
   std::vector<float> x = roundTo<T>(randomValues(kBatch * XS, CI + CO));
   std::vector<float> w = roundTo<T>(randomValues(CO * (CI / G) * K * K, K));
-  std::vector<float> bias = randomValues(CO, 5), res =
-                                                     roundTo<T>(randomValues(kBatch * RS, 6));
+  std::vector<float> bias = randomValues(CO, 5),
+                     res = roundTo<T>(randomValues(kBatch * RS, 6));
   std::vector<T> xT = toT<T>(x), wT = toT<T>(w), resT = toT<T>(res);
   std::vector<T> y(kBatch * YS);
   // TI = float: the model input, read by the first convolution directly.
@@ -94,8 +94,8 @@ void checkConv(double tolerance) {
   gpu::conv2d<T, CI, H, W, CO, K, S, P, D, G, gpu::Act::Silu, TI>(
       nullptr, kBatch, xIn, XS, wT.data(), bias.data(), resT.data(), RS,
       y.data(), YS);
-  std::vector<float> scratch(
-      cpu::convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
+  std::vector<float> scratch(cpu::convScratchFloats(CI, H, W, K, S, P, D, G) +
+                             1);
   for (int b = 0; b < kBatch; ++b) {
     std::vector<float> want(OUT);
     cpu::conv2d<CI, H, W, CO, K, S, P, D, G, cpu::Act::Silu>(
@@ -108,10 +108,10 @@ void checkConv(double tolerance) {
 }
 
 TEST(CudaKernels, Conv2dOddShapes) {
-  checkConv<float, 5, 11, 13, 70, 3, 2, 1, 1, 1>(1e-5); // 2 row tiles
-  checkConv<float, 6, 9, 10, 9, 3, 1, 2, 2, 3>(1e-5);   // groups, dilation
-  checkConv<float, 33, 7, 5, 17, 1, 1, 0, 1, 1>(1e-5);  // K = 33
-  checkConv<float, 8, 12, 12, 4, 5, 3, 0, 1, 2>(1e-5);  // 5x5, stride 3
+  checkConv<float, 5, 11, 13, 70, 3, 2, 1, 1, 1>(1e-5);  // 2 row tiles
+  checkConv<float, 6, 9, 10, 9, 3, 1, 2, 2, 3>(1e-5);    // groups, dilation
+  checkConv<float, 33, 7, 5, 17, 1, 1, 0, 1, 1>(1e-5);   // K = 33
+  checkConv<float, 8, 12, 12, 4, 5, 3, 0, 1, 2>(1e-5);   // 5x5, stride 3
   checkConv<float, 16, 19, 17, 24, 3, 1, 1, 1, 1>(1e-5); // 5 pixel tiles
 }
 
@@ -128,8 +128,9 @@ TEST(CudaKernels, Conv2dTensorCores) {
 TEST(CudaKernels, Depthwise) {
   constexpr int C = 5, H = 9, W = 10, K = 5, S = 2, P = 2, HO = 5, WO = 5;
   constexpr int64_t XS = C * H * W + kGap, YS = C * HO * WO + kGap;
-  std::vector<float> x = randomValues(kBatch * XS, 1), w = randomValues(C * K * K, 2),
-                     bias = randomValues(C, 3), res = randomValues(kBatch * YS, 4);
+  std::vector<float> x = randomValues(kBatch * XS, 1),
+                     w = randomValues(C * K * K, 2), bias = randomValues(C, 3),
+                     res = randomValues(kBatch * YS, 4);
   std::vector<float> y(kBatch * YS);
   gpu::depthwiseConv2d<float, C, H, W, K, S, P, 1, gpu::Act::Relu>(
       nullptr, kBatch, x.data(), XS, w.data(), bias.data(), res.data(), YS,
@@ -143,7 +144,8 @@ TEST(CudaKernels, Depthwise) {
   }
 }
 
-template <int H, int W, int HEADS, int DK, int DV, int WIN> void checkAttention() {
+template <int H, int W, int HEADS, int DK, int DV, int WIN>
+void checkAttention() {
   constexpr int64_t QS = int64_t(HEADS) * DK * H * W + kGap;
   constexpr int64_t VS = int64_t(HEADS) * DV * H * W + kGap;
   std::vector<float> q = randomValues(kBatch * QS, 1, -2, 2),
@@ -156,18 +158,18 @@ template <int H, int W, int HEADS, int DK, int DV, int WIN> void checkAttention(
                                                   scale, y.data(), VS);
   for (int b = 0; b < kBatch; ++b) {
     std::vector<float> want(static_cast<size_t>(HEADS * DV * H * W));
-    cpu::attention<H, W, HEADS, DK, DV, WIN>(q.data() + b * QS, k.data() + b * QS,
-                                             v.data() + b * VS, scale,
-                                             want.data());
+    cpu::attention<H, W, HEADS, DK, DV, WIN>(
+        q.data() + b * QS, k.data() + b * QS, v.data() + b * VS, scale,
+        want.data());
     EXPECT_LT(relativeError(y, VS, b, want), 1e-5)
         << "attention " << H << "x" << W << " window " << WIN;
   }
 }
 
 TEST(CudaKernels, WindowAttention) {
-  checkAttention<9, 10, 2, 4, 6, 4>();   // 3x3 windows, padded both ways
-  checkAttention<7, 7, 3, 8, 8, 7>();    // one exact window
-  checkAttention<9, 11, 1, 5, 3, 0>();   // global: 99 keys, two key blocks
+  checkAttention<9, 10, 2, 4, 6, 4>(); // 3x3 windows, padded both ways
+  checkAttention<7, 7, 3, 8, 8, 7>();  // one exact window
+  checkAttention<9, 11, 1, 5, 3, 0>(); // global: 99 keys, two key blocks
 }
 
 TEST(CudaKernels, EMA) {
@@ -176,24 +178,24 @@ TEST(CudaKernels, EMA) {
   std::vector<float> x = randomValues(kBatch * XS, 1),
                      gnW = randomValues(CG, 2, 0.5f, 1.5f),
                      gnB = randomValues(CG, 3), w1 = randomValues(CG * CG, 4),
-                     b1 = randomValues(CG, 5), w3 = randomValues(CG * CG * 9, 6),
-                     b3 = randomValues(CG, 7), scale = randomValues(C, 8, 0.5f, 1.5f),
+                     b1 = randomValues(CG, 5),
+                     w3 = randomValues(CG * CG * 9, 6),
+                     b3 = randomValues(CG, 7),
+                     scale = randomValues(C, 8, 0.5f, 1.5f),
                      shift = randomValues(C, 9);
-  std::vector<float> scratch(kBatch * gpu::emaScratchFloats(C, H, W, G));
+  std::vector<float> scratch(kBatch * gpu::emaScratchFloats(C, H, W));
   for (bool norm : {false, true}) {
     std::vector<float> y(kBatch * XS);
-    gpu::ema<float, C, H, W, G>(nullptr, kBatch, x.data(), XS,
-                                norm ? scale.data() : nullptr,
-                                norm ? shift.data() : nullptr, gnW.data(),
-                                gnB.data(), w1.data(), b1.data(), w3.data(),
-                                b3.data(), y.data(), XS, scratch.data());
+    gpu::ema<float, C, H, W, G>(
+        nullptr, kBatch, x.data(), XS, norm ? scale.data() : nullptr,
+        norm ? shift.data() : nullptr, gnW.data(), gnB.data(), w1.data(),
+        b1.data(), w3.data(), b3.data(), y.data(), XS, scratch.data());
     for (int b = 0; b < kBatch; ++b) {
       std::vector<float> want(C * H * W);
-      cpu::emaStreaming<C, H, W, G>(x.data() + b * XS,
-                                    norm ? scale.data() : nullptr,
-                                    norm ? shift.data() : nullptr, gnW.data(),
-                                    gnB.data(), w1.data(), b1.data(), w3.data(),
-                                    b3.data(), want.data());
+      cpu::emaStreaming<C, H, W, G>(
+          x.data() + b * XS, norm ? scale.data() : nullptr,
+          norm ? shift.data() : nullptr, gnW.data(), gnB.data(), w1.data(),
+          b1.data(), w3.data(), b3.data(), want.data());
       EXPECT_LT(relativeError(y, XS, b, want), 1e-4) << "norm " << norm;
     }
   }

@@ -234,16 +234,15 @@ int compileCuda(const Options &options, mlir::ModuleOp module,
         irmb::codegen::writeCudaSources(*code, cuda, options.cudaSources);
     if (!error.empty())
       throw UsageError{error};
-    llvm::errs() << "irmb-compile: wrote the CUDA sources ("
-                 << code->numKernels << " kernels) and build.sh to "
-                 << options.cudaSources << "\n";
+    llvm::errs() << "irmb-compile: wrote the CUDA sources (" << code->numKernels
+                 << " kernels) and build.sh to " << options.cudaSources << "\n";
   }
   if (options.output.empty())
     return 0;
   Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
              options.output);
-  llvm::errs() << "irmb-compile: compiling " << code->numKernels
-               << " kernels (" << code->launches
+  llvm::errs() << "irmb-compile: compiling " << code->numKernels << " kernels ("
+               << code->launches
                << " launches per forward, one CUDA graph) for "
                << (cuda.emulate ? "the CUDA emulator" : cuda.arch) << " in "
                << cuda.precision << " with "
@@ -275,9 +274,8 @@ int run(const Options &options) {
   else if (options.emit == "state-dict")
     printStateDict(llvm::outs(), *module);
   bool needsCode = !options.output.empty() || !options.cudaSources.empty() ||
-                   options.emit == "primitive" ||
-                   options.emit == "cpp" || options.emit == "cu" ||
-                   options.fusion.report;
+                   options.emit == "primitive" || options.emit == "cpp" ||
+                   options.emit == "cu" || options.fusion.report;
   if (!needsCode)
     return 0;
 

@@ -158,7 +158,8 @@ int main(int argc, char **argv) {
       double w = std::fmin(p[2], q[2]) - std::fmax(p[0], q[0]);
       double h = std::fmin(p[3], q[3]) - std::fmax(p[1], q[1]);
       double inter = std::fmax(w, 0.0) * std::fmax(h, 0.0);
-      double area = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]);
+      double area =
+          (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]);
       return inter / std::fmax(area - inter, 1e-12);
     };
     for (int64_t n = 0; n < b; ++n)

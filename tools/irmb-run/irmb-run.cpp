@@ -117,8 +117,8 @@ int main(int argc, char **argv) {
                 mi.source, mi.target, mi.isa, mi.precision,
                 shapeText(mi.input_shape, 4).c_str(),
                 shapeText(mi.output_shape, 3).c_str(), mi.num_classes,
-                mi.is_v10 ? "v10Detect" : "Detect", mi.num_kernels,
-                mi.launches, (long long)mi.arena_bytes, mi.threads);
+                mi.is_v10 ? "v10Detect" : "Detect", mi.num_kernels, mi.launches,
+                (long long)mi.arena_bytes, mi.threads);
   if (input.empty()) {
     if (info)
       return 0;

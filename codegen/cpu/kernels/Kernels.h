@@ -248,8 +248,8 @@ void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
         int64_t at = m0 * HO * WO + oy * WO + x0;
         gemmBlock<A>(a + m0 * K, K, OffsetRows{padded + oy * wp + x0, koff},
                      bias ? bias + m0 : nullptr, res ? res + at : nullptr,
-                     c + at, HO * WO,
-                     std::min(kTileRows, M - m0), std::min(kTileCols, WO - x0));
+                     c + at, HO * WO, std::min(kTileRows, M - m0),
+                     std::min(kTileCols, WO - x0));
       }
     }
   }
@@ -287,8 +287,10 @@ void splitPhases(const float *x, float *y) {
     for (int64_t c = 0; c < C; ++c) {
       int64_t py = ph / 2, px = ph % 2;
       // Columns j with 0 <= 2j + px - P < W.
-      int64_t jlo = std::min<int64_t>(WH, std::max<int64_t>(0, (P - px + 1) / 2));
-      int64_t jhi = std::max<int64_t>(jlo, std::min<int64_t>(WH, (W + P - px + 1) / 2));
+      int64_t jlo =
+          std::min<int64_t>(WH, std::max<int64_t>(0, (P - px + 1) / 2));
+      int64_t jhi =
+          std::max<int64_t>(jlo, std::min<int64_t>(WH, (W + P - px + 1) / 2));
       float *dst = y + (ph * C + c) * HH * WH;
       for (int64_t i = 0; i < HH; ++i) {
         float *row = dst + i * WH;
@@ -334,8 +336,8 @@ void padBorder(const float *x, float *y) {
 /// input directly. `scratch` holds convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
-void conv2d(const float *x, const float *w, const float *bias,
-            const float *res, float *y, float *scratch) {
+void conv2d(const float *x, const float *w, const float *bias, const float *res,
+            float *y, float *scratch) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
@@ -823,8 +825,7 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
 template <int64_t C, int64_t H, int64_t W, int64_t G>
 void emaStreaming(const float *x, const float *scale, const float *shift,
                   const float *gnW, const float *gnB, const float *w1,
-                  const float *b1, const float *w3, const float *b3,
-                  float *y) {
+                  const float *b1, const float *w3, const float *b3, float *y) {
   constexpr int64_t CG = C / G, HW = H * W, WP = W + 2, HP = H + 2;
 #pragma omp parallel
   {

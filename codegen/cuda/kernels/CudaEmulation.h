@@ -158,8 +158,9 @@ inline void runGrid(dim3 grid, dim3 block, const std::function<void()> &body) {
           if (parked == 0)
             break;
           if (done != 0) {
-            std::fprintf(stderr, "emulated kernel: __syncthreads reached by "
-                                 "%zu of %zu threads\n",
+            std::fprintf(stderr,
+                         "emulated kernel: __syncthreads reached by "
+                         "%zu of %zu threads\n",
                          parked, threads);
             std::abort();
           }

@@ -84,7 +84,7 @@ inline unsigned gridFor(int64_t n) {
   constexpr int64_t kMaxBlocks = 65535;
 #endif
   int64_t blocks = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(blocks < 1 ? 1
+  return static_cast<unsigned>(blocks < 1            ? 1
                                : blocks > kMaxBlocks ? kMaxBlocks
                                                      : blocks);
 }
@@ -102,8 +102,8 @@ inline void launch(void (*kernel)(Params...), dim3 grid, dim3 block,
 }
 
 #define IRMB_GRID_STRIDE(i, n)                                                 \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) +             \
-                   threadIdx.x;                                                \
+  for (int64_t i =                                                             \
+           blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;        \
        i < (n); i += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
 //===----------------------------------------------------------------------===//
@@ -296,16 +296,15 @@ void conv2d(cudaStream_t s, int batch, const TI *x, int64_t xs, const T *w,
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int BM = convTileM<T>(CO / G);
-  dim3 grid((HO * WO + kTileN - 1) / kTileN, (CO / G + BM - 1) / BM,
-            batch * G);
+  dim3 grid((HO * WO + kTileN - 1) / kTileN, (CO / G + BM - 1) / BM, batch * G);
   launch(&conv2dKernel<T, CI, H, W, CO, K, S, P, D, G, A, TI, BM>, grid,
          dim3(kConvThreads), s, x, xs, w, bias, res, rs, y, ys);
 }
 
 template <typename T, int C, int H, int W, int K, int S, int P, int D, Act A>
 __global__ void depthwiseKernel(int batch, const T *x, int64_t xs,
-                                const float *w, const float *bias,
-                                const T *res, int64_t rs, T *y, int64_t ys) {
+                                const float *w, const float *bias, const T *res,
+                                int64_t rs, T *y, int64_t ys) {
   constexpr int HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t PER = static_cast<int64_t>(C) * HO * WO;
@@ -392,15 +391,16 @@ __global__ void addKernel(int batch, const T *a, int64_t as, const T *c,
                           int64_t cs, T *y, int64_t ys) {
   IRMB_GRID_STRIDE(i, batch * N) {
     int64_t b = i / N, r = i % N;
-    y[b * ys + r] = fromFloat<T>(toFloat(a[b * as + r]) + toFloat(c[b * cs + r]));
+    y[b * ys + r] =
+        fromFloat<T>(toFloat(a[b * as + r]) + toFloat(c[b * cs + r]));
   }
 }
 
 template <typename T, int64_t N>
 void add(cudaStream_t s, int batch, const T *a, int64_t as, const T *c,
          int64_t cs, T *y, int64_t ys) {
-  launch(&addKernel<T, N>, gridFor(batch * N), kThreads, s, batch, a, as, c,
-         cs, y, ys);
+  launch(&addKernel<T, N>, gridFor(batch * N), kThreads, s, batch, a, as, c, cs,
+         y, ys);
 }
 
 template <typename T, int64_t HW, int START, int SIZE, int GROUPS, int PERIOD>
@@ -650,10 +650,11 @@ void attention(cudaStream_t s, int batch, const T *q, int64_t qs, const T *k,
 // EMA and squeeze-excite
 //===----------------------------------------------------------------------===//
 
-/// Float scratch one EMA of G groups of CG channels needs per image.
-constexpr int64_t emaScratchFloats(int64_t c, int64_t h, int64_t w,
-                                   int64_t g) {
-  return 2 * c * h * w + 2 * c * (h + w) + 4 * c + 0 * g;
+/// Float scratch one EMA of C channels needs per image: x1 and x2 maps,
+/// pooled means and gates, four statistics per channel (EmitCuda repeats
+/// this formula).
+constexpr int64_t emaScratchFloats(int64_t c, int64_t h, int64_t w) {
+  return 2 * c * h * w + 2 * c * (h + w) + 4 * c;
 }
 
 /// Sum over the block of one float per thread (blockDim.x == kThreads).
@@ -781,7 +782,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 /// EMA of `batch` images [C, H, W] in G groups; `scratch` holds
-/// batch · emaScratchFloats(C, H, W, G) floats.
+/// batch · emaScratchFloats(C, H, W) floats.
 template <typename T, int C, int H, int W, int G>
 void ema(cudaStream_t s, int batch, const T *x, int64_t xs, const float *scale,
          const float *shift, const float *gnW, const float *gnB,
@@ -843,8 +844,8 @@ void squeezeExcite(cudaStream_t s, int batch, const T *x, int64_t xs,
                    const float *w1, const float *b1, const float *w2,
                    const float *b2, T *y, int64_t ys, float *scratch) {
   float *mean = scratch, *gate = scratch + int64_t(batch) * C;
-  launch(&channelMeanKernel<T, C, HW>, dim3(C, batch), dim3(kThreads), s, x,
-         xs, mean);
+  launch(&channelMeanKernel<T, C, HW>, dim3(C, batch), dim3(kThreads), s, x, xs,
+         mean);
   launch(&exciteKernel<C, R, A>, dim3(batch), dim3(kThreads), s, mean, w1, b1,
          w2, b2, gate);
   launch(&channelScaleKernel<T, C, HW>, gridFor(int64_t(batch) * C * HW),
