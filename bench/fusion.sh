@@ -9,13 +9,7 @@
 # narrow the run. Writes the table to stdout and bench/results/fusion.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-20}
-warmup=3
-bin=build/bin
-shared=../shared
-out=bench/results
-mkdir -p "$out"
-python3 test/Reference/Inputs/make_input.py "$out/input.npy" 1 3 640 640 7
+. bench/common.sh "${1:-}"
 fusions="window-attention fold-bn ema depthwise conv-epilogue merge-qkv concat"
 table="$out/fusion.md"
 {

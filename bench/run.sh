@@ -7,19 +7,13 @@
 # Writes the table to stdout and bench/results/latest.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-20}
-warmup=3
-bin=build/bin
-shared=../shared
-out=bench/results
-mkdir -p "$out"
+. bench/common.sh "${1:-}"
 if [ ! -d bench/node_modules/onnxruntime-node ]; then
   echo "== installing onnxruntime-node@1.30.0 (npm, --ignore-scripts)" >&2
   (cd bench && npm install --silent --no-audit --no-fund --ignore-scripts \
      --no-save onnxruntime-node@1.30.0 > /dev/null)
 fi
 median() { sed -n 's/.*median=\([0-9.]*\).*/\1/p' | tail -1; }
-python3 test/Reference/Inputs/make_input.py "$out/input.npy" 1 3 640 640 7
 table="$out/latest.md"
 {
   echo "| model | threads | irmb ms | PyTorch eager ms | ONNX Runtime ms | eager / irmb | ORT / irmb |"

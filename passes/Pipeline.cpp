@@ -15,17 +15,17 @@
 namespace mlir::irmb {
 
 namespace {
-/// Makes a fusion pass from its generated options type.
+/// A fusion pass's generated constructor from its options.
 template <typename Options>
 using PassFactory = std::unique_ptr<Pass> (*)(Options);
 
-template <typename Options>
-std::unique_ptr<Pass> make(PassFactory<Options> create, bool report,
-                           bool dryRun) {
+/// Makes a fusion pass with its report / dry-run options set.
+template <typename Options, PassFactory<Options> Create>
+std::unique_ptr<Pass> make(bool report, bool dryRun) {
   Options o;
   o.report = report;
   o.dryRun = dryRun;
-  return create(o);
+  return Create(o);
 }
 
 /// A fusion: its short name and how to build its pass.
@@ -36,40 +36,18 @@ struct Fusion {
 
 /// The fusions in pipeline order.
 const Fusion kFusions[] = {
-    {"window-attention",
-     [](bool r, bool d) {
-       return make<IRMBFuseWindowAttentionPassOptions>(
-           createIRMBFuseWindowAttentionPass, r, d);
-     }},
+    {"window-attention", make<IRMBFuseWindowAttentionPassOptions,
+                              createIRMBFuseWindowAttentionPass>},
     {"fold-bn",
-     [](bool r, bool d) {
-       return make<IRMBFoldBatchNormPassOptions>(createIRMBFoldBatchNormPass,
-                                                 r, d);
-     }},
-    {"ema",
-     [](bool r, bool d) {
-       return make<IRMBFuseEMAPassOptions>(createIRMBFuseEMAPass, r, d);
-     }},
+     make<IRMBFoldBatchNormPassOptions, createIRMBFoldBatchNormPass>},
+    {"ema", make<IRMBFuseEMAPassOptions, createIRMBFuseEMAPass>},
     {"depthwise",
-     [](bool r, bool d) {
-       return make<IRMBFuseDepthwisePassOptions>(createIRMBFuseDepthwisePass,
-                                                 r, d);
-     }},
+     make<IRMBFuseDepthwisePassOptions, createIRMBFuseDepthwisePass>},
     {"conv-epilogue",
-     [](bool r, bool d) {
-       return make<IRMBFuseConvEpiloguePassOptions>(
-           createIRMBFuseConvEpiloguePass, r, d);
-     }},
+     make<IRMBFuseConvEpiloguePassOptions, createIRMBFuseConvEpiloguePass>},
     {"merge-qkv",
-     [](bool r, bool d) {
-       return make<IRMBMergeProjectionsPassOptions>(
-           createIRMBMergeProjectionsPass, r, d);
-     }},
-    {"concat",
-     [](bool r, bool d) {
-       return make<IRMBConcatInPlacePassOptions>(createIRMBConcatInPlacePass,
-                                                 r, d);
-     }},
+     make<IRMBMergeProjectionsPassOptions, createIRMBMergeProjectionsPass>},
+    {"concat", make<IRMBConcatInPlacePassOptions, createIRMBConcatInPlacePass>},
 };
 } // namespace
 

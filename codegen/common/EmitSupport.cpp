@@ -101,6 +101,43 @@ FailureOr<ModelBody> modelBody(ModuleOp module) {
 }
 
 //===----------------------------------------------------------------------===//
+// KernelTable
+//===----------------------------------------------------------------------===//
+
+std::pair<int, std::string> KernelTable::add(Operation *op) {
+  std::string layer = layerName(op);
+  int index = size();
+  std::string name =
+      llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
+                    kernelOf(op), index)
+          .str();
+  names.push_back(name);
+  layers.push_back(layerIndex(layer));
+  return {index, name};
+}
+
+std::string KernelTable::tables() const {
+  std::string text = "static const char *const kKernelNames[] = {\n";
+  for (const std::string &n : names)
+    text += "    \"" + n + "\",\n";
+  text += "};\nstatic const int kKernelLayers[] = {";
+  for (int l : layers)
+    text += std::to_string(l) + ", ";
+  return text + "};\n\n";
+}
+
+std::string KernelTable::descriptor(const Descriptor &d) const {
+  return llvm::formatv(
+             "{{IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\", \"{2}\", \"{3}\",\n"
+             "     {{{4}, {5}, {6}, {7}}, {{{8}, {9}, {10}},\n"
+             "     {11}, {12}, {13}, {14}, {15}, kKernelNames, kKernelLayers}",
+             d.source, d.target, d.isa, d.precision, d.input[0], d.input[1],
+             d.input[2], d.input[3], d.output[0], d.output[1], d.output[2],
+             d.output[1] - 4, d.isV10 ? 1 : 0, d.arenaBytes, size(), d.launches)
+      .str();
+}
+
+//===----------------------------------------------------------------------===//
 // WeightBlob
 //===----------------------------------------------------------------------===//
 
@@ -229,22 +266,28 @@ WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
 }
 
 FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
+  ConvTensors t;
+  if (!c.getNorm() && !c.getInputNorm()) {
+    // Nothing to fold: the checkpoint tensors as they are.
+    FailureOr<int64_t> w = tensor(c.getWeight(), c);
+    if (failed(w))
+      return failure();
+    t.weight = *w;
+    if (c.getBias() && !c.getBias()->empty()) {
+      FailureOr<int64_t> b = tensor(*c.getBias(), c);
+      if (failed(b))
+        return failure();
+      t.bias = *b;
+    }
+    return t;
+  }
   FailureOr<FoldedConv> f =
       foldConv(c.getWeight(), c.getBias(), c.getInputNorm(), c.getNorm(),
                shapeOf(c.getOutput())[1], c);
   if (failed(f))
     return failure();
-  ConvTensors t;
-  if (!c.getNorm() && !c.getInputNorm()) {
-    FailureOr<int64_t> at = tensor(c.getWeight(), c);
-    if (failed(at))
-      return failure();
-    t.weight = *at;
-  } else {
-    t.weight = append(f->weight);
-  }
-  if (f->hasBias)
-    t.bias = append(f->bias);
+  t.weight = append(f->weight);
+  t.bias = append(f->bias);
   return t;
 }
 
@@ -459,6 +502,8 @@ std::string buildLibrary(const std::vector<BuildFile> &files,
       if (!text.empty() && last.find("error") == std::string::npos)
         last = text;
     std::remove(tmpOut.c_str());
+    if (last.empty())
+      last = "no output";
     return compiler + " failed (" + last + "); sources and build.log kept in " +
            dir.string();
   }

@@ -180,6 +180,33 @@ private:
   ArenaPlanner arena;
 };
 
+/// The kernels of a model in emission order: each named after its YAML
+/// layer, the kernel irmb-select-kernels chose and its index (e.g.
+/// "model_23_window_attention_71"), with its layer index. Emits the tables
+/// and the irmb_model_desc initializer of ModelAbi.h.
+class KernelTable {
+public:
+  /// Registers the kernel of `op`; returns its index and name.
+  std::pair<int, std::string> add(mlir::Operation *op);
+  int size() const { return static_cast<int>(names.size()); }
+  /// Definitions of `kKernelNames` and `kKernelLayers`.
+  std::string tables() const;
+
+  /// What the descriptor says besides the kernel tables.
+  struct Descriptor {
+    std::string source, target, isa, precision;
+    llvm::ArrayRef<int64_t> input, output; ///< [B, C, H, W], [B, 4 + nc, A]
+    bool isV10 = false;
+    int64_t arenaBytes = 0, launches = 0;
+  };
+  /// "{IRMB_MODEL_ABI_VERSION, ..., kKernelNames, kKernelLayers}".
+  std::string descriptor(const Descriptor &d) const;
+
+private:
+  std::vector<std::string> names;
+  std::vector<int> layers;
+};
+
 /// A file of a generated library's build folder.
 struct BuildFile {
   std::string name;

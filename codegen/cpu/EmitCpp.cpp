@@ -56,7 +56,7 @@ public:
         return failure();
     CpuModule out;
     out.arenaBytes = plan->arenaElements() * 4 + scratchBytes;
-    out.numKernels = static_cast<int64_t>(kernelNames.size());
+    out.numKernels = kernels.size();
     out.writtenBytes = writtenBytes;
     out.source = assemble(input, result, out.arenaBytes);
     out.weights = blob.take();
@@ -87,26 +87,20 @@ private:
   /// `bytesWritten` defaults to the whole result.
   void addKernel(Operation *op, ValueRange inputs, const std::string &body,
                  std::optional<int64_t> bytesWritten = std::nullopt) {
-    StringRef kind = kernelOf(op);
-    std::string layer = layerName(op);
-    std::string name =
-        llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
-                      kind, kernelNames.size())
-            .str();
+    auto [index, name] = kernels.add(op);
     std::string params;
     for (size_t i = 0; i < inputs.size(); ++i)
       params += llvm::formatv("const float *x{0}, ", i).str();
-    functions << "// " << layer << " " << op->getName().getStringRef().str()
-              << sourceLine(op) << "\nstatic void " << name << "(" << params
+    functions << "// " << layerName(op) << " "
+              << op->getName().getStringRef().str() << sourceLine(op)
+              << "\nstatic void " << name << "(" << params
               << "float *y, float *scratch) {\n  (void)scratch;\n"
               << body << "}\n\n";
     std::string args;
     for (Value v : inputs)
       args += ptr(v) + ", ";
-    calls << "    IRMB_CALL(" << kernelNames.size() << ", " << name << "("
-          << args << ptr(op->getResult(0)) << ", scratch));\n";
-    kernelNames.push_back(name);
-    kernelLayers.push_back(layerIndex(layer));
+    calls << "    IRMB_CALL(" << index << ", " << name << "(" << args
+          << ptr(op->getResult(0)) << ", scratch));\n";
     writtenBytes += bytesWritten.value_or(perImage(op->getResult(0)) * 4);
   }
 
@@ -368,24 +362,19 @@ private:
         << "static inline float *F(unsigned char *arena, long offset) {\n"
         << "  return reinterpret_cast<float *>(arena + offset);\n}\n\n"
         << functions.str();
-    src << "static const char *const kKernelNames[] = {\n";
-    for (const std::string &n : kernelNames)
-      src << "    \"" << n << "\",\n";
-    src << "};\nstatic const int kKernelLayers[] = {";
-    for (int l : kernelLayers)
-      src << l << ", ";
-    src << "};\n\n";
-    src << llvm::formatv(
-               "static const irmb_model_desc kDesc = {{\n"
-               "    IRMB_MODEL_ABI_VERSION, \"{0}\", \"cpu\", \"{1}\", "
-               "\"fp32\",\n"
-               "    {{{2}, {3}, {4}, {5}}, {{{6}, {7}, {8}},\n"
-               "    {9}, {10}, {11}, {12}, {12}, kKernelNames, "
-               "kKernelLayers};\n\n",
-               options.source, options.isa, in[0], in[1], in[2], in[3], out[0],
-               out[1], out[2], out[1] - 4, options.isV10 ? 1 : 0, arenaBytes,
-               kernelNames.size())
-               .str();
+    KernelTable::Descriptor d;
+    d.source = options.source;
+    d.target = "cpu";
+    d.isa = options.isa;
+    d.precision = "fp32";
+    d.input = in;
+    d.output = out;
+    d.isV10 = options.isV10;
+    d.arenaBytes = arenaBytes;
+    d.launches = kernels.size(); // one call per kernel
+    src << kernels.tables()
+        << "static const irmb_model_desc kDesc = " << kernels.descriptor(d)
+        << ";\n\n";
     src << "extern \"C\" const irmb_model_desc *irmb_model_describe(void) {\n"
         << "  return &kDesc;\n}\n\n"
         << "extern \"C\" void irmb_model_set_threads(int threads) {\n"
@@ -440,8 +429,7 @@ private:
   std::optional<StoragePlan> plan;
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;
-  std::vector<std::string> kernelNames;
-  std::vector<int> kernelLayers;
+  KernelTable kernels;
 };
 
 /// -march flags of an ISA name.

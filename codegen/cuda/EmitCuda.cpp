@@ -75,24 +75,27 @@ public:
       if (failed(emitOp(&op)))
         return failure();
     CudaModule out;
-    out.numKernels = static_cast<int64_t>(kernelNames.size());
+    out.numKernels = kernels.size();
     out.launches = launches;
     int64_t arenaElems = plan->arenaElements() * batch;
-    out.deviceBytes =
-        arenaElems * elementBytes(options.precision) + scratchFloats * 4 +
-        (perImage(input) * batch) * (4 + elementBytes(options.precision)) +
-        perImage(result) * batch * 4;
+    int64_t t = elementBytes(options.precision),
+            inputs = perImage(input) * batch;
+    // The float input staging, its T copy when a kernel reads one, the
+    // arena, the scratch and the float output.
+    out.deviceBytes = inputs * 4 + (readsInputInT && t != 4 ? inputs * t : 0) +
+                      arenaElems * t + scratchFloats * 4 +
+                      perImage(result) * batch * 4;
     out.weights = blob.take();
-    if (out.weights.empty())
-      out.weights.assign(64, 0);
     out.source = assemble(arenaElems, out.deviceBytes, out.weights.size());
     return out;
   }
 
 private:
-  /// A tensor argument: "pointer, batch stride".
-  std::string arg(Value v) {
+  /// A tensor argument, "pointer, batch stride", starting `skip` elements
+  /// into each image of `v`.
+  std::string arg(Value v, int64_t skip = 0) {
     StoragePlan::Alias where = plan->resolve(v);
+    where.offset += skip;
     std::string base;
     if (where.root == input) {
       base = "m.in";
@@ -107,14 +110,6 @@ private:
       base = llvm::formatv("({0} + {1})", base, where.offset).str();
     return llvm::formatv("{0}, {1}", base, perImage(where.root)).str();
   }
-  /// The same with the first `elements` of the image skipped.
-  std::string argAt(Value v, int64_t elements) {
-    std::string a = arg(v);
-    size_t comma = a.rfind(", ");
-    return llvm::formatv("({0} + {1}){2}", a.substr(0, comma), elements,
-                         a.substr(comma))
-        .str();
-  }
   static std::string wf(int64_t byteOffset) {
     return llvm::formatv("(m.wf + {0})", byteOffset / 4).str();
   }
@@ -122,18 +117,12 @@ private:
     return llvm::formatv("(m.wt + {0})", byteOffset / 4).str();
   }
 
-  /// Adds the launches of one op as kernel `kernelNames.size()`.
+  /// Adds the `count` launches of one op as its kernel.
   void addKernel(Operation *op, const std::string &calls, int count = 1) {
-    std::string layer = layerName(op);
-    std::string name =
-        llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
-                      kernelOf(op), kernelNames.size())
-            .str();
+    auto [index, name] = kernels.add(op);
     body << "  // " << name << ": " << op->getName().getStringRef().str()
-         << sourceLine(op) << "\n  IRMB_CALL(" << kernelNames.size() << ", {\n"
+         << sourceLine(op) << "\n  IRMB_CALL(" << index << ", {\n"
          << calls << "  });\n";
-    kernelNames.push_back(name);
-    kernelLayers.push_back(layerIndex(layer));
     launches += count;
   }
   /// "launcher<T, params...>(stream, kBatch, args...);\n"
@@ -200,7 +189,7 @@ private:
             if (!c.getInPlace() || !(*c.getInPlace())[i]) {
               calls += call("copy", {},
                             {arg(v), std::to_string(perImage(v)),
-                             argAt(c.getOutput(), at)});
+                             arg(c.getOutput(), at)});
               ++copies;
             }
             at += perImage(v);
@@ -363,7 +352,7 @@ private:
       calls += call("conv2d", params,
                     {arg(p.getInput()), wt(stacked->weight + r.start * cin * 4),
                      wf(stacked->bias + r.start * 4), "nullptr, 0",
-                     argAt(p.getOutput(), r.start * hw)});
+                     arg(p.getOutput(), r.start * hw)});
     }
     addKernel(p, calls, static_cast<int>(stacked->runs.size()));
     return success();
@@ -399,27 +388,19 @@ private:
     src << "static void forward(cudaStream_t stream, const Buffers &m,\n"
         << "                    KernelTimer *timer) {\n"
         << body.str() << "}\n\n";
-    src << "static const char *const kKernelNames[] = {\n";
-    for (const std::string &n : kernelNames)
-      src << "    \"" << n << "\",\n";
-    src << "};\nstatic const int kKernelLayers[] = {";
-    for (int l : kernelLayers)
-      src << l << ", ";
-    src << "};\n\n";
-    src << llvm::formatv(
-               "static const irmb_model_desc &modelDesc() {{\n"
-               "  static const irmb_model_desc desc = {{\n"
-               "      IRMB_MODEL_ABI_VERSION, \"{0}\", \"cuda\", \"{1}\", "
-               "\"{2}\",\n"
-               "      {{{3}, {4}, {5}, {6}}, {{{7}, {8}, {9}},\n"
-               "      {10}, {11}, {12}, {13}, {14}, kKernelNames, "
-               "kKernelLayers};\n"
-               "  return desc;\n}\n",
-               options.source, options.emulate ? "emulated" : options.arch,
-               options.precision, in[0], in[1], in[2], in[3], out[0], out[1],
-               out[2], out[1] - 4, options.isV10 ? 1 : 0, deviceBytes,
-               kernelNames.size(), launches)
-               .str();
+    KernelTable::Descriptor d;
+    d.source = options.source;
+    d.target = "cuda";
+    d.isa = options.emulate ? "emulated" : options.arch;
+    d.precision = options.precision;
+    d.input = in;
+    d.output = out;
+    d.isV10 = options.isV10;
+    d.arenaBytes = deviceBytes;
+    d.launches = launches;
+    src << kernels.tables() << "static const irmb_model_desc &modelDesc() {\n"
+        << "  static const irmb_model_desc desc = " << kernels.descriptor(d)
+        << ";\n  return desc;\n}\n";
     return src.str();
   }
 
@@ -431,8 +412,7 @@ private:
   bool readsInputInT = false;
   std::optional<StoragePlan> plan;
   std::ostringstream body;
-  std::vector<std::string> kernelNames;
-  std::vector<int> kernelLayers;
+  KernelTable kernels;
 };
 
 } // namespace

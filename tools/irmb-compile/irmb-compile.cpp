@@ -35,6 +35,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
+#include <functional>
 #include <string>
 
 using namespace irmb::frontend;
@@ -161,16 +163,18 @@ Options parseCommandLine(int argc, char **argv) {
   return o;
 }
 
-/// Prints `step` on stderr when it took more than a second.
+/// Prints `step` on stderr when it took more than a second (and did not
+/// fail: nothing is printed while an error unwinds).
 class Progress {
 public:
   explicit Progress(std::string step)
-      : step(std::move(step)), start(std::chrono::steady_clock::now()) {}
+      : step(std::move(step)), start(std::chrono::steady_clock::now()),
+        failures(std::uncaught_exceptions()) {}
   ~Progress() {
     double s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    if (s > 1.0)
+    if (s > 1.0 && std::uncaught_exceptions() == failures)
       llvm::errs() << "irmb-compile: " << step << " ("
                    << llvm::format("%.1f", s) << " s)\n";
   }
@@ -178,7 +182,21 @@ public:
 private:
   std::string step;
   std::chrono::steady_clock::time_point start;
+  int failures;
 };
+
+/// Builds the library of `kernels` kernels into `output` with a progress
+/// line: `what` says how, `compile` returns "" or the error (thrown).
+void buildLibrary(const std::string &output, int64_t kernels,
+                  const std::string &what,
+                  const std::function<std::string()> &compile) {
+  Progress p("compiled " + std::to_string(kernels) + " kernels into " + output);
+  llvm::errs() << "irmb-compile: compiling " << kernels << " kernels " << what
+               << "...\n";
+  std::string error = compile();
+  if (!error.empty())
+    throw UsageError{error};
+}
 
 /// Prints the fusion passes' remarks as the --fusion-report table on
 /// stdout: `<layer> <file:line> <pattern> <site> fused|not fused: <why>`.
@@ -239,20 +257,16 @@ int compileCuda(const Options &options, mlir::ModuleOp module,
   }
   if (options.output.empty())
     return 0;
-  Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
-             options.output);
-  llvm::errs() << "irmb-compile: compiling " << code->numKernels << " kernels ("
-               << code->launches
-               << " launches per forward, one CUDA graph) for "
-               << (cuda.emulate ? "the CUDA emulator" : cuda.arch) << " in "
-               << cuda.precision << " with "
-               << (cuda.emulate ? "the host compiler" : "nvcc") << " (device "
-               << llvm::format("%.2f", code->deviceBytes / 1048576.0)
-               << " MiB)...\n";
-  std::string error =
-      irmb::codegen::compileCudaLibrary(*code, cuda, options.output);
-  if (!error.empty())
-    throw UsageError{error};
+  std::string what;
+  llvm::raw_string_ostream(what)
+      << "(" << code->launches << " launches per forward, one CUDA graph) for "
+      << (cuda.emulate ? "the CUDA emulator" : cuda.arch) << " in "
+      << cuda.precision << " with "
+      << (cuda.emulate ? "the host compiler" : "nvcc") << " (device "
+      << llvm::format("%.2f", code->deviceBytes / 1048576.0) << " MiB)";
+  buildLibrary(options.output, code->numKernels, what, [&] {
+    return irmb::codegen::compileCudaLibrary(*code, cuda, options.output);
+  });
   return 0;
 }
 
@@ -311,18 +325,14 @@ int run(const Options &options) {
   llvm::outs().flush();
   if (options.output.empty())
     return 0;
-  Progress p("compiled " + std::to_string(code->numKernels) + " kernels into " +
-             options.output);
-  llvm::errs() << "irmb-compile: compiling " << code->numKernels
-               << " kernels with the host compiler (per image: kernels write "
-               << llvm::format("%.2f", code->writtenBytes / 1048576.0)
-               << " MiB, arena "
-               << llvm::format("%.2f", code->arenaBytes / 1048576.0)
-               << " MiB)...\n";
-  std::string error =
-      irmb::codegen::compileSharedLibrary(*code, cpu, options.output);
-  if (!error.empty())
-    throw UsageError{error};
+  std::string what;
+  llvm::raw_string_ostream(what)
+      << "with the host compiler (per image: kernels write "
+      << llvm::format("%.2f", code->writtenBytes / 1048576.0) << " MiB, arena "
+      << llvm::format("%.2f", code->arenaBytes / 1048576.0) << " MiB)";
+  buildLibrary(options.output, code->numKernels, what, [&] {
+    return irmb::codegen::compileSharedLibrary(*code, cpu, options.output);
+  });
   return 0;
 }
 

@@ -28,7 +28,8 @@ namespace irmb::cuda {
 /// The device memory one forward reads and writes.
 struct Buffers {
   const float *input = nullptr; ///< staged input (float)
-  T *in = nullptr;              ///< the input in T (== input for float)
+  T *in = nullptr;              ///< the input in T (float: == input; null
+                                ///< when no kernel reads it in T)
   float *out = nullptr;         ///< raw predictions (float)
   T *arena = nullptr;           ///< every intermediate of the batch
   float *scratch = nullptr;     ///< EMA / squeeze-excite scratch
@@ -133,7 +134,8 @@ inline int open(Instance &s) {
     b.wt = reinterpret_cast<const T *>(wf);
   } else {
     T *in = nullptr, *wt = nullptr;
-    if (allocate(s, in, kInputElems) || allocate(s, wt, kWeightBytes / 4))
+    if ((kConvertInput && allocate(s, in, kInputElems)) ||
+        allocate(s, wt, kWeightBytes / 4))
       return -1;
     convert(s.stream, wf, wt, kWeightBytes / 4);
     IRMB_CUDA_CHECK(cudaGetLastError());
