@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/common/EmitSupport.h"
 
+#include "codegen/cpu/kernels/Packing.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -265,10 +267,11 @@ WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
   return f;
 }
 
-FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
+FailureOr<WeightBlob::ConvTensors>
+WeightBlob::convTensors(Conv2dOp c, int64_t tileRows) {
   ConvTensors t;
-  if (!c.getNorm() && !c.getInputNorm()) {
-    // Nothing to fold: the checkpoint tensors as they are.
+  if (!c.getNorm() && !c.getInputNorm() && tileRows == 0) {
+    // Nothing to fold or pack: the checkpoint tensors as they are.
     FailureOr<int64_t> w = tensor(c.getWeight(), c);
     if (failed(w))
       return failure();
@@ -281,13 +284,23 @@ FailureOr<WeightBlob::ConvTensors> WeightBlob::convTensors(Conv2dOp c) {
     }
     return t;
   }
-  FailureOr<FoldedConv> f =
-      foldConv(c.getWeight(), c.getBias(), c.getInputNorm(), c.getNorm(),
-               shapeOf(c.getOutput())[1], c);
+  int64_t cout = shapeOf(c.getOutput())[1];
+  FailureOr<FoldedConv> f = foldConv(c.getWeight(), c.getBias(),
+                                     c.getInputNorm(), c.getNorm(), cout, c);
   if (failed(f))
     return failure();
+  if (tileRows > 0) {
+    int64_t groups = static_cast<int64_t>(c.getGroups());
+    int64_t rows = cout / groups;
+    int64_t k = static_cast<int64_t>(f->weight.size()) / cout;
+    std::vector<float> packed(f->weight.size());
+    ::irmb::kernels::packGroupedWeights(f->weight.data(), groups, rows, k,
+                                        tileRows, packed.data());
+    f->weight = std::move(packed);
+  }
   t.weight = append(f->weight);
-  t.bias = append(f->bias);
+  if (f->hasBias || c.getNorm() || c.getInputNorm())
+    t.bias = append(f->bias);
   return t;
 }
 
@@ -327,7 +340,7 @@ WeightBlob::squeezeExciteTensors(SqueezeExciteOp se) {
 }
 
 FailureOr<WeightBlob::StackedProjection>
-WeightBlob::stackProjection(ProjectionOp p) {
+WeightBlob::stackProjection(ProjectionOp p, int64_t tileRows) {
   int64_t cin = shapeOf(p.getInput())[1];
   std::vector<float> weights, biases;
   StackedProjection out;
@@ -351,6 +364,15 @@ WeightBlob::stackProjection(ProjectionOp p) {
       out.runs.push_back({row, row, act});
     row += channels;
     out.runs.back().end = row;
+  }
+  if (tileRows > 0) {
+    // Each run is its own GEMM: pack its rows on their own.
+    std::vector<float> packed(weights.size());
+    for (const StackedProjection::Run &r : out.runs)
+      ::irmb::kernels::packWeights(weights.data() + r.start * cin,
+                                   r.end - r.start, cin, tileRows,
+                                   packed.data() + r.start * cin);
+    weights = std::move(packed);
   }
   out.weight = append(weights);
   out.bias = append(biases);

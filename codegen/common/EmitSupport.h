@@ -93,11 +93,13 @@ public:
                                        int64_t cout, mlir::Operation *op);
 
   /// Blob offsets of a convolution's folded weight and bias (bias -1 when
-  /// it has none).
+  /// it has none). With `tileRows` > 0 the weight of each group is packed
+  /// for CPU micro-kernel tiles of that many rows (kernels/Packing.h).
   struct ConvTensors {
     int64_t weight = -1, bias = -1;
   };
-  mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv);
+  mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv,
+                                           int64_t tileRows = 0);
 
   /// Blob offsets of an EMA's tensors: gn weight/bias, conv1x1 weight/bias,
   /// conv3x3 weight/bias, then (with an input norm) its folded scale/shift.
@@ -127,8 +129,9 @@ public:
     };
     llvm::SmallVector<Run> runs;
   };
+  /// With `tileRows` > 0 each run's rows are packed as convTensors does.
   mlir::FailureOr<StackedProjection>
-  stackProjection(mlir::irmb::ProjectionOp projection);
+  stackProjection(mlir::irmb::ProjectionOp projection, int64_t tileRows = 0);
 
 private:
   const irmb::frontend::WeightMap &weights;

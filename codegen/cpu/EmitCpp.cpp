@@ -31,6 +31,9 @@ namespace irmb::codegen {
 // Text of kernels/Kernels.h and runtime/include/irmb/ModelAbi.h, embedded
 // at build time (KernelSources.cpp) so irmb-compile is self-contained.
 extern const char *const kKernelsHeader;
+extern const char *const kGemmHeader;
+extern const char *const kMicroKernelHeader;
+extern const char *const kPackingHeader;
 extern const char *const kModelAbiHeader;
 } // namespace irmb::codegen
 
@@ -41,7 +44,8 @@ namespace {
 class Emitter {
 public:
   Emitter(const WeightMap &weights, const CpuOptions &options)
-      : blob(weights), options(options) {}
+      : blob(weights), options(options),
+        tileRows(gemmTileRows(resolvedIsa(options.isa))) {}
 
   FailureOr<CpuModule> run(ModuleOp module) {
     FailureOr<ModelBody> model = modelBody(module);
@@ -290,7 +294,9 @@ private:
   }
 
   LogicalResult emitConv(Conv2dOp c) {
-    FailureOr<WeightBlob::ConvTensors> t = blob.convTensors(c);
+    bool depthwise = kernelOf(c) == "depthwise";
+    FailureOr<WeightBlob::ConvTensors> t =
+        blob.convTensors(c, depthwise ? 0 : tileRows);
     if (failed(t))
       return failure();
     auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
@@ -302,7 +308,7 @@ private:
     if (c.getResidual())
       inputs.push_back(c.getResidual());
     std::string body;
-    if (kernelOf(c) == "depthwise") {
+    if (depthwise) {
       body = llvm::formatv("  depthwiseConv2d<{0}, {1}, {2}, {3}, {4}, {5}, "
                            "{6}, {7}>(x0, {8}, {9}, {10}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
@@ -327,7 +333,7 @@ private:
   LogicalResult emitProjection(ProjectionOp p) {
     auto in = shapeOf(p.getInput());
     int64_t hw = in[2] * in[3], cin = in[1];
-    FailureOr<WeightBlob::StackedProjection> stacked = blob.stackProjection(p);
+    FailureOr<WeightBlob::StackedProjection> stacked = blob.stackProjection(p, tileRows);
     if (failed(stacked))
       return failure();
     std::string body =
@@ -353,6 +359,10 @@ private:
         << "#include \"Kernels.h\"\n#include \"ModelAbi.h\"\n"
         << "#include <chrono>\n#include <omp.h>\n\n"
         << "using namespace irmb::kernels;\n\n"
+        << "static_assert(kTileRows == " << tileRows
+        << ", \"the weights are packed for " << resolvedIsa(options.isa)
+        << " micro-kernel tiles: build with the -march of --cpu "
+        << options.isa << "\");\n\n"
         << "extern \"C\" const char irmb_weights[];\n"
         << "asm(\".section .rodata\\n.balign 64\\n.global irmb_weights\\n"
            "irmb_weights:\\n.incbin \\\"weights.bin\\\"\\n.previous\\n\");\n"
@@ -430,7 +440,31 @@ private:
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;
   KernelTable kernels;
+  int64_t tileRows;
 };
+
+} // namespace
+
+std::string resolvedIsa(const std::string &isa) {
+  if (isa != "native")
+    return isa;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return "avx512";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return "avx2";
+  return "sse";
+}
+
+int64_t gemmTileRows(const std::string &isa) {
+  if (isa == "avx512")
+    return ::irmb::kernels::kAvx512TileRows;
+  if (isa == "avx2")
+    return ::irmb::kernels::kAvx2TileRows;
+  return ::irmb::kernels::kSseTileRows;
+}
+
+namespace {
 
 /// -march flags of an ISA name.
 std::string marchFlag(const std::string &isa) {
@@ -463,6 +497,9 @@ std::string compileSharedLibrary(const CpuModule &module,
       {{"model.cpp", module.source.data(), module.source.size()},
        {"weights.bin", module.weights.data(), module.weights.size()},
        {"Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader)},
+       {"Gemm.h", kGemmHeader, std::strlen(kGemmHeader)},
+       {"MicroKernel.h", kMicroKernelHeader, std::strlen(kMicroKernelHeader)},
+       {"Packing.h", kPackingHeader, std::strlen(kPackingHeader)},
        {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}},
       command, "the host compiler", outputPath);
 }

@@ -36,6 +36,13 @@ struct CpuOptions {
   bool isV10 = false;
 };
 
+/// The ISA `--cpu` names, with native resolved on this machine (avx512,
+/// avx2 or sse), as -march=native will see it.
+std::string resolvedIsa(const std::string &isa);
+/// Rows of the GEMM micro-kernel tile of an ISA (the weights are packed
+/// for it, kernels/Packing.h).
+int64_t gemmTileRows(const std::string &isa);
+
 /// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
 /// cannot emit.
 mlir::FailureOr<CpuModule> emitCpp(mlir::ModuleOp module,

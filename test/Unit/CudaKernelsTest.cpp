@@ -96,10 +96,13 @@ void checkConv(double tolerance) {
       y.data(), YS);
   std::vector<float> scratch(cpu::convScratchFloats(CI, H, W, K, S, P, D, G) +
                              1);
+  std::vector<float> packed(w.size());
+  cpu::packGroupedWeights(w.data(), G, CO / G, CI / G * K * K, cpu::kTileRows,
+                          packed.data());
   for (int b = 0; b < kBatch; ++b) {
     std::vector<float> want(OUT);
     cpu::conv2d<CI, H, W, CO, K, S, P, D, G, cpu::Act::Silu>(
-        x.data() + b * XS, w.data(), bias.data(), res.data() + b * RS,
+        x.data() + b * XS, packed.data(), bias.data(), res.data() + b * RS,
         want.data(), scratch.data());
     EXPECT_LT(relativeError(y, YS, b, want), tolerance)
         << "conv " << CI << "x" << H << "x" << W << " -> " << CO << " k" << K

@@ -28,14 +28,17 @@ void checkConv() {
   at::Tensor want = at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G));
   at::Tensor got = at::empty_like(want);
   std::vector<float> col(convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
+  std::vector<float> packed(w.numel());
+  packGroupedWeights(w.data_ptr<float>(), G, CO / G, CI / G * K * K, kTileRows,
+                     packed.data());
   conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(), nullptr,
+      x.data_ptr<float>(), packed.data(), b.data_ptr<float>(), nullptr,
       got.data_ptr<float>(), col.data());
   EXPECT_LT(maxRelative(got, want), 1e-5);
   // The same with a residual added after the activation.
   at::Tensor r = at::randn(want.sizes());
   conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
+      x.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
       r.data_ptr<float>(), got.data_ptr<float>(), col.data());
   EXPECT_LT(maxRelative(got, want + r), 1e-5);
 }
@@ -50,6 +53,83 @@ TEST(Kernels, Conv2dOddShapes) {
   checkConv<3, 21, 63, 16, 3, 2, 1, 1, 1>();
   checkConv<4, 10, 64, 8, 2, 2, 0, 1, 1>();
   checkConv<5, 9, 63, 8, 5, 2, 2, 1, 1>();
+  // K = 9·40 crosses K blocks; 13 output channels leave a narrow last row
+  // tile; 27 columns per row split panels across output rows.
+  checkConv<40, 6, 27, 13, 3, 1, 1, 1, 1>();
+  checkConv<64, 9, 7, 19, 3, 2, 1, 1, 1>();
+  checkConv<300, 5, 3, 9, 1, 1, 0, 1, 1>();
+}
+
+/// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile
+/// is 8 × 3, AVX2 6 × 2) against plain loops, overwriting and accumulating,
+/// with this build's ISA.
+template <int64_t R, int64_t NV> void checkMicroKernel() {
+  constexpr int64_t NR = NV * kVectorFloats, KC = 37, LDC = NR + 5;
+  std::vector<float> a(KC * R), b(KC * NR), c(R * LDC, 0.5f), want(R * LDC);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<float>((i * 7) % 11) - 5.f;
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<float>((i * 5) % 13) / 4.f - 1.f;
+  for (bool accumulate : {false, true}) {
+    for (int64_t i = 0; i < R; ++i)
+      for (int64_t j = 0; j < LDC; ++j) {
+        float s = accumulate ? c[i * LDC + j] : 0.f;
+        if (j < NR)
+          for (int64_t k = 0; k < KC; ++k)
+            s += a[k * R + i] * b[k * NR + j];
+        want[i * LDC + j] = j < NR ? s : c[i * LDC + j];
+      }
+    microKernel<Isa, R, NV>(KC, a.data(), b.data(), c.data(), LDC, accumulate);
+    for (int64_t i = 0; i < R * LDC; ++i)
+      ASSERT_NEAR(c[i], want[i], 1e-3 * (1 + std::abs(want[i])))
+          << R << "x" << NV << " element " << i << " accumulate "
+          << accumulate;
+  }
+}
+
+template <int64_t NV> void checkMicroKernelRows() {
+  checkMicroKernel<1, NV>();
+  checkMicroKernel<2, NV>();
+  checkMicroKernel<3, NV>();
+  checkMicroKernel<4, NV>();
+  checkMicroKernel<5, NV>();
+  checkMicroKernel<6, NV>();
+  checkMicroKernel<7, NV>();
+  checkMicroKernel<8, NV>();
+}
+
+TEST(Kernels, MicroKernelTiles) {
+  checkMicroKernelRows<1>();
+  checkMicroKernelRows<2>();
+  checkMicroKernelRows<3>();
+}
+
+/// The packed GEMM on shapes around every tile, panel and K-block edge,
+/// against ATen, with bias, activation and residual, and a row stride
+/// wider than N (a concat slot).
+TEST(Kernels, PackedGemmEdges) {
+  at::manual_seed(11);
+  for (int64_t M : {int64_t{1}, int64_t{5}, kTileRows, kTileRows + 1, 3 * kTileRows + 2, int64_t{67}})
+    for (int64_t N : {int64_t{1}, kTileCols - 1, kTileCols + 3,
+                      kPanelsPerBlock * kTileCols + 7, int64_t{1000}})
+      for (int64_t K : {int64_t{1}, int64_t{7}, kBlockK, kBlockK + 9, 2 * kBlockK + 1}) {
+        int64_t ldc = N + 3;
+        at::Tensor a = at::randn({M, K}), b = at::randn({K, N}),
+                   bias = at::randn({M}), r = at::randn({M, ldc});
+        at::Tensor want = at::relu(at::matmul(a, b) + bias.unsqueeze(1)) +
+                          r.slice(1, 0, N);
+        std::vector<float> packed(M * K);
+        packWeights(a.data_ptr<float>(), M, K, kTileRows, packed.data());
+        at::Tensor c = at::zeros({M, ldc});
+        gemm<Act::Relu>(M, N, K, packed.data(), b.data_ptr<float>(), N,
+                        bias.data_ptr<float>(), r.data_ptr<float>(),
+                        c.data_ptr<float>(), ldc);
+        EXPECT_LT(maxRelative(c.slice(1, 0, N), want), 1e-5)
+            << M << "x" << N << "x" << K;
+        // Columns past N (another tensor's channels) stay untouched.
+        EXPECT_EQ(c.slice(1, N, ldc).abs().max().item<float>(), 0.f)
+            << M << "x" << N << "x" << K;
+      }
 }
 
 TEST(Kernels, DepthwiseConv) {

@@ -3,8 +3,11 @@
 // The kernel library that code emitted by irmb-compile --target cpu calls:
 // fp32, NCHW, one image per call (the generated run() loops over the batch).
 // Every shape reaches the kernels as a compile-time constant of the calling
-// function, so loops have constant trip counts and the host compiler
-// vectorises them for the chosen ISA (-march). Threads: OpenMP.
+// function. Convolutions and projections run on the packed, cache-blocked
+// GEMM of Gemm.h (register-blocked intrinsics micro-kernels of
+// MicroKernel.h, weights packed by irmb-compile as Packing.h describes);
+// the other kernels are loops with constant trip counts that the host
+// compiler vectorises for the chosen ISA (-march). Threads: OpenMP.
 //
 // Header-only and self-contained (no MLIR, no LibTorch): it is compiled into
 // every model .so and into the kernel unit tests.
@@ -12,6 +15,8 @@
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 #define IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
+
+#include "Gemm.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,256 +26,22 @@
 
 namespace irmb::kernels {
 
-/// Element-wise activations (matches mlir::irmb::Activation).
-enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
-
-/// e^x for float32 within about 1 ulp (Cephes expf): range reduction by
-/// ln 2, a degree-6 polynomial, the exponent written into the bits. Written
-/// without branches or calls so loops over it vectorise; -inf gives 0.
-inline float expf32(float x) {
-  x = std::min(std::max(x, -87.3365f), 88.3762f);
-  // Round to nearest with the 1.5·2^23 trick (vectorises, unlike floorf).
-  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float p = 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return p * __builtin_bit_cast(float, bits);
-}
-
-template <Act A> inline float activate(float x) {
-  if constexpr (A == Act::Relu)
-    return x > 0.f ? x : 0.f;
-  else if constexpr (A == Act::Relu6)
-    return std::min(std::max(x, 0.f), 6.f);
-  else if constexpr (A == Act::Silu)
-    return x / (1.f + expf32(-x));
-  else
-    return x;
-}
-
-inline float sigmoid(float x) { return 1.f / (1.f + expf32(-x)); }
-
-//===----------------------------------------------------------------------===//
-// GEMM with fused bias and activation
-//===----------------------------------------------------------------------===//
-
-#if defined(__AVX512F__)
-constexpr int64_t kVectorFloats = 16;
-#else
-constexpr int64_t kVectorFloats = 8;
-#endif
-/// One SIMD register of floats (GCC vector extension: AVX-512 zmm or AVX2
-/// ymm, whichever -march provides).
-typedef float Vec __attribute__((vector_size(kVectorFloats * 4)));
-
-/// Register tile: MR rows × (2 vectors) columns of C, 12 accumulators.
-#if defined(__AVX512F__)
-constexpr int64_t kTileRows = 8, kTileVectors = 3; // 24 of 32 zmm registers
-#else
-constexpr int64_t kTileRows = 6, kTileVectors = 2; // 12 of 16 ymm registers
-#endif
-constexpr int64_t kTileCols = kTileVectors * kVectorFloats;
-/// K block kept in cache while a tile accumulates.
-constexpr int64_t kBlockK = 256;
-
-/// Row k of a dense B: `b + k·ldb`.
-struct DenseRows {
-  const float *b;
-  int64_t ldb;
-  const float *row(int64_t k) const { return b + k * ldb; }
-  DenseRows shifted(int64_t columns) const { return {b + columns, ldb}; }
-};
-
-/// Row k of an implicit-GEMM convolution's B: `b + koff[k]` (B is never
-/// materialised; rows are read from the padded input).
-struct OffsetRows {
-  const float *b;
-  const int64_t *koff;
-  const float *row(int64_t k) const { return b + koff[k]; }
-  OffsetRows shifted(int64_t columns) const { return {b + columns, koff}; }
-};
-
-/// Accumulates rows [0, ROWS) × NV vectors of columns of A[:, k0:k1] ·
-/// B[k0:k1, :] into C (first block: overwrite). The inner loop is ROWS
-/// broadcasts, NV loads and ROWS·NV FMAs (compiled with -ffp-contract=fast).
-template <int64_t ROWS, int64_t NV, typename BRows>
-inline void gemmTile(const float *a, int64_t lda, BRows b, float *c,
-                     int64_t ldc, int64_t k0, int64_t k1, bool first) {
-  Vec acc[ROWS][NV];
-  for (int64_t i = 0; i < ROWS; ++i)
-    for (int64_t v = 0; v < NV; ++v) {
-      if (first)
-        acc[i][v] = Vec{};
-      else
-        std::memcpy(&acc[i][v], c + i * ldc + v * kVectorFloats, sizeof(Vec));
-    }
-  for (int64_t k = k0; k < k1; ++k) {
-    const float *brow = b.row(k);
-    Vec bv[NV];
-    for (int64_t v = 0; v < NV; ++v)
-      std::memcpy(&bv[v], brow + v * kVectorFloats, sizeof(Vec));
-    for (int64_t i = 0; i < ROWS; ++i) {
-      float av = a[i * lda + k];
-      for (int64_t v = 0; v < NV; ++v)
-        acc[i][v] += av * bv[v];
-    }
-  }
-  for (int64_t i = 0; i < ROWS; ++i)
-    for (int64_t v = 0; v < NV; ++v)
-      std::memcpy(c + i * ldc + v * kVectorFloats, &acc[i][v], sizeof(Vec));
-}
-
-/// gemmTile for a runtime row count (1..kTileRows).
-template <int64_t NV, typename BRows>
-inline void gemmRows(int64_t rows, const float *a, int64_t lda, BRows b,
-                     float *c, int64_t ldc, int64_t k0, int64_t k1,
-                     bool first) {
-  switch (rows) {
-  case 8:
-    if constexpr (kTileRows >= 8)
-      return gemmTile<8, NV>(a, lda, b, c, ldc, k0, k1, first);
-    [[fallthrough]];
-  case 7:
-    if constexpr (kTileRows >= 7)
-      return gemmTile<7, NV>(a, lda, b, c, ldc, k0, k1, first);
-    [[fallthrough]];
-  case 6:
-    return gemmTile<6, NV>(a, lda, b, c, ldc, k0, k1, first);
-  case 5:
-    return gemmTile<5, NV>(a, lda, b, c, ldc, k0, k1, first);
-  case 4:
-    return gemmTile<4, NV>(a, lda, b, c, ldc, k0, k1, first);
-  case 3:
-    return gemmTile<3, NV>(a, lda, b, c, ldc, k0, k1, first);
-  case 2:
-    return gemmTile<2, NV>(a, lda, b, c, ldc, k0, k1, first);
-  default:
-    return gemmTile<1, NV>(a, lda, b, c, ldc, k0, k1, first);
-  }
-}
-
-/// Scalar edge tile (fewer columns than one vector).
-template <typename BRows>
-inline void gemmEdge(const float *a, int64_t lda, BRows b, float *c,
-                     int64_t ldc, int64_t rows, int64_t cols, int64_t k0,
-                     int64_t k1, bool first) {
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) {
-      float s = first ? 0.f : c[i * ldc + j];
-      for (int64_t k = k0; k < k1; ++k)
-        s += a[i * lda + k] * b.row(k)[j];
-      c[i * ldc + j] = s;
-    }
-}
-
-/// One output tile: rows × cols of C from A (lda = K) and B, K blocked,
-/// then the epilogue while the tile is in cache: bias, activation and the
-/// residual `res` (C's layout, or null).
-template <Act A, typename BRows>
-inline void gemmBlock(const float *a, int64_t K, BRows b, const float *bias,
-                      const float *res, float *c, int64_t ldc, int64_t rows,
-                      int64_t cols) {
-  for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
-    int64_t k1 = std::min(K, k0 + kBlockK);
-    bool first = k0 == 0;
-    // Whole vectors of columns in one register tile; scalar columns left.
-    int64_t vectors = cols / kVectorFloats, j = vectors * kVectorFloats;
-    if (vectors >= 3 && kTileVectors >= 3) {
-      gemmRows<(kTileVectors >= 3 ? 3 : 2)>(rows, a, K, b, c, ldc, k0, k1,
-                                            first);
-    } else if (vectors == 2) {
-      gemmRows<2>(rows, a, K, b, c, ldc, k0, k1, first);
-    } else if (vectors == 1) {
-      gemmRows<1>(rows, a, K, b, c, ldc, k0, k1, first);
-    }
-    if (j < cols)
-      gemmEdge(a, K, b.shifted(j), c + j, ldc, rows, cols - j, k0, k1, first);
-  }
-  for (int64_t i = 0; i < rows; ++i) {
-    float bv = bias ? bias[i] : 0.f;
-    float *crow = c + i * ldc;
-    if (res) {
-      const float *rrow = res + i * ldc;
-#pragma omp simd
-      for (int64_t j = 0; j < cols; ++j)
-        crow[j] = activate<A>(crow[j] + bv) + rrow[j];
-    } else {
-#pragma omp simd
-      for (int64_t j = 0; j < cols; ++j)
-        crow[j] = activate<A>(crow[j] + bv);
-    }
-  }
-}
-
-/// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) + R[m, n] for row-major
-/// A (M×K), B (K×N, row stride ldb), C and the optional residual R (M×N, row
-/// stride ldc): register tiles, K blocked, parallel over tiles.
-template <Act A>
-void gemm(int64_t M, int64_t N, int64_t K, const float *a, const float *b,
-          int64_t ldb, const float *bias, const float *res, float *c,
-          int64_t ldc) {
-  int64_t mTiles = (M + kTileRows - 1) / kTileRows;
-  int64_t nTiles = (N + kTileCols - 1) / kTileCols;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t nt = 0; nt < nTiles; ++nt) {
-    for (int64_t mt = 0; mt < mTiles; ++mt) {
-      int64_t m0 = mt * kTileRows, n0 = nt * kTileCols;
-      gemmBlock<A>(a + m0 * K, K, DenseRows{b + n0, ldb},
-                   bias ? bias + m0 : nullptr,
-                   res ? res + m0 * ldc + n0 : nullptr, c + m0 * ldc + n0, ldc,
-                   std::min(kTileRows, M - m0), std::min(kTileCols, N - n0));
-    }
-  }
-}
-
-/// Implicit-GEMM stride-1 convolution of one group: C[m, oy·WO + ox] =
-/// act(Σ_k A[m, k] · padded[koff[k] + oy·wp + ox] + bias[m]). Column tiles
-/// stay inside one output row, so every B row segment is a contiguous read
-/// of the padded input and no im2col matrix is written.
-template <Act A>
-void implicitConvGemm(int64_t M, int64_t HO, int64_t WO, int64_t K,
-                      const float *a, const float *padded, const int64_t *koff,
-                      int64_t wp, const float *bias, const float *res,
-                      float *c) {
-  int64_t mTiles = (M + kTileRows - 1) / kTileRows;
-  int64_t xTiles = (WO + kTileCols - 1) / kTileCols;
-#pragma omp parallel for collapse(3) schedule(static)
-  for (int64_t oy = 0; oy < HO; ++oy) {
-    for (int64_t xt = 0; xt < xTiles; ++xt) {
-      for (int64_t mt = 0; mt < mTiles; ++mt) {
-        int64_t m0 = mt * kTileRows, x0 = xt * kTileCols;
-        int64_t at = m0 * HO * WO + oy * WO + x0;
-        gemmBlock<A>(a + m0 * K, K, OffsetRows{padded + oy * wp + x0, koff},
-                     bias ? bias + m0 : nullptr, res ? res + at : nullptr,
-                     c + at, HO * WO, std::min(kTileRows, M - m0),
-                     std::min(kTileCols, WO - x0));
-      }
-    }
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // Convolutions
 //===----------------------------------------------------------------------===//
 
-/// Floats of scratch conv2d needs: the zero-padded input, plus either the
-/// four stride-2 phase planes or one group's im2col matrix.
+/// Floats of scratch conv2d needs: the four stride-2 phase planes of the
+/// zero-padded input, or the zero-padded input (nothing for unpadded convs,
+/// which read the input directly).
 constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
                                     int64_t s, int64_t p, int64_t d,
                                     int64_t g) {
-  int64_t ho = (h + 2 * p - d * (k - 1) - 1) / s + 1;
-  int64_t wo = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+  (void)k;
+  (void)g;
   int64_t hp = h + 2 * p, wp = w + 2 * p;
-  int64_t phases = 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2);
-  return (k == 1 && s == 1 && p == 0)
-             ? 0
-             : ci * hp * wp + std::max(phases, (ci / g) * k * k * ho * wo);
+  if (s == 2 && d == 1)
+    return 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2);
+  return p > 0 ? ci * hp * wp : 0;
 }
 
 /// Splits the zero-padded (by P) [C, H, W] map into its four stride-2
@@ -329,11 +100,14 @@ void padBorder(const float *x, float *y) {
   }
 }
 
-/// General grouped conv (NCHW, one image): zero-pad once; stride 1 runs as
-/// an implicit GEMM over the padded input, other strides im2col without
-/// bounds checks then GEMM; bias, activation and the residual `res` (the
-/// result's layout, or null) fused. 1×1 stride-1 unpadded convs read the
-/// input directly. `scratch` holds convScratchFloats(...) floats.
+/// General grouped conv (NCHW, one image) as a packed implicit GEMM per
+/// group (Gemm.h): B's rows are the input channel taps, read from the input
+/// itself (1×1 unpadded), from its four stride-2 phase planes (stride 2,
+/// so every tap reads a contiguous row) or from the zero-padded input (other
+/// strides and dilations); no im2col matrix is ever written. `w` is packed
+/// per group (Packing.h); bias, activation and the residual `res` (the
+/// result's layout, or null) are fused. `scratch` holds
+/// convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
 void conv2d(const float *x, const float *w, const float *bias, const float *res,
@@ -342,77 +116,44 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+  auto run = [&](int64_t g, const BSource &b) {
+    packedGemm<A>(COG, HO * WO, KK, w + g * COG * KK, b,
+                  bias ? bias + g * COG : nullptr,
+                  res ? res + g * COG * HO * WO : nullptr,
+                  y + g * COG * HO * WO, HO * WO);
+  };
   if constexpr (K == 1 && S == 1 && P == 0) {
     for (int64_t g = 0; g < G; ++g)
-      gemm<A>(COG, HO * WO, KK, w + g * COG * KK, x + g * CIG * H * W, HO * WO,
-              bias ? bias + g * COG : nullptr,
-              res ? res + g * COG * HO * WO : nullptr, y + g * COG * HO * WO,
-              HO * WO);
+      run(g, denseB(x + g * CIG * H * W, H * W));
     return;
   }
-  // Stride 2 (no dilation) as an implicit GEMM over the four phase planes
-  // of the padded input, split straight from x.
-  if constexpr (S == 2 && D == 1 && WO % kVectorFloats == 0) {
+  int64_t koff[KK];
+  if constexpr (S == 2 && D == 1) {
+    // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
+    // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    float *phases = scratch;
-    splitPhases<CI, H, W, P>(x, phases);
-    int64_t koff[KK];
+    splitPhases<CI, H, W, P>(x, scratch);
     for (int64_t g = 0; g < G; ++g) {
       for (int64_t r = 0; r < KK; ++r) {
         int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
         int64_t phase = (ky % 2) * 2 + kx % 2;
         koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
       }
-      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, phases, koff, WH,
-                          bias ? bias + g * COG : nullptr,
-                          res ? res + g * COG * HO * WO : nullptr,
-                          y + g * COG * HO * WO);
+      run(g, BSource{scratch, koff, 0, WO, WH, 1});
     }
     return;
   }
   const float *padded = x;
-  float *col = scratch;
   if constexpr (P > 0) {
     padBorder<CI, H, W, P>(x, scratch);
     padded = scratch;
-    col = scratch + CI * HP * WP;
-  }
-  // Implicit GEMM when output rows split into whole vectors (no scalar
-  // edge columns); otherwise im2col, whose columns span rows.
-  if constexpr (S == 1 && WO % kVectorFloats == 0) {
-    int64_t koff[KK];
-    for (int64_t g = 0; g < G; ++g) {
-      for (int64_t r = 0; r < KK; ++r) {
-        int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
-        koff[r] = ci * HP * WP + ky * D * WP + kx * D;
-      }
-      implicitConvGemm<A>(COG, HO, WO, KK, w + g * COG * KK, padded, koff, WP,
-                          bias ? bias + g * COG : nullptr,
-                          res ? res + g * COG * HO * WO : nullptr,
-                          y + g * COG * HO * WO);
-    }
-    return;
   }
   for (int64_t g = 0; g < G; ++g) {
-#pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < KK; ++r) {
       int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
-      float *dst = col + r * HO * WO;
-      const float *src = padded + ci * HP * WP + ky * D * WP + kx * D;
-      for (int64_t oy = 0; oy < HO; ++oy) {
-        const float *row = src + oy * S * WP;
-        if constexpr (S == 1) {
-          std::memcpy(dst + oy * WO, row, sizeof(float) * WO);
-        } else {
-          for (int64_t ox = 0; ox < WO; ++ox)
-            dst[oy * WO + ox] = row[ox * S];
-        }
-      }
+      koff[r] = ci * HP * WP + ky * D * WP + kx * D;
     }
-    gemm<A>(COG, HO * WO, KK, w + g * COG * KK, col, HO * WO,
-            bias ? bias + g * COG : nullptr,
-            res ? res + g * COG * HO * WO : nullptr, y + g * COG * HO * WO,
-            HO * WO);
+    run(g, BSource{padded, koff, 0, WO, S * WP, S});
   }
 }
 
@@ -451,16 +192,9 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
               acc[ox] += src[ox * S] * fv;
           }
         }
-        if (res) {
-          const float *r = res + c * HO * WO + oy * WO;
-#pragma omp simd
-          for (int64_t ox = 0; ox < WO; ++ox)
-            dst[oy * WO + ox] = activate<A>(acc[ox]) + r[ox];
-        } else {
-#pragma omp simd
-          for (int64_t ox = 0; ox < WO; ++ox)
-            dst[oy * WO + ox] = activate<A>(acc[ox]);
-        }
+        biasActivateRow<A>(acc.data(), 0.f,
+                           res ? res + c * HO * WO + oy * WO : nullptr,
+                           dst + oy * WO, WO);
       }
     }
   }
@@ -481,9 +215,10 @@ void channelAffine(const float *x, const float *scale, const float *shift,
 }
 
 template <int64_t N, Act A> void activation(const float *x, float *y) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < N; ++i)
-    y[i] = activate<A>(x[i]);
+  constexpr int64_t kChunk = 4096;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < N; i += kChunk)
+    biasActivateRow<A>(x + i, 0.f, nullptr, y + i, std::min(kChunk, N - i));
 }
 
 template <int64_t N> void add(const float *a, const float *b, float *y) {

@@ -1,0 +1,315 @@
+//===- Gemm.h - packed, cache-blocked GEMM with fused epilogue ----*- C++ -*-===//
+//
+// C[m, n] = act(Σ_k A[m, k] · B[k, n] + bias[m]) + R[m, n] for every
+// convolution and projection of a model. A (weights) arrives packed by
+// irmb-compile (Packing.h). B is never a dense matrix: column n of row k is
+// `base[koff[k] + (n / WO)·rowStep + (n % WO)·colStep]`, which covers a 1×1
+// convolution's input (koff = k·HW), an implicit-GEMM convolution over a
+// zero-padded input or its stride-2 phase planes, and strided gathers.
+//
+// Blocking (BLIS order): the columns are cut into panels of kTileCols; each
+// thread takes an equal contiguous range of panels (so both cores get the
+// same share of every layer, however small); per block of kPanelsPerBlock
+// panels and K block of kBlockK rows the B block is packed once into a
+// thread-local buffer, panel-major ([panel][k][kTileCols], zero past N),
+// then every row tile of A runs the micro-kernel against each panel while
+// the panel sits in L1. The epilogue (bias, activation, residual) runs on
+// each finished tile while it is in L1.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_GEMM_H
+#define IRMB_CODEGEN_CPU_KERNELS_GEMM_H
+
+#include "MicroKernel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace irmb::kernels {
+
+/// Element-wise activations (matches mlir::irmb::Activation).
+enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
+
+/// e^x for float32 within about 1 ulp (Cephes expf): range reduction by
+/// ln 2, a degree-6 polynomial, the exponent written into the bits. Written
+/// without branches or calls so loops over it vectorise; -inf gives 0.
+inline float expf32(float x) {
+  x = std::min(std::max(x, -87.3365f), 88.3762f);
+  // Round to nearest with the 1.5·2^23 trick (vectorises, unlike floorf).
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * __builtin_bit_cast(float, bits);
+}
+
+template <Act A> inline float activate(float x) {
+  if constexpr (A == Act::Relu)
+    return x > 0.f ? x : 0.f;
+  else if constexpr (A == Act::Relu6)
+    return std::min(std::max(x, 0.f), 6.f);
+  else if constexpr (A == Act::Silu)
+    return x / (1.f + expf32(-x));
+  else
+    return x;
+}
+
+inline float sigmoid(float x) { return 1.f / (1.f + expf32(-x)); }
+
+/// Where the columns of B come from (see the file comment). `koff` null
+/// means koff[k] = k · kStride.
+struct BSource {
+  const float *base;
+  const int64_t *koff;
+  int64_t kStride, wo, rowStep, colStep;
+  int64_t koffset(int64_t k) const { return koff ? koff[k] : k * kStride; }
+};
+
+/// A dense row-major B (row stride ldb).
+inline BSource denseB(const float *b, int64_t ldb) {
+  return {b, nullptr, ldb, INT64_MAX / 4, 0, 1};
+}
+
+/// Panels packed per block: kPanelsPerBlock · kTileCols columns of B.
+constexpr int64_t kPanelsPerBlock = 8;
+
+/// This thread's index and the team size inside a parallel region.
+inline void threadShare(int64_t &thread, int64_t &threads) {
+#ifdef _OPENMP
+  thread = omp_get_thread_num();
+  threads = omp_get_num_threads();
+#else
+  thread = 0;
+  threads = 1;
+#endif
+}
+
+/// A piece of a packed panel: columns [col, col + len) of the panel read
+/// consecutive floats from `src` on (plus the row's koffset).
+struct PanelPiece {
+  int64_t col, src, len;
+};
+
+/// The pieces of the panels of one block (panel p's pieces are
+/// pieces[first[p] .. first[p + 1])), and whether a panel is one whole
+/// contiguous piece.
+struct BlockLayout {
+  std::vector<PanelPiece> pieces;
+  std::vector<int64_t> first;
+  std::vector<char> whole;
+
+  /// Columns [n0, n0 + cols) of B.
+  void build(const BSource &b, int64_t n0, int64_t cols) {
+    pieces.clear();
+    first.clear();
+    whole.clear();
+    int64_t oy = n0 / b.wo, ox = n0 % b.wo;
+    for (int64_t p0 = 0; p0 < cols; p0 += kTileCols) {
+      first.push_back(static_cast<int64_t>(pieces.size()));
+      int64_t end = std::min(cols, p0 + kTileCols);
+      for (int64_t j = p0; j < end;) {
+        // Consecutive columns of one output row are consecutive sources
+        // when colStep is 1.
+        int64_t len = b.colStep == 1 ? std::min(end - j, b.wo - ox) : 1;
+        pieces.push_back({j - p0, oy * b.rowStep + ox * b.colStep, len});
+        j += len;
+        ox += len;
+        if (ox == b.wo) {
+          ox = 0;
+          ++oy;
+        }
+      }
+      whole.push_back(pieces.size() - first.back() == 1 &&
+                      end - p0 == kTileCols);
+    }
+    first.push_back(static_cast<int64_t>(pieces.size()));
+  }
+};
+
+/// Packs rows [k0, k0 + kc) of a block into `dst` ([panel][kc][kTileCols],
+/// zeros past the block's last column).
+inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
+                       int64_t kc, float *dst) {
+  using V = Isa;
+  int64_t panels = static_cast<int64_t>(layout.whole.size());
+  // Row by row, so each source row is read as one contiguous stretch (rows
+  // of a dense B are H·W floats apart: reading a panel's column strip over
+  // all rows would touch kc pages, and for H·W a multiple of 1024 the same
+  // few L1 sets, per panel).
+  for (int64_t k = 0; k < kc; ++k) {
+    const float *row = b.base + b.koffset(k0 + k);
+    for (int64_t p = 0; p < panels; ++p) {
+      float *d = dst + (p * kc + k) * kTileCols;
+      if (layout.whole[p]) {
+        const float *from = row + layout.pieces[layout.first[p]].src;
+        for (int64_t v = 0; v < kTileVectors; ++v)
+          V::store(d + v * V::kLanes, V::load(from + v * V::kLanes));
+        continue;
+      }
+      for (int64_t v = 0; v < kTileVectors; ++v)
+        V::store(d + v * V::kLanes, V::zero());
+      for (int64_t i = layout.first[p]; i < layout.first[p + 1]; ++i) {
+        const PanelPiece &piece = layout.pieces[i];
+        const float *from = row + piece.src;
+        if (b.colStep == 1) {
+          for (int64_t j = 0; j < piece.len; ++j)
+            d[piece.col + j] = from[j];
+        } else {
+          d[piece.col] = *from;
+        }
+      }
+    }
+  }
+}
+
+/// expf32 on a vector (the same operations, lane by lane).
+template <typename V> inline typename V::Reg expVector(typename V::Reg x) {
+  using R = typename V::Reg;
+  x = V::min(V::max(x, V::set1(-87.3365f)), V::set1(88.3762f));
+  R magic = V::set1(12582912.0f);
+  R n = V::sub(V::fma(x, V::set1(1.44269504088896341f), magic), magic);
+  R r = V::fma(n, V::set1(2.12194440e-4f),
+               V::sub(x, V::mul(n, V::set1(0.693359375f))));
+  R p = V::set1(1.9875691500E-4f);
+  p = V::fma(p, r, V::set1(1.3981999507E-3f));
+  p = V::fma(p, r, V::set1(8.3334519073E-3f));
+  p = V::fma(p, r, V::set1(4.1665795894E-2f));
+  p = V::fma(p, r, V::set1(1.6666665459E-1f));
+  p = V::fma(p, r, V::set1(5.0000001201E-1f));
+  p = V::add(V::fma(V::mul(p, r), r, r), V::set1(1.0f));
+  return V::mul(p, V::pow2(n));
+}
+
+/// 1 / d for d ≥ 1: the hardware estimate and one Newton step (about 23
+/// bits; a division costs 3–10× more on every x86 core).
+template <typename V> inline typename V::Reg reciprocal(typename V::Reg d) {
+  typename V::Reg r = V::rcp(d);
+  // r · (2 − d·r), as r + r·(1 − d·r).
+  typename V::Reg e = V::sub(V::set1(1.f), V::mul(d, r));
+  return V::fma(r, e, r);
+}
+
+/// activate<A> on a vector.
+template <Act A, typename V>
+inline typename V::Reg activateVector(typename V::Reg x) {
+  if constexpr (A == Act::Relu)
+    return V::max(x, V::zero());
+  else if constexpr (A == Act::Relu6)
+    return V::min(V::max(x, V::zero()), V::set1(6.f));
+  else if constexpr (A == Act::Silu)
+    return V::mul(x, reciprocal<V>(V::add(V::set1(1.f),
+                                          expVector<V>(V::sub(V::zero(), x)))));
+  else
+    return x;
+}
+
+/// y[j] = act(x[j] + bias) (+ res[j]) for j < n, in vectors (scalar tail);
+/// y may be x. `res` may be null.
+template <Act A>
+inline void biasActivateRow(const float *x, float bias, const float *res,
+                            float *y, int64_t n) {
+  using V = Isa;
+  typename V::Reg bv = V::set1(bias);
+  int64_t j = 0;
+  for (; j + V::kLanes <= n; j += V::kLanes) {
+    typename V::Reg v = activateVector<A, V>(V::add(V::load(x + j), bv));
+    if (res)
+      v = V::add(v, V::load(res + j));
+    V::store(y + j, v);
+  }
+  for (; j < n; ++j)
+    y[j] = activate<A>(x[j] + bias) + (res ? res[j] : 0.f);
+}
+
+/// Bias, activation and residual on a finished rows × cols tile of C.
+template <Act A>
+inline void epilogue(float *c, int64_t ldc, const float *bias,
+                     const float *res, int64_t rows, int64_t cols) {
+  if (!bias && !res && A == Act::None)
+    return;
+  for (int64_t i = 0; i < rows; ++i)
+    biasActivateRow<A>(c + i * ldc, bias ? bias[i] : 0.f,
+                       res ? res + i * ldc : nullptr, c + i * ldc, cols);
+}
+
+/// The packed GEMM: M rows of packed A (Packing.h, kTileRows tiles), N
+/// columns of B (BSource), K; C and the residual (null or C's layout) with
+/// row stride ldc. Call from outside a parallel region: it opens its own.
+template <Act A>
+void packedGemm(int64_t M, int64_t N, int64_t K, const float *apacked,
+                const BSource &b, const float *bias, const float *res,
+                float *c, int64_t ldc) {
+  const int64_t panels = (N + kTileCols - 1) / kTileCols;
+#pragma omp parallel
+  {
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    int64_t p0 = panels * thread / threads,
+            p1 = panels * (thread + 1) / threads;
+    thread_local std::vector<float> packed;
+    thread_local BlockLayout layout;
+    packed.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
+    alignas(64) float edge[kTileRows * kTileCols];
+    for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
+      int64_t pe = std::min(p1, pb + kPanelsPerBlock);
+      int64_t n0 = pb * kTileCols, cols = std::min(N, pe * kTileCols) - n0;
+      layout.build(b, n0, cols);
+      for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+        int64_t kc = std::min(kBlockK, K - k0);
+        bool accumulate = k0 > 0, last = k0 + kc == K;
+        packBBlock(b, layout, k0, kc, packed.data());
+        for (int64_t p = pb; p < pe; ++p) {
+          int64_t j0 = p * kTileCols, w = std::min(kTileCols, N - j0);
+          const float *panel = packed.data() + (p - pb) * kc * kTileCols;
+          for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+            int64_t rows = std::min(kTileRows, M - m0);
+            const float *a = apacked + m0 * K + k0 * rows;
+            float *ct = c + m0 * ldc + j0;
+            if (w == kTileCols) {
+              microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
+            } else {
+              // Edge panel: through a full-width tile on the stack.
+              if (accumulate)
+                for (int64_t i = 0; i < rows; ++i)
+                  std::memcpy(edge + i * kTileCols, ct + i * ldc,
+                              sizeof(float) * w);
+              microKernelRows(rows, kc, a, panel, edge, kTileCols,
+                              accumulate);
+              for (int64_t i = 0; i < rows; ++i)
+                std::memcpy(ct + i * ldc, edge + i * kTileCols,
+                            sizeof(float) * w);
+            }
+            if (last)
+              epilogue<A>(ct, ldc, bias ? bias + m0 : nullptr,
+                          res ? res + m0 * ldc + j0 : nullptr, rows, w);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// C = act(A·B + bias) + R for a packed A (M×K) and a dense row-major B
+/// (K×N, row stride ldb); C and R have row stride ldc.
+template <Act A>
+void gemm(int64_t M, int64_t N, int64_t K, const float *apacked,
+          const float *b, int64_t ldb, const float *bias, const float *res,
+          float *c, int64_t ldc) {
+  packedGemm<A>(M, N, K, apacked, denseB(b, ldb), bias, res, c, ldc);
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_GEMM_H

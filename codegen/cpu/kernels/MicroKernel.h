@@ -1,0 +1,218 @@
+//===- MicroKernel.h - register-blocked GEMM micro-kernels --------*- C++ -*-===//
+//
+// The innermost loop of every convolution and projection: C[R × NV·L] +=
+// A_tile · B_panel over one K block, with the R·NV accumulators held in
+// named vector variables (not an array), so no compiler or tuning can place
+// them in memory: each K step is NV loads of the packed B panel, R
+// broadcasts of the packed A tile and R·NV FMAs. Written with intrinsics
+// through a small ISA traits class (AVX-512: 16 floats, AVX2 + FMA: 8, SSE2:
+// 4 with a separate multiply and add), selected by the -march the model is
+// built with. Each instantiation is a separate (noinline) function, which
+// the assembly test (test/Codegen/microkernel-asm.test) disassembles to
+// check that its inner loop never touches the stack.
+//
+// Operands: `a` is the packed tile of Packing.h (K block start), `b` the
+// packed panel [kc][NV·L] (Gemm.h packs it), `c` row-major with row stride
+// ldc; `accumulate` adds to C instead of overwriting it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_MICROKERNEL_H
+#define IRMB_CODEGEN_CPU_KERNELS_MICROKERNEL_H
+
+#include "Packing.h"
+
+#include <cstdint>
+#include <immintrin.h>
+
+namespace irmb::kernels {
+
+#if defined(__AVX512F__)
+/// AVX-512: 32 zmm registers; tile 8 × 3 vectors = 24 accumulators.
+struct Isa {
+  using Reg = __m512;
+  static constexpr int64_t kLanes = 16, kRows = kAvx512TileRows, kVectors = 3;
+  static constexpr const char *kName = "avx512";
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float *p) { return _mm512_loadu_ps(p); }
+  static void store(float *p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg broadcast(const float *p) { return _mm512_set1_ps(*p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
+  /// 1 / a to about 14 bits.
+  static Reg rcp(Reg a) { return _mm512_rcp14_ps(a); }
+  static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
+  static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
+  static Reg set1(float v) { return _mm512_set1_ps(v); }
+  /// 2^n for integral n in [-127, 128] held as floats.
+  static Reg pow2(Reg n) {
+    __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+  }
+};
+#elif defined(__AVX2__) && defined(__FMA__)
+/// AVX2 + FMA: 16 ymm registers; tile 6 × 2 vectors = 12 accumulators,
+/// 2 B vectors and one broadcast.
+struct Isa {
+  using Reg = __m256;
+  static constexpr int64_t kLanes = 8, kRows = kAvx2TileRows, kVectors = 2;
+  static constexpr const char *kName = "avx2";
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float *p) { return _mm256_loadu_ps(p); }
+  static void store(float *p, Reg v) { _mm256_storeu_ps(p, v); }
+  static Reg broadcast(const float *p) { return _mm256_broadcast_ss(p); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+  static Reg div(Reg a, Reg b) { return _mm256_div_ps(a, b); }
+  /// 1 / a to about 12 bits.
+  static Reg rcp(Reg a) { return _mm256_rcp_ps(a); }
+  static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
+  static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
+  static Reg set1(float v) { return _mm256_set1_ps(v); }
+  /// 2^n for integral n in [-127, 128] held as floats.
+  static Reg pow2(Reg n) {
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+};
+#else
+/// SSE2 (any x86-64): 16 xmm registers; tile 4 × 2 vectors, multiply + add.
+struct Isa {
+  using Reg = __m128;
+  static constexpr int64_t kLanes = 4, kRows = kSseTileRows, kVectors = 2;
+  static constexpr const char *kName = "sse";
+  static Reg zero() { return _mm_setzero_ps(); }
+  static Reg load(const float *p) { return _mm_loadu_ps(p); }
+  static void store(float *p, Reg v) { _mm_storeu_ps(p, v); }
+  static Reg broadcast(const float *p) { return _mm_set1_ps(*p); }
+  static Reg fma(Reg a, Reg b, Reg c) {
+    return _mm_add_ps(_mm_mul_ps(a, b), c);
+  }
+  static Reg add(Reg a, Reg b) { return _mm_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm_mul_ps(a, b); }
+  static Reg div(Reg a, Reg b) { return _mm_div_ps(a, b); }
+  /// 1 / a to about 12 bits.
+  static Reg rcp(Reg a) { return _mm_rcp_ps(a); }
+  static Reg min(Reg a, Reg b) { return _mm_min_ps(a, b); }
+  static Reg max(Reg a, Reg b) { return _mm_max_ps(a, b); }
+  static Reg set1(float v) { return _mm_set1_ps(v); }
+  /// 2^n for integral n in [-127, 128] held as floats.
+  static Reg pow2(Reg n) {
+    __m128i e = _mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127));
+    return _mm_castsi128_ps(_mm_slli_epi32(e, 23));
+  }
+};
+#endif
+
+/// Rows and columns of the full register tile, and the K block.
+constexpr int64_t kTileRows = Isa::kRows, kTileVectors = Isa::kVectors;
+constexpr int64_t kVectorFloats = Isa::kLanes;
+constexpr int64_t kTileCols = kTileVectors * kVectorFloats;
+/// K block: the packed B panel (kBlockK × kTileCols floats, 16–24 KiB) stays
+/// in L1 while every row tile of A streams past it.
+constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
+
+// One accumulator row: its R·NV variables are named c<row><vector>.
+#define IRMB_ROW_DECL(i)                                                       \
+  typename V::Reg c##i##0 = V::zero(), c##i##1 = V::zero(),                   \
+                  c##i##2 = V::zero();
+#define IRMB_ROW_LOAD(i)                                                       \
+  if constexpr (R > i) {                                                       \
+    c##i##0 = V::load(c + i * ldc);                                            \
+    if constexpr (NV > 1)                                                      \
+      c##i##1 = V::load(c + i * ldc + V::kLanes);                              \
+    if constexpr (NV > 2)                                                      \
+      c##i##2 = V::load(c + i * ldc + 2 * V::kLanes);                          \
+  }
+#define IRMB_ROW_FMA(i)                                                        \
+  if constexpr (R > i) {                                                       \
+    typename V::Reg ai = V::broadcast(a + i);                                  \
+    c##i##0 = V::fma(ai, b0, c##i##0);                                         \
+    if constexpr (NV > 1)                                                      \
+      c##i##1 = V::fma(ai, b1, c##i##1);                                       \
+    if constexpr (NV > 2)                                                      \
+      c##i##2 = V::fma(ai, b2, c##i##2);                                       \
+  }
+#define IRMB_ROW_STORE(i)                                                      \
+  if constexpr (R > i) {                                                       \
+    V::store(c + i * ldc, c##i##0);                                            \
+    if constexpr (NV > 1)                                                      \
+      V::store(c + i * ldc + V::kLanes, c##i##1);                              \
+    if constexpr (NV > 2)                                                      \
+      V::store(c + i * ldc + 2 * V::kLanes, c##i##2);                          \
+  }
+#define IRMB_ROWS(op)                                                          \
+  op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7)
+
+/// C[0:R, 0:NV·L] (+)= Σ_k a[k·R + i] · b[k·NV·L + j] for k < kc: the
+/// micro-kernel (R ≤ 8 rows, NV ≤ 3 vectors).
+template <typename V, int64_t R, int64_t NV>
+__attribute__((noinline)) void
+microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
+            float *__restrict c, int64_t ldc, bool accumulate) {
+  static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
+  IRMB_ROWS(IRMB_ROW_DECL)
+  if (accumulate) {
+    IRMB_ROWS(IRMB_ROW_LOAD)
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    typename V::Reg b0 = V::load(b), b1 = b0, b2 = b0;
+    if constexpr (NV > 1)
+      b1 = V::load(b + V::kLanes);
+    if constexpr (NV > 2)
+      b2 = V::load(b + 2 * V::kLanes);
+    IRMB_ROWS(IRMB_ROW_FMA)
+    a += R;
+    b += NV * V::kLanes;
+  }
+  IRMB_ROWS(IRMB_ROW_STORE)
+}
+
+#undef IRMB_ROWS
+#undef IRMB_ROW_STORE
+#undef IRMB_ROW_FMA
+#undef IRMB_ROW_LOAD
+#undef IRMB_ROW_DECL
+
+/// The micro-kernel of the model's ISA for a runtime row count (1 ..
+/// kTileRows; a matrix's last row tile may be narrower).
+inline void microKernelRows(int64_t rows, int64_t kc, const float *a,
+                            const float *b, float *c, int64_t ldc,
+                            bool accumulate) {
+  constexpr int64_t NV = kTileVectors;
+  switch (rows) {
+  case 8:
+    if constexpr (kTileRows >= 8)
+      return microKernel<Isa, 8, NV>(kc, a, b, c, ldc, accumulate);
+    [[fallthrough]];
+  case 7:
+    if constexpr (kTileRows >= 7)
+      return microKernel<Isa, 7, NV>(kc, a, b, c, ldc, accumulate);
+    [[fallthrough]];
+  case 6:
+    if constexpr (kTileRows >= 6)
+      return microKernel<Isa, 6, NV>(kc, a, b, c, ldc, accumulate);
+    [[fallthrough]];
+  case 5:
+    if constexpr (kTileRows >= 5)
+      return microKernel<Isa, 5, NV>(kc, a, b, c, ldc, accumulate);
+    [[fallthrough]];
+  case 4:
+    return microKernel<Isa, 4, NV>(kc, a, b, c, ldc, accumulate);
+  case 3:
+    return microKernel<Isa, 3, NV>(kc, a, b, c, ldc, accumulate);
+  case 2:
+    return microKernel<Isa, 2, NV>(kc, a, b, c, ldc, accumulate);
+  default:
+    return microKernel<Isa, 1, NV>(kc, a, b, c, ldc, accumulate);
+  }
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_MICROKERNEL_H

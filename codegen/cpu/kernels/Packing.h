@@ -1,0 +1,57 @@
+//===- Packing.h - weight layout the CPU GEMM micro-kernels read --*- C++ -*-===//
+//
+// The packed layout of a GEMM's constant operand A (a convolution's weights,
+// M output channels × K = Cin·kh·kw), shared by irmb-compile, which packs
+// every weight matrix once while it writes the weights blob, and by the
+// kernel library, whose micro-kernels read it. A is cut into row tiles of
+// `tileRows` rows (the last tile keeps the rows that are left, no zero
+// padding); each tile is stored k-major, so one K step of a micro-kernel
+// reads its rows' values as one contiguous group:
+//
+//   packed[t·tileRows·K + k·rows(t) + i] = A[t·tileRows + i][k]
+//
+// and the K block [k0, k1) of tile t starts at t·tileRows·K + k0·rows(t).
+// The packed matrix has exactly M·K floats. Plain C++, no intrinsics: the
+// emitter (built without -march) includes it too.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_PACKING_H
+#define IRMB_CODEGEN_CPU_KERNELS_PACKING_H
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace irmb::kernels {
+
+/// Rows of the micro-kernel tile of each ISA the CPU target compiles for
+/// (the A operand is packed for it): AVX-512 8 rows × 48 columns, AVX2 6 ×
+/// 16, SSE (no AVX2) 4 × 8.
+constexpr int64_t kAvx512TileRows = 8, kAvx2TileRows = 6, kSseTileRows = 4;
+
+/// Packs the row-major M×K matrix `a` into `packed` (M·K floats) for
+/// micro-kernel tiles of `tileRows` rows.
+template <typename T>
+inline void packWeights(const T *a, int64_t M, int64_t K, int64_t tileRows,
+                        T *packed) {
+  for (int64_t m0 = 0; m0 < M; m0 += tileRows) {
+    int64_t rows = std::min(tileRows, M - m0);
+    T *tile = packed + m0 * K;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < rows; ++i)
+        tile[k * rows + i] = a[(m0 + i) * K + k];
+  }
+}
+
+/// packWeights for each of `groups` independent M×K matrices stored one
+/// after the other (a grouped convolution's weights).
+template <typename T>
+inline void packGroupedWeights(const T *a, int64_t groups, int64_t M, int64_t K,
+                               int64_t tileRows, T *packed) {
+  for (int64_t g = 0; g < groups; ++g)
+    packWeights(a + g * M * K, M, K, tileRows, packed + g * M * K);
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_PACKING_H
