@@ -2,11 +2,12 @@
 # Installs irmb's build and test dependencies from Debian, quietly and only
 # when something is missing: MLIR/LLVM 22 (shared libraries, tablegen, lit,
 # FileCheck), yaml-cpp, GoogleTest, LibTorch (the reference executor), CMake,
-# Ninja, lld, ccache and python3 (test helpers).
+# Ninja, lld, ccache, python3 (test helpers) and clang-22 with its OpenMP
+# (the micro-kernel assembly test builds models with clang too).
 set -euo pipefail
 packages=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
           libyaml-cpp-dev libgtest-dev libtorch-dev cmake ninja-build lld ccache
-          g++ python3)
+          g++ python3 clang-22 libomp-22-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

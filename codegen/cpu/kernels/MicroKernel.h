@@ -7,7 +7,8 @@
 // broadcasts of the packed A tile and R·NV FMAs. Written with intrinsics
 // through a small ISA traits class (AVX-512: 16 floats, AVX2 + FMA: 8, SSE2:
 // 4 with a separate multiply and add), selected by the -march the model is
-// built with. Each instantiation is a separate (noinline) function, which
+// built with. Each instantiation is a separate (noinline, internal: no PLT
+// call) function, which
 // the assembly test (test/Codegen/microkernel-asm.test) disassembles to
 // check that its inner loop never touches the stack.
 //
@@ -152,7 +153,7 @@ constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
 /// C[0:R, 0:NV·L] (+)= Σ_k a[k·R + i] · b[k·NV·L + j] for k < kc: the
 /// micro-kernel (R ≤ 8 rows, NV ≤ 3 vectors).
 template <typename V, int64_t R, int64_t NV>
-__attribute__((noinline)) void
+__attribute__((noinline)) static void
 microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
             float *__restrict c, int64_t ldc, bool accumulate) {
   static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
