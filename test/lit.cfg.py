@@ -19,10 +19,19 @@ config.substitutions.append(("%shared", config.irmb_shared_dir))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
 llvm_config.add_tool_substitutions(
-    ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-run", "irmb-npy-compare", "irmb-unittests"],
+    ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-run", "irmb-npy-compare", "irmb-unittests",
+     "irmb-kernels-avx512-tests"],
     [config.irmb_tools_dir, config.llvm_tools_dir])
 llvm_config.with_environment("PATH", config.irmb_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# `avx512` when this CPU runs AVX-512F code (the AVX-512 kernel tests).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if " avx512f" in cpuinfo.read():
+            config.available_features.add("avx512")
+except OSError:
+    pass
 
 # CUDA: `nvcc` when the toolkit is installed (CI has it; the nvcc tests are
 # then required to pass), `cuda-device` when a GPU answers nvidia-smi (tests
