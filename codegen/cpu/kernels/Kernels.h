@@ -73,8 +73,13 @@ void splitPhases(const float *x, float *y) {
         const float *src = x + (c * H + sy) * W;
         for (int64_t j = 0; j < jlo; ++j)
           row[j] = 0.f;
-#pragma omp simd
-        for (int64_t j = jlo; j < jhi; ++j)
+        // Whole vectors while their 2·L source floats lie inside the row.
+        int64_t j = jlo;
+        for (; j + Isa::kLanes <= jhi &&
+               2 * (j + Isa::kLanes) - 1 + px - P <= W - 1;
+             j += Isa::kLanes)
+          Isa::store(row + j, Isa::evens(src + (2 * j + px - P)));
+        for (; j < jhi; ++j)
           row[j] = src[2 * j + px - P];
         for (int64_t j = jhi; j < WH; ++j)
           row[j] = 0.f;

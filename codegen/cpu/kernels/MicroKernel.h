@@ -47,6 +47,12 @@ struct Isa {
   static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg set1(float v) { return _mm512_set1_ps(v); }
+  /// p[0], p[2], ..., p[30] (reads 32 floats).
+  static Reg evens(const float *p) {
+    const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                            20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(load(p), index, load(p + 16));
+  }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
     __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
@@ -74,6 +80,12 @@ struct Isa {
   static Reg min(Reg a, Reg b) { return _mm256_min_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm256_max_ps(a, b); }
   static Reg set1(float v) { return _mm256_set1_ps(v); }
+  /// p[0], p[2], ..., p[14] (reads 16 floats).
+  static Reg evens(const float *p) {
+    __m256 t = _mm256_shuffle_ps(load(p), load(p + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
@@ -102,6 +114,10 @@ struct Isa {
   static Reg min(Reg a, Reg b) { return _mm_min_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm_max_ps(a, b); }
   static Reg set1(float v) { return _mm_set1_ps(v); }
+  /// p[0], p[2], p[4], p[6] (reads 8 floats).
+  static Reg evens(const float *p) {
+    return _mm_shuffle_ps(load(p), load(p + 4), _MM_SHUFFLE(2, 0, 2, 0));
+  }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
     __m128i e = _mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127));
