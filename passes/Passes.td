@@ -50,11 +50,14 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
 def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
   let summary = "Assigns each primitive op the CPU kernel that will run it";
   let description = [{
-    Annotates every primitive op with a `kernel` attribute naming the kernel
-    of codegen/cpu/kernels/Kernels.h that implements it; code generation
-    emits exactly that kernel (and refuses ops without one). Convolutions
-    choose by shape: `gemm` (1×1, stride 1, no padding: the input is the
-    GEMM's B matrix), `depthwise` (groups = channels) or `im2col_gemm`;
+    Annotates every primitive op with a `cpu_kernel` attribute naming the
+    kernel of codegen/cpu/kernels/Kernels.h that implements it; code
+    generation emits exactly that kernel (and refuses ops without one).
+    Convolutions choose by shape: `gemm` (1×1, stride 1, no padding: the
+    input is the GEMM's B matrix), `depthwise` (groups = channels),
+    `winograd_f4` / `winograd_f2` (3×3, stride 1, padding 1, dilation 1,
+    groups 1, at least 16 input and output channels: Winograd F(4×4, 3×3)
+    or F(2×2, 3×3), chosen by the `winograd` option) or `im2col_gemm`;
     attention chooses `window_attention` or `global_attention`; a `view`
     slice is `view`, a cat with in-place inputs `concat_in_place`, a
     streaming EMA `ema_streaming`; the other ops map one to one
@@ -77,6 +80,13 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
          : tensor<1x32x20x20xf32> -> tensor<1x32x20x20xf32>
     ```
   }];
+  let options = [
+    Option<"winograd", "winograd", "std::string", /*default=*/"\"f4\"",
+           "3×3 stride-1 convolutions by Winograd: f4 (F(4×4, 3×3)), f2 "
+           "(F(2×2, 3×3)) or off (the direct implicit GEMM)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark for every 3×3 convolution: its kernel and why">
+  ];
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 

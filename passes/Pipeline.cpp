@@ -76,7 +76,10 @@ void buildPipeline(PassManager &pm, const FusionOptions &options) {
     if (on || options.report)
       pm.addPass(f.build(options.report, /*dryRun=*/!on));
   }
-  pm.addPass(createIRMBSelectKernelsPass());
+  IRMBSelectKernelsPassOptions select;
+  select.winograd = options.winograd;
+  select.report = options.report;
+  pm.addPass(createIRMBSelectKernelsPass(select));
 }
 
 } // namespace mlir::irmb

@@ -2,7 +2,7 @@
 //
 // The pass pipeline irmb-compile runs: irmb-decompose, the fusion passes in
 // their fixed order (each switchable by its short name, each able to report
-// its candidate sites), irmb-select-kernels.
+// its candidate sites), irmb-select-kernels (with its Winograd choice).
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_PASSES_PIPELINE_H
@@ -22,10 +22,13 @@ const std::vector<std::string> &fusionNames();
 /// fusionNames() joined with ", " (for usage and error text).
 std::string fusionList();
 
-/// Which fusions run and whether their candidate sites are reported.
+/// Which fusions run and whether their candidate sites are reported, and
+/// the kernel choices irmb-select-kernels is given.
 struct FusionOptions {
   std::set<std::string> enabled; ///< a subset of fusionNames()
   bool report = false;
+  /// 3×3 stride-1 convolutions by Winograd: "f4", "f2" or "off".
+  std::string winograd = "f4";
   /// All fusions enabled.
   static FusionOptions all();
 };

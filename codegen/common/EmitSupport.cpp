@@ -8,6 +8,7 @@
 #include "codegen/common/EmitSupport.h"
 
 #include "codegen/cpu/kernels/Packing.h"
+#include "codegen/cpu/kernels/WinogradTransforms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -115,7 +116,36 @@ std::pair<int, std::string> KernelTable::add(Operation *op) {
           .str();
   names.push_back(name);
   layers.push_back(layerIndex(layer));
+  flops.push_back(opFlops(op));
   return {index, name};
+}
+
+double opFlops(Operation *op) {
+  auto elements = [](Value v) {
+    double n = 1;
+    for (int64_t d : shapeOf(v))
+      n *= static_cast<double>(d);
+    return n;
+  };
+  if (auto c = dyn_cast<Conv2dOp>(op)) {
+    double taps = static_cast<double>(shapeOf(c.getInput())[1]) /
+                  static_cast<double>(c.getGroups()) *
+                  static_cast<double>(c.getKernel() * c.getKernel());
+    return 2 * elements(c.getOutput()) * taps;
+  }
+  if (auto p = dyn_cast<ProjectionOp>(op))
+    return 2 * elements(p->getResult(0)) *
+           static_cast<double>(shapeOf(p.getInput())[1]);
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    // Every query against the T keys of its window: q·k and p·v.
+    auto q = shapeOf(a.getQuery());
+    double window = a.getWindow() > 0
+                        ? static_cast<double>(a.getWindow() * a.getWindow())
+                        : static_cast<double>(q[2] * q[3]);
+    return 2 * window *
+           (elements(a.getQuery()) + elements(a.getValue()));
+  }
+  return 0;
 }
 
 std::string KernelTable::tables() const {
@@ -125,6 +155,9 @@ std::string KernelTable::tables() const {
   text += "};\nstatic const int kKernelLayers[] = {";
   for (int l : layers)
     text += std::to_string(l) + ", ";
+  text += "};\nstatic const double kKernelFlops[] = {";
+  for (double f : flops)
+    text += llvm::formatv("{0:e}, ", f).str();
   return text + "};\n\n";
 }
 
@@ -132,7 +165,8 @@ std::string KernelTable::descriptor(const Descriptor &d) const {
   return llvm::formatv(
              "{{IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\", \"{2}\", \"{3}\",\n"
              "     {{{4}, {5}, {6}, {7}}, {{{8}, {9}, {10}},\n"
-             "     {11}, {12}, {13}, {14}, {15}, kKernelNames, kKernelLayers}",
+             "     {11}, {12}, {13}, {14}, {15}, kKernelNames, kKernelLayers,\n"
+             "     kKernelFlops}",
              d.source, d.target, d.isa, d.precision, d.input[0], d.input[1],
              d.input[2], d.input[3], d.output[0], d.output[1], d.output[2],
              d.output[1] - 4, d.isV10 ? 1 : 0, d.arenaBytes, size(), d.launches)
@@ -268,7 +302,7 @@ WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
 }
 
 FailureOr<WeightBlob::ConvTensors>
-WeightBlob::convTensors(Conv2dOp c, int64_t tileRows) {
+WeightBlob::convTensors(Conv2dOp c, int64_t tileRows, int64_t winogradTile) {
   ConvTensors t;
   if (!c.getNorm() && !c.getInputNorm() && tileRows == 0) {
     // Nothing to fold or pack: the checkpoint tensors as they are.
@@ -289,7 +323,18 @@ WeightBlob::convTensors(Conv2dOp c, int64_t tileRows) {
                                      c.getInputNorm(), c.getNorm(), cout, c);
   if (failed(f))
     return failure();
-  if (tileRows > 0) {
+  if (winogradTile == 2 || winogradTile == 4) {
+    int64_t cin = static_cast<int64_t>(f->weight.size()) / (cout * 9);
+    std::vector<float> u =
+        winogradTile == 2
+            ? ::irmb::kernels::winogradWeights<2>(f->weight.data(), cout, cin)
+            : ::irmb::kernels::winogradWeights<4>(f->weight.data(), cout, cin);
+    f->weight.assign(u.size(), 0.f);
+    int64_t positions = (winogradTile + 2) * (winogradTile + 2);
+    for (int64_t xi = 0; xi < positions; ++xi)
+      ::irmb::kernels::packWeights(u.data() + xi * cout * cin, cout, cin,
+                                   tileRows, f->weight.data() + xi * cout * cin);
+  } else if (tileRows > 0) {
     int64_t groups = static_cast<int64_t>(c.getGroups());
     int64_t rows = cout / groups;
     int64_t k = static_cast<int64_t>(f->weight.size()) / cout;

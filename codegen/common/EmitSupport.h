@@ -94,12 +94,16 @@ public:
 
   /// Blob offsets of a convolution's folded weight and bias (bias -1 when
   /// it has none). With `tileRows` > 0 the weight of each group is packed
-  /// for CPU micro-kernel tiles of that many rows (kernels/Packing.h).
+  /// for CPU micro-kernel tiles of that many rows (kernels/Packing.h); with
+  /// `winogradTile` 2 or 4 (a 3×3 ungrouped conv) the weight is first
+  /// transformed for F(m×m, 3×3) (kernels/WinogradTransforms.h) and each
+  /// tile position packed as its own Cout × Cin operand.
   struct ConvTensors {
     int64_t weight = -1, bias = -1;
   };
   mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv,
-                                           int64_t tileRows = 0);
+                                           int64_t tileRows = 0,
+                                           int64_t winogradTile = 0);
 
   /// Blob offsets of an EMA's tensors: gn weight/bias, conv1x1 weight/bias,
   /// conv3x3 weight/bias, then (with an input norm) its folded scale/shift.
@@ -192,7 +196,7 @@ public:
   /// Registers the kernel of `op`; returns its index and name.
   std::pair<int, std::string> add(mlir::Operation *op);
   int size() const { return static_cast<int>(names.size()); }
-  /// Definitions of `kKernelNames` and `kKernelLayers`.
+  /// Definitions of `kKernelNames`, `kKernelLayers` and `kKernelFlops`.
   std::string tables() const;
 
   /// What the descriptor says besides the kernel tables.
@@ -202,13 +206,20 @@ public:
     bool isV10 = false;
     int64_t arenaBytes = 0, launches = 0;
   };
-  /// "{IRMB_MODEL_ABI_VERSION, ..., kKernelNames, kKernelLayers}".
+  /// "{IRMB_MODEL_ABI_VERSION, ..., kKernelNames, kKernelLayers,
+  /// kKernelFlops}".
   std::string descriptor(const Descriptor &d) const;
 
 private:
   std::vector<std::string> names;
   std::vector<int> layers;
+  std::vector<double> flops;
 };
+
+/// Floating-point operations of a primitive op over its whole batch: 2 per
+/// multiply-add of convolutions (the direct algorithm, whichever kernel
+/// runs it), projections and attention; 0 for the other ops.
+double opFlops(mlir::Operation *op);
 
 /// A file of a generated library's build folder.
 struct BuildFile {

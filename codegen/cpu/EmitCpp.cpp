@@ -28,17 +28,17 @@ using namespace mlir::irmb;
 using ::irmb::frontend::WeightMap;
 
 namespace irmb::codegen {
-// Text of kernels/Kernels.h and runtime/include/irmb/ModelAbi.h, embedded
+// Text of the kernel headers and runtime/include/irmb/ModelAbi.h, embedded
 // at build time (KernelSources.cpp) so irmb-compile is self-contained.
-extern const char *const kKernelsHeader;
-extern const char *const kGemmHeader;
-extern const char *const kMicroKernelHeader;
-extern const char *const kPackingHeader;
+extern const KernelHeader kKernelHeaders[];
 extern const char *const kModelAbiHeader;
 } // namespace irmb::codegen
 
 namespace irmb::codegen {
 namespace {
+
+/// The widest vector (AVX-512) in floats: scratch slack for any ISA.
+constexpr int64_t kMaxVectorFloats = 16;
 
 /// The emitter state for one module.
 class Emitter {
@@ -295,8 +295,11 @@ private:
 
   LogicalResult emitConv(Conv2dOp c) {
     bool depthwise = kernelOf(c) == "depthwise";
+    int64_t winograd = kernelOf(c) == "winograd_f4"   ? 4
+                       : kernelOf(c) == "winograd_f2" ? 2
+                                                      : 0;
     FailureOr<WeightBlob::ConvTensors> t =
-        blob.convTensors(c, depthwise ? 0 : tileRows);
+        blob.convTensors(c, depthwise ? 0 : tileRows, winograd);
     if (failed(t))
       return failure();
     auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
@@ -313,6 +316,16 @@ private:
                            "{6}, {7}>(x0, {8}, {9}, {10}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
                            weight(t->weight), bias, res)
+                 .str();
+    } else if (winograd) {
+      scratchBytes = std::max(
+          scratchBytes, 4 * ::irmb::kernels::winogradScratchFloats(
+                                in[1], in[2], in[3], out[1], winograd,
+                                kMaxVectorFloats));
+      body = llvm::formatv("  winogradConv3x3<{0}, {1}, {2}, {3}, {4}, {5}>"
+                           "(x0, {6}, {7}, {8}, y, scratch);\n",
+                           in[1], in[2], in[3], out[1], winograd,
+                           actName(c.getAct()), weight(t->weight), bias, res)
                  .str();
     } else {
       scratchBytes =
@@ -493,15 +506,13 @@ std::string compileSharedLibrary(const CpuModule &module,
                     cxx && *cxx ? cxx : "c++", marchFlag(options.isa),
                     extra ? extra : "")
           .str();
-  return buildLibrary(
-      {{"model.cpp", module.source.data(), module.source.size()},
-       {"weights.bin", module.weights.data(), module.weights.size()},
-       {"Kernels.h", kKernelsHeader, std::strlen(kKernelsHeader)},
-       {"Gemm.h", kGemmHeader, std::strlen(kGemmHeader)},
-       {"MicroKernel.h", kMicroKernelHeader, std::strlen(kMicroKernelHeader)},
-       {"Packing.h", kPackingHeader, std::strlen(kPackingHeader)},
-       {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}},
-      command, "the host compiler", outputPath);
+  std::vector<BuildFile> files{
+      {"model.cpp", module.source.data(), module.source.size()},
+      {"weights.bin", module.weights.data(), module.weights.size()},
+      {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}};
+  for (const KernelHeader *h = kKernelHeaders; h->name; ++h)
+    files.push_back({h->name, h->text, std::strlen(h->text)});
+  return buildLibrary(files, command, "the host compiler", outputPath);
 }
 
 } // namespace irmb::codegen

@@ -177,4 +177,12 @@ int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
   return 0;
 }
 
+double irmb_kernel_flops(const irmb_model *model, int index) {
+  if (!model || index < 0 || index >= model->desc->num_kernels) {
+    fail("irmb_kernel_flops: no such kernel");
+    return -1;
+  }
+  return model->desc->kernel_flops[index];
+}
+
 } // extern "C"

@@ -132,6 +132,55 @@ TEST(Kernels, PackedGemmEdges) {
       }
 }
 
+/// A 3×3 stride-1 convolution by Winograd F(M×M, 3×3) against ATen's
+/// direct one (bias, SiLU and a residual fused); the error bound grows with
+/// the tile (measured against the double-precision convolution, relative to
+/// the largest output: 1–5e-7 for M = 2, as the direct GEMM; 1–7e-6 for
+/// M = 4).
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t M>
+void checkWinograd(double bound) {
+  at::manual_seed(CI * 17 + H * 5 + W + CO * 3 + M);
+  at::Tensor x = at::randn({1, CI, H, W}), w = at::randn({CO, CI, 3, 3});
+  at::Tensor b = at::randn({CO}), r = at::randn({1, CO, H, W});
+  at::Tensor want =
+      at::silu(at::conv2d(x.to(at::kDouble), w.to(at::kDouble),
+                          b.to(at::kDouble), {1, 1}, {1, 1}))
+          .to(at::kFloat) +
+      r;
+  std::vector<float> u = winogradWeights<M>(w.data_ptr<float>(), CO, CI);
+  constexpr int64_t kA = M + 2;
+  std::vector<float> packed(u.size());
+  for (int64_t xi = 0; xi < kA * kA; ++xi)
+    packWeights(u.data() + xi * CO * CI, CO, CI, kTileRows,
+                packed.data() + xi * CO * CI);
+  std::vector<float> scratch(
+      winogradScratchFloats(CI, H, W, CO, M, kVectorFloats));
+  at::Tensor got = at::full_like(want, NAN);
+  winogradConv3x3<CI, H, W, CO, M, Act::Silu>(
+      x.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+      r.data_ptr<float>(), got.data_ptr<float>(), scratch.data());
+  EXPECT_LT(maxRelative(got, want), bound)
+      << "F(" << M << ") " << CI << "x" << H << "x" << W << " -> " << CO;
+}
+
+TEST(Kernels, WinogradConv3x3) {
+  for (double m2 : {1e-6}) {
+    checkWinograd<16, 20, 20, 16, 2>(m2);
+    checkWinograd<5, 7, 9, 3, 2>(m2);   // sizes not multiples of the tile
+    checkWinograd<1, 1, 1, 1, 2>(m2);   // one pixel
+    checkWinograd<33, 3, 37, 19, 2>(m2); // more tiles per row than lanes
+    checkWinograd<300, 6, 5, 7, 2>(m2);  // K blocks
+  }
+  for (double m4 : {2e-5}) {
+    checkWinograd<16, 20, 20, 16, 4>(m4);
+    checkWinograd<5, 7, 9, 3, 4>(m4);
+    checkWinograd<1, 1, 1, 1, 4>(m4);
+    checkWinograd<33, 3, 37, 19, 4>(m4);
+    checkWinograd<300, 6, 5, 7, 4>(m4);
+    checkWinograd<64, 81, 70, 64, 4>(m4); // many GEMM panels
+  }
+}
+
 TEST(Kernels, DepthwiseConv) {
   at::manual_seed(3);
   at::Tensor x = at::randn({1, 5, 9, 10}), w = at::randn({5, 1, 5, 5});

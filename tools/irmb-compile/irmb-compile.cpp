@@ -65,6 +65,7 @@ const char *usage =
     "[--cuda-sources DIR]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--enable-fusion=NAME,...] [--fusion-report]\n"
+    "                    [--winograd=f4|f2|off]\n"
     "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
     "depthwise,\n        conv-epilogue, merge-qkv, concat)\n"
     "       irmb-compile MODEL.yaml (--summary | "
@@ -102,6 +103,12 @@ Options parseCommandLine(int argc, char **argv) {
         else
           o.fusion.enabled.erase(name.str());
       }
+    } else if (arg == "--winograd") {
+      o.fusion.winograd = reader.value();
+      if (o.fusion.winograd != "f4" && o.fusion.winograd != "f2" &&
+          o.fusion.winograd != "off")
+        throw UsageError{"--winograd=" + o.fusion.winograd +
+                         " is not available (f4, f2, off)"};
     } else if (arg == "--fusion-report") {
       o.fusion.report = true;
     } else if (arg == "--emit") {
@@ -301,7 +308,10 @@ int run(const Options &options) {
   bool isV10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
   mlir::PassManager pm(&context);
-  mlir::irmb::buildPipeline(pm, options.fusion);
+  mlir::irmb::FusionOptions pipeline = options.fusion;
+  if (options.target == "cuda")
+    pipeline.winograd = "off"; // the CUDA target has no Winograd kernel
+  mlir::irmb::buildPipeline(pm, pipeline);
   if (options.fusion.report)
     installFusionReportHandler(context);
   if (mlir::failed(pm.run(*module)))

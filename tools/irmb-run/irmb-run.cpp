@@ -7,7 +7,10 @@
 // ([B, 300, 6] for v10Detect, the raw array for Detect), --raw the raw
 // predictions [B, 4 + nc, A]. --bench times N runs after --warmup runs and
 // prints `latency_ms: median=<m> min=<a> max=<b> runs=<N> threads=<T>` last;
-// --profile prints per kernel: name, YAML layer, calls, total ms, % of run.
+// --profile prints per kernel: name, YAML layer, calls, total ms, % of run
+// and GFLOP/s (the direct algorithm's FLOPs over the kernel's time, "-" for
+// data movement); --info the model's description and how many kernels of
+// each kind (gemm, winograd_f4, depthwise, ...) it runs.
 //
 //===----------------------------------------------------------------------===//
 #include "irmb/irmb.h"
@@ -17,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,6 +123,27 @@ int main(int argc, char **argv) {
                 shapeText(mi.output_shape, 3).c_str(), mi.num_classes,
                 mi.is_v10 ? "v10Detect" : "Detect", mi.num_kernels, mi.launches,
                 (long long)mi.arena_bytes, mi.threads);
+  if (info) {
+    // Kernel names are <layer>_<kind>_<index> (e.g. model_23_winograd_f4_70).
+    std::map<std::string, int> kinds;
+    for (int k = 0; k < mi.num_kernels; ++k) {
+      const char *name = nullptr;
+      int layer = 0;
+      int64_t calls = 0;
+      double ms = 0;
+      irmb_kernel_profile(model, k, &name, &layer, &calls, &ms);
+      std::string kind = name;
+      std::string prefix = "model_" + std::to_string(layer) + "_";
+      if (kind.rfind(prefix, 0) == 0)
+        kind = kind.substr(prefix.size());
+      kind = kind.substr(0, kind.rfind('_'));
+      ++kinds[kind];
+    }
+    std::printf("kernel_kinds:");
+    for (const auto &[kind, count] : kinds)
+      std::printf(" %s=%d", kind.c_str(), count);
+    std::printf("\n");
+  }
   if (input.empty()) {
     if (info)
       return 0;
@@ -160,21 +185,34 @@ int main(int argc, char **argv) {
       const char *name;
       int layer;
       int64_t calls;
-      double ms;
+      double ms, flops;
     };
     std::vector<Row> rows(mi.num_kernels);
-    double total = 0;
+    double total = 0, flops = 0;
     for (int k = 0; k < mi.num_kernels; ++k) {
       Row &r = rows[k];
       irmb_kernel_profile(model, k, &r.name, &r.layer, &r.calls, &r.ms);
+      r.flops = irmb_kernel_flops(model, k);
       total += r.ms;
+      flops += r.flops;
     }
-    std::printf("%-40s %6s %6s %10s %6s\n", "kernel", "layer", "calls",
-                "total_ms", "%");
+    // GFLOP/s of `f` FLOPs per call over `ms` for `calls` calls.
+    auto rate = [](double f, double ms, int64_t calls) {
+      char text[32] = "-";
+      if (f > 0 && ms > 0)
+        std::snprintf(text, sizeof text, "%.1f", f * calls / (ms * 1e6));
+      return std::string(text);
+    };
+    std::printf("%-40s %6s %6s %10s %6s %8s\n", "kernel", "layer", "calls",
+                "total_ms", "%", "GFLOP/s");
     for (const Row &r : rows)
-      std::printf("%-40s %6d %6lld %10.3f %6.2f\n", r.name, r.layer,
+      std::printf("%-40s %6d %6lld %10.3f %6.2f %8s\n", r.name, r.layer,
                   (long long)r.calls, r.ms,
-                  total > 0 ? 100.0 * r.ms / total : 0.0);
+                  total > 0 ? 100.0 * r.ms / total : 0.0,
+                  rate(r.flops, r.ms, r.calls).c_str());
+    std::printf("whole forward: %.3f ms, %.2f GFLOP, %s GFLOP/s\n",
+                runs > 0 ? total / runs : 0.0, flops / 1e9,
+                rate(flops, total, runs).c_str());
     std::printf("kernel launches per forward: %d (%s, %d kernels)\n",
                 mi.launches, mi.target, mi.num_kernels);
     irmb_enable_profiling(model, 0);

@@ -233,6 +233,65 @@ inline void biasActivateRow(const float *x, float bias, const float *res,
     y[j] = activate<A>(x[j] + bias) + (res ? res[j] : 0.f);
 }
 
+/// 1 / (1 + e^-x) on a vector.
+template <typename V> inline typename V::Reg sigmoidVector(typename V::Reg x) {
+  return reciprocal<V>(
+      V::add(V::set1(1.f), expVector<V>(V::sub(V::zero(), x))));
+}
+
+/// y[j] = x[j] · σ(gate[j]) for j < n (y may be x or gate).
+inline void gateRow(const float *x, const float *gate, float *y, int64_t n) {
+  using V = Isa;
+  int64_t j = 0;
+  for (; j + V::kLanes <= n; j += V::kLanes)
+    V::store(y + j, V::mul(V::load(x + j), sigmoidVector<V>(V::load(gate + j))));
+  for (; j < n; ++j)
+    y[j] = x[j] * sigmoid(gate[j]);
+}
+
+/// y[j] = σ(x[j]) for j < n (y may be x).
+inline void sigmoidRow(const float *x, float *y, int64_t n) {
+  using V = Isa;
+  int64_t j = 0;
+  for (; j + V::kLanes <= n; j += V::kLanes)
+    V::store(y + j, sigmoidVector<V>(V::load(x + j)));
+  for (; j < n; ++j)
+    y[j] = sigmoid(x[j]);
+}
+
+/// y[j] = act(x[j] · scale + shift) for j < n (y may be x).
+template <Act A>
+inline void affineActivateRow(const float *x, float scale, float shift,
+                              float *y, int64_t n) {
+  using V = Isa;
+  typename V::Reg sv = V::set1(scale), tv = V::set1(shift);
+  int64_t j = 0;
+  for (; j + V::kLanes <= n; j += V::kLanes)
+    V::store(y + j, activateVector<A, V>(V::fma(V::load(x + j), sv, tv)));
+  for (; j < n; ++j)
+    y[j] = activate<A>(x[j] * scale + shift);
+}
+
+/// p[j] = e^(p[j] − m) for j < n; returns their sum.
+inline float expShiftedRow(float *p, float m, int64_t n) {
+  using V = Isa;
+  typename V::Reg mv = V::set1(m), sv = V::zero();
+  int64_t j = 0;
+  for (; j + V::kLanes <= n; j += V::kLanes) {
+    typename V::Reg e = expVector<V>(V::sub(V::load(p + j), mv));
+    V::store(p + j, e);
+    sv = V::add(sv, e);
+  }
+  alignas(64) float lanes[V::kLanes];
+  V::store(lanes, sv);
+  float sum = 0.f;
+  for (int64_t l = 0; l < V::kLanes; ++l)
+    sum += lanes[l];
+  for (; j < n; ++j)
+    sum += (p[j] = expf32(p[j] - m));
+  return sum;
+}
+
 /// Bias, activation and residual on a finished rows × cols tile of C.
 template <Act A>
 inline void epilogue(float *c, int64_t ldc, const float *bias,
@@ -244,60 +303,103 @@ inline void epilogue(float *c, int64_t ldc, const float *bias,
                        res ? res + i * ldc : nullptr, c + i * ldc, cols);
 }
 
+/// Every row tile of packed A (M rows, K columns) times one packed panel of
+/// B (`panel`: kc rows of the K block starting at k0, kTileCols floats
+/// each) into C's columns [j0, j0 + w): accumulating into C after the
+/// first K block, and with the epilogue after the last. A panel narrower
+/// than kTileCols (the last of N) goes through a full-width tile on the
+/// stack.
+template <Act A>
+inline void panelRowTiles(int64_t M, int64_t K, int64_t k0, int64_t kc,
+                          const float *apacked, const float *panel,
+                          const float *bias, const float *res, float *c,
+                          int64_t ldc, int64_t j0, int64_t w) {
+  alignas(64) float edge[kTileRows * kTileCols];
+  bool accumulate = k0 > 0, last = k0 + kc == K;
+  for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+    int64_t rows = std::min(kTileRows, M - m0);
+    const float *a = apacked + m0 * K + k0 * rows;
+    float *ct = c + m0 * ldc + j0;
+    if (w == kTileCols) {
+      microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
+    } else {
+      if (accumulate)
+        for (int64_t i = 0; i < rows; ++i)
+          std::memcpy(edge + i * kTileCols, ct + i * ldc, sizeof(float) * w);
+      microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
+      for (int64_t i = 0; i < rows; ++i)
+        std::memcpy(ct + i * ldc, edge + i * kTileCols, sizeof(float) * w);
+    }
+    if (last)
+      epilogue<A>(ct, ldc, bias ? bias + m0 : nullptr,
+                  res ? res + m0 * ldc + j0 : nullptr, rows, w);
+  }
+}
+
+/// Panels [p0, p1) of the packed GEMM (see packedGemm), run by the calling
+/// thread with its own packing buffers: safe inside a parallel region.
+template <Act A>
+void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
+                    const BSource &b, const float *bias, const float *res,
+                    float *c, int64_t ldc, int64_t p0, int64_t p1) {
+  thread_local std::vector<float> packed;
+  thread_local BlockLayout layout;
+  packed.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
+  for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
+    int64_t pe = std::min(p1, pb + kPanelsPerBlock);
+    int64_t n0 = pb * kTileCols, cols = std::min(N, pe * kTileCols) - n0;
+    layout.build(b, n0, cols);
+    for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+      int64_t kc = std::min(kBlockK, K - k0);
+      packBBlock(b, layout, k0, kc, packed.data());
+      for (int64_t p = pb; p < pe; ++p) {
+        int64_t j0 = p * kTileCols;
+        panelRowTiles<A>(M, K, k0, kc, apacked,
+                         packed.data() + (p - pb) * kc * kTileCols, bias, res,
+                         c, ldc, j0, std::min(kTileCols, N - j0));
+      }
+    }
+  }
+}
+
+/// Panels [p0, p1) of a GEMM whose B is already packed: `bpacked` holds
+/// panel after panel, each K rows of kTileCols floats (columns past N may
+/// hold anything: they reach no output).
+template <Act A>
+void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
+                             const float *apacked, const float *bpacked,
+                             const float *bias, const float *res, float *c,
+                             int64_t ldc, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    int64_t j0 = p * kTileCols;
+    for (int64_t k0 = 0; k0 < K; k0 += kBlockK)
+      panelRowTiles<A>(M, K, k0, std::min(kBlockK, K - k0), apacked,
+                       bpacked + (p * K + k0) * kTileCols, bias, res, c, ldc,
+                       j0, std::min(kTileCols, N - j0));
+  }
+}
+
+/// Panels of N columns.
+constexpr int64_t panelCount(int64_t N) {
+  return (N + kTileCols - 1) / kTileCols;
+}
+
 /// The packed GEMM: M rows of packed A (Packing.h, kTileRows tiles), N
 /// columns of B (BSource), K; C and the residual (null or C's layout) with
-/// row stride ldc. Call from outside a parallel region: it opens its own.
+/// row stride ldc. Call from outside a parallel region: it opens its own,
+/// and each thread takes an equal contiguous range of panels.
 template <Act A>
 void packedGemm(int64_t M, int64_t N, int64_t K, const float *apacked,
                 const BSource &b, const float *bias, const float *res,
                 float *c, int64_t ldc) {
-  const int64_t panels = (N + kTileCols - 1) / kTileCols;
+  const int64_t panels = panelCount(N);
 #pragma omp parallel
   {
     int64_t thread, threads;
     threadShare(thread, threads);
-    int64_t p0 = panels * thread / threads,
-            p1 = panels * (thread + 1) / threads;
-    thread_local std::vector<float> packed;
-    thread_local BlockLayout layout;
-    packed.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
-    alignas(64) float edge[kTileRows * kTileCols];
-    for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
-      int64_t pe = std::min(p1, pb + kPanelsPerBlock);
-      int64_t n0 = pb * kTileCols, cols = std::min(N, pe * kTileCols) - n0;
-      layout.build(b, n0, cols);
-      for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
-        int64_t kc = std::min(kBlockK, K - k0);
-        bool accumulate = k0 > 0, last = k0 + kc == K;
-        packBBlock(b, layout, k0, kc, packed.data());
-        for (int64_t p = pb; p < pe; ++p) {
-          int64_t j0 = p * kTileCols, w = std::min(kTileCols, N - j0);
-          const float *panel = packed.data() + (p - pb) * kc * kTileCols;
-          for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
-            int64_t rows = std::min(kTileRows, M - m0);
-            const float *a = apacked + m0 * K + k0 * rows;
-            float *ct = c + m0 * ldc + j0;
-            if (w == kTileCols) {
-              microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
-            } else {
-              // Edge panel: through a full-width tile on the stack.
-              if (accumulate)
-                for (int64_t i = 0; i < rows; ++i)
-                  std::memcpy(edge + i * kTileCols, ct + i * ldc,
-                              sizeof(float) * w);
-              microKernelRows(rows, kc, a, panel, edge, kTileCols,
-                              accumulate);
-              for (int64_t i = 0; i < rows; ++i)
-                std::memcpy(ct + i * ldc, edge + i * kTileCols,
-                            sizeof(float) * w);
-            }
-            if (last)
-              epilogue<A>(ct, ldc, bias ? bias + m0 : nullptr,
-                          res ? res + m0 * ldc + j0 : nullptr, rows, w);
-          }
-        }
-      }
-    }
+    gemmPanelRange<A>(M, N, K, apacked, b, bias, res, c, ldc,
+                      panels * thread / threads,
+                      panels * (thread + 1) / threads);
   }
 }
 

@@ -5,7 +5,8 @@
 // Every shape reaches the kernels as a compile-time constant of the calling
 // function. Convolutions and projections run on the packed, cache-blocked
 // GEMM of Gemm.h (register-blocked intrinsics micro-kernels of
-// MicroKernel.h, weights packed by irmb-compile as Packing.h describes);
+// MicroKernel.h, weights packed by irmb-compile as Packing.h describes), the
+// 3×3 stride-1 ones chosen for it by Winograd (Winograd.h);
 // the other kernels are loops with constant trip counts that the host
 // compiler vectorises for the chosen ISA (-march). Threads: OpenMP.
 //
@@ -17,6 +18,7 @@
 #define IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 
 #include "Gemm.h"
+#include "Winograd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -215,8 +217,7 @@ void channelAffine(const float *x, const float *scale, const float *shift,
                    float *y) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < HW; ++i)
-      y[c * HW + i] = activate<A>(x[c * HW + i] * scale[c] + shift[c]);
+    affineActivateRow<A>(x + c * HW, scale[c], shift[c], y + c * HW, HW);
 }
 
 template <int64_t N, Act A> void activation(const float *x, float *y) {
@@ -372,12 +373,7 @@ void attention(const float *q, const float *k, const float *v, float scale,
             for (int64_t j = 0; j < n; ++j)
               bm = std::max(bm, p[j]);
             float correction = expf32(m - bm); // 0 on the first block
-            float blockSum = 0.f;
-#pragma omp simd reduction(+ : blockSum)
-            for (int64_t j = 0; j < n; ++j) {
-              p[j] = expf32(p[j] - bm);
-              blockSum += p[j];
-            }
+            float blockSum = expShiftedRow(p, bm, n);
             sum = sum * correction + blockSum;
             m = bm;
             if constexpr (tokenMajorV) {
@@ -545,10 +541,7 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
       }
       for (int64_t c = 0; c < CG; ++c) {
         const float *xc = gx + c * HW;
-        float *out = y + (g * CG + c) * HW;
-#pragma omp simd
-        for (int64_t i = 0; i < HW; ++i)
-          out[i] = xc[i] * sigmoid(wgt[i]);
+        gateRow(xc, wgt.data(), y + (g * CG + c) * HW, HW);
       }
     }
   }
@@ -700,10 +693,7 @@ void emaStreaming(const float *x, const float *scale, const float *shift,
         }
         for (int64_t c = 0; c < CG; ++c) {
           const float *row = &planes[c * HP * WP + (i + 1) * WP + 1];
-          float *out = y + ((g * CG + c) * H + i) * W;
-#pragma omp simd
-          for (int64_t j = 0; j < W; ++j)
-            out[j] = row[j] * sigmoid(wgt[j]);
+          gateRow(row, wgt.data(), y + ((g * CG + c) * H + i) * W, W);
         }
       }
     }
@@ -752,31 +742,40 @@ void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
                        float *y) {
   constexpr int64_t HW = H * W, BLOCK = 256;
   constexpr int64_t BLOCKS = (HW + BLOCK - 1) / BLOCK;
+  using V = Isa;
+  using R = typename V::Reg;
 #pragma omp parallel for schedule(static)
   for (int64_t blk = 0; blk < BLOCKS; ++blk) {
     int64_t p0 = blk * BLOCK, n = std::min(BLOCK, HW - p0);
-    float dist[4][BLOCK], m[BLOCK], sum[BLOCK], expect[BLOCK];
+    alignas(64) float dist[4][BLOCK];
     for (int64_t side = 0; side < 4; ++side) {
+      // Softmax over the RM bins of each pixel, then its expectation.
       const float *bins = x + side * RM * HW + p0;
-      for (int64_t i = 0; i < n; ++i)
-        m[i] = bins[i];
-      for (int64_t r = 1; r < RM; ++r)
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i)
-          m[i] = std::max(m[i], bins[r * HW + i]);
-      for (int64_t i = 0; i < n; ++i)
-        sum[i] = expect[i] = 0.f;
-      for (int64_t r = 0; r < RM; ++r) {
-        float wr = dfl[r];
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) {
-          float e = expf32(bins[r * HW + i] - m[i]);
-          sum[i] += e;
-          expect[i] += e * wr;
+      int64_t i = 0;
+      for (; i + V::kLanes <= n; i += V::kLanes) {
+        R m = V::load(bins + i);
+        for (int64_t r = 1; r < RM; ++r)
+          m = V::max(m, V::load(bins + r * HW + i));
+        R sum = V::zero(), expect = V::zero();
+        for (int64_t r = 0; r < RM; ++r) {
+          R e = expVector<V>(V::sub(V::load(bins + r * HW + i), m));
+          sum = V::add(sum, e);
+          expect = V::fma(e, V::set1(dfl[r]), expect);
         }
+        V::store(dist[side] + i, V::div(expect, sum));
       }
-      for (int64_t i = 0; i < n; ++i)
-        dist[side][i] = expect[i] / sum[i];
+      for (; i < n; ++i) {
+        float m = bins[i];
+        for (int64_t r = 1; r < RM; ++r)
+          m = std::max(m, bins[r * HW + i]);
+        float sum = 0.f, expect = 0.f;
+        for (int64_t r = 0; r < RM; ++r) {
+          float e = expf32(bins[r * HW + i] - m);
+          sum += e;
+          expect += e * dfl[r];
+        }
+        dist[side][i] = expect / sum;
+      }
     }
     for (int64_t i = 0; i < n; ++i) {
       int64_t p = p0 + i;
@@ -790,13 +789,8 @@ void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
       y[2 * A + col] = (x2 - x1) * STRIDE;
       y[3 * A + col] = (y2 - y1) * STRIDE;
     }
-    for (int64_t c = 0; c < NC; ++c) {
-      const float *logits = x + (4 * RM + c) * HW + p0;
-      float *out = y + (4 + c) * A + offset + p0;
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = sigmoid(logits[i]);
-    }
+    for (int64_t c = 0; c < NC; ++c)
+      sigmoidRow(x + (4 * RM + c) * HW + p0, y + (4 + c) * A + offset + p0, n);
   }
 }
 

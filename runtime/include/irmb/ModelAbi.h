@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define IRMB_MODEL_ABI_VERSION 2
+#define IRMB_MODEL_ABI_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +37,10 @@ typedef struct irmb_model_desc {
   int launches;        /**< kernel launches per forward (the whole batch) */
   const char *const *kernel_names; /**< e.g. "model_23_attention_4" */
   const int *kernel_layers;        /**< YAML layer index of each kernel */
+  /** Floating-point operations of each kernel per forward (the whole
+   * batch; 2 per multiply-add of the direct algorithm, so a Winograd
+   * convolution counts what it replaces; 0 for data movement). */
+  const double *kernel_flops;
 } irmb_model_desc;
 
 /** The model's description (static storage). */

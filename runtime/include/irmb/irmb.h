@@ -68,6 +68,11 @@ int irmb_enable_profiling(irmb_model *model, int enable);
 int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
                         int *layer, int64_t *runs, double *total_ms);
 
+/** Floating-point operations of kernel `index` per forward (2 per
+ * multiply-add of the direct algorithm; 0 for data movement), or -1 for a
+ * bad index. */
+double irmb_kernel_flops(const irmb_model *model, int index);
+
 /** YOLOv10 post-processing of raw predictions [batch, 4 + nc, anchors]:
  * writes [batch, min(max_det, anchors), 6] rows x1, y1, x2, y2, score, label
  * (two-stage top-k, ties toward the lower index). */

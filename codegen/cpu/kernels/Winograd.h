@@ -1,0 +1,244 @@
+//===- Winograd.h - 3×3 stride-1 convolution by Winograd F(m×m, 3×3) -*- C++ -*-===//
+//
+// A 3×3, stride-1, padding-1 convolution as (m+2)² independent GEMMs on
+// Winograd-transformed tiles (WinogradTransforms.h): 2.25× (m = 2) or 4×
+// (m = 4) fewer multiplies than the direct GEMM, at the price of two
+// transforms and a larger rounding error (measured in docs/design-notes.md).
+// Three phases inside one parallel region:
+//
+//  1. Input transform, channel by channel: the zero-padded channel is split
+//     into m column phases (phase q holds padded columns m·t + q), so the
+//     (m+2)² values of L horizontally adjacent tiles are L-wide contiguous
+//     vector loads; Bᵀ d B is applied in registers and written to
+//     V[ξ][ci][tile], already in the packed-panel layout the micro-kernels
+//     read (no B packing pass).
+//  2. For each tile position ξ the GEMM M[ξ] = U[ξ] · V[ξ] (Cout × Cin times
+//     Cin × tiles, Gemm.h's packed GEMM; U is transformed and packed by
+//     irmb-compile). Each thread takes an equal share of the (ξ, panel)
+//     pairs.
+//  3. Output transform per output channel: Aᵀ M A in registers, the m×m
+//     results interleaved into output rows, then bias, activation and
+//     residual on each row in vectors.
+//
+// The constant transform matrices are applied by fully unrolled loops that
+// skip their zero coefficients at compile time and turn ±1 into add/sub.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_WINOGRAD_H
+#define IRMB_CODEGEN_CPU_KERNELS_WINOGRAD_H
+
+#include "Gemm.h"
+#include "WinogradTransforms.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace irmb::kernels {
+
+/// y[i·ys] = Σ_k C[i][k] · x[k·xs] for the constant N×K matrix C, on
+/// vectors. Called with compile-time strides; after unrolling, the
+/// coefficient tests fold away.
+template <int64_t N, int64_t K>
+inline void applyConstantMatrix(const float (&C)[N][K], const Isa::Reg *x,
+                                int64_t xs, Isa::Reg *y, int64_t ys) {
+  using V = Isa;
+#pragma GCC unroll 8
+  for (int64_t i = 0; i < N; ++i) {
+    V::Reg acc = V::zero();
+    bool first = true;
+#pragma GCC unroll 8
+    for (int64_t k = 0; k < K; ++k) {
+      const float c = C[i][k];
+      if (c == 0.f)
+        continue;
+      V::Reg v = x[k * xs];
+      if (first)
+        acc = c == 1.f ? v : c == -1.f ? V::sub(V::zero(), v)
+                                       : V::mul(V::set1(c), v);
+      else
+        acc = c == 1.f    ? V::add(acc, v)
+              : c == -1.f ? V::sub(acc, v)
+                          : V::fma(V::set1(c), v, acc);
+      first = false;
+    }
+    y[i * ys] = acc;
+  }
+}
+
+/// Floats of the zero-bordered row splitColumnPhases works in: the row
+/// with one zero in front, zeros up to the last phase column and the
+/// vector slack of the two evens passes (the first reads up to
+/// 2·(2·PW + 2L) + 2L floats).
+template <int64_t M, int64_t W, int64_t PW>
+constexpr int64_t kPaddedRow = M * PW + 6 * Isa::kLanes;
+
+/// The M column phases of one input row with a zero border of one:
+/// phase q (at out + q · phaseStride) gets padded[M·t + q] for t < PW,
+/// where padded[0] = 0, padded[1 .. W] = row and zeros after. M is 2 or 4:
+/// one or two passes of the ISA's even-lane gather. `padded` is a scratch
+/// row of kPaddedRow<M, W, PW> floats.
+template <int64_t M, int64_t W, int64_t PW>
+inline void splitColumnPhases(const float *row, float *out, int64_t phaseStride,
+                              float *padded) {
+  using V = Isa;
+  constexpr int64_t NP = kPaddedRow<M, W, PW>, L = V::kLanes;
+  static_assert(M == 2 || M == 4, "Winograd tiles are F(2) or F(4)");
+  padded[0] = 0.f;
+  std::memcpy(padded + 1, row, sizeof(float) * W);
+  std::memset(padded + 1 + W, 0, sizeof(float) * (NP - 1 - W));
+  // evens(p) reads 2L floats from p: phase r of stride 2 up to `count`.
+  auto halve = [&](const float *from, float *to, int64_t count) {
+    for (int64_t t = 0; t < count; t += L)
+      V::store(to + t, V::evens(from + 2 * t));
+  };
+  if constexpr (M == 2) {
+    halve(padded, out, PW);
+    halve(padded + 1, out + phaseStride, PW);
+  } else {
+    // padded[4t + q] = E_{q % 2}[2t + q / 2] with E_r[s] = padded[2s + r].
+    alignas(64) float e[2][2 * PW + 3 * L];
+    halve(padded, e[0], 2 * PW + 2 * L);
+    halve(padded + 1, e[1], 2 * PW + 2 * L);
+    for (int64_t q = 0; q < 4; ++q)
+      halve(e[q % 2] + q / 2, out + q * phaseStride, PW);
+  }
+}
+
+/// Convolution [CI, H, W] -> [CO, H, W], 3×3, stride 1, padding 1, groups
+/// 1 (one image), by F(M×M, 3×3). `u` holds the transformed weights of
+/// WinogradTransforms.h, each position ξ packed as an M = CO, K = CI GEMM
+/// operand (Packing.h). bias, activation and the residual `res` (the
+/// result's layout, or null) are fused. `scratch` holds
+/// winogradScratchFloats(CI, H, W, CO, M, kVectorFloats) floats.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t M, Act A>
+void winogradConv3x3(const float *x, const float *u, const float *bias,
+                     const float *res, float *y, float *scratch) {
+  using Wg = Winograd<M>;
+  using V = Isa;
+  using R = V::Reg;
+  constexpr int64_t kA = Wg::kTile, L = V::kLanes;
+  constexpr int64_t TY = (H + M - 1) / M, TX = (W + M - 1) / M, T = TY * TX;
+  // Phase planes: TY·M + 2 padded rows, TX + L columns (vector slack).
+  constexpr int64_t PH = TY * M + 2, PW = TX + L;
+  // V[ξ] is written as the packed B of its GEMM: panel after panel, each
+  // [CI][kTileCols]; VS floats per position.
+  constexpr int64_t panels = panelCount(T), VS = panels * CI * kTileCols;
+  float *vbuf = scratch;                   // [kA²][VS]
+  float *mbuf = scratch + kA * kA * VS + L; // [kA²][CO][T]
+#pragma omp parallel
+  {
+    thread_local std::vector<float> phaseStore;
+    phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
+    float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
+    // 1. Input transform.
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < CI; ++c) {
+      const float *xc = x + c * H * W;
+      for (int64_t py = 0; py < PH; ++py) {
+        int64_t iy = py - 1;
+        if (iy < 0 || iy >= H) {
+          for (int64_t q = 0; q < M; ++q)
+            std::memset(phases + (q * PH + py) * PW, 0, sizeof(float) * PW);
+          continue;
+        }
+        splitColumnPhases<M, W, PW>(xc + iy * W, phases + py * PW, PH * PW,
+                                    padded);
+      }
+      for (int64_t ty = 0; ty < TY; ++ty)
+        for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
+          R d[kA][kA], t[kA][kA], v[kA][kA];
+#pragma GCC unroll 8
+          for (int64_t r = 0; r < kA; ++r)
+#pragma GCC unroll 8
+            for (int64_t q = 0; q < kA; ++q)
+              d[r][q] = V::load(phases + ((q % M) * PH + ty * M + r) * PW +
+                                tx0 + q / M);
+#pragma GCC unroll 8
+          for (int64_t q = 0; q < kA; ++q)
+            applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+            applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
+          // Tiles t0 .. t0 + n − 1 in packed-panel order: one store when
+          // they lie in one panel, else a piece per panel.
+          int64_t n = std::min(L, TX - tx0), t0 = ty * TX + tx0;
+          int64_t col = t0 % kTileCols, first = std::min(n, kTileCols - col);
+          float *dst = vbuf + ((t0 / kTileCols) * CI + c) * kTileCols + col;
+          float *next = dst + CI * kTileCols - col;
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+#pragma GCC unroll 8
+            for (int64_t j = 0; j < kA; ++j) {
+              int64_t at = (i * kA + j) * VS;
+              if (first == L) {
+                V::store(dst + at, v[i][j]);
+              } else {
+                V::storeLanes(dst + at, v[i][j], 0, first);
+                V::storeLanes(next + at - first, v[i][j], first, n);
+              }
+            }
+        }
+    }
+    // 2. The kA² GEMMs.
+    {
+      int64_t thread, threads;
+      threadShare(thread, threads);
+      int64_t units = kA * kA * panels;
+      int64_t u0 = units * thread / threads, u1 = units * (thread + 1) / threads;
+      for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1; ++xi) {
+        int64_t p0 = std::max(u0, xi * panels) - xi * panels;
+        int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
+        if (p0 < p1)
+          prepackedGemmPanelRange<Act::None>(CO, T, CI, u + xi * CO * CI,
+                                             vbuf + xi * VS, nullptr, nullptr,
+                                             mbuf + xi * CO * T, T, p0, p1);
+      }
+    }
+#pragma omp barrier
+    // 3. Output transform, bias, activation, residual.
+#pragma omp for schedule(static)
+    for (int64_t co = 0; co < CO; ++co) {
+      alignas(64) float rows[M][TX * M + L];
+      for (int64_t ty = 0; ty < TY; ++ty) {
+        for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
+          R mv[kA][kA], s[kA][M], o[M][M];
+          const float *from = mbuf + co * T + ty * TX + tx0;
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+#pragma GCC unroll 8
+            for (int64_t j = 0; j < kA; ++j)
+              mv[i][j] = V::load(from + (i * kA + j) * CO * T);
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+            applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
+#pragma GCC unroll 8
+          for (int64_t jj = 0; jj < M; ++jj)
+            applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
+          int64_t n = std::min(L, TX - tx0);
+#pragma GCC unroll 8
+          for (int64_t ii = 0; ii < M; ++ii)
+#pragma GCC unroll 8
+            for (int64_t jj = 0; jj < M; ++jj) {
+              alignas(64) float lanes[L];
+              V::store(lanes, o[ii][jj]);
+              float *to = rows[ii] + tx0 * M + jj;
+              for (int64_t l = 0; l < n; ++l)
+                to[l * M] = lanes[l];
+            }
+        }
+        for (int64_t ii = 0; ii < M && ty * M + ii < H; ++ii) {
+          int64_t oy = ty * M + ii;
+          biasActivateRow<A>(rows[ii], bias ? bias[co] : 0.f,
+                             res ? res + (co * H + oy) * W : nullptr,
+                             y + (co * H + oy) * W, W);
+        }
+      }
+    }
+  }
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_WINOGRAD_H

@@ -1,0 +1,102 @@
+//===- WinogradTransforms.h - Winograd F(m×m, 3×3) matrices -------*- C++ -*-===//
+//
+// The three matrices of Lavin & Gray's minimal filtering algorithm
+// F(m×m, 3×3) for m = 2 (4×4 input tiles, 16 multiplies per 4 outputs
+// instead of 36) and m = 4 (6×6 tiles, interpolation points 0, ±1, ±2, ∞;
+// 36 multiplies per 16 outputs instead of 144):
+//
+//   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+//
+// for a 3×3 filter g and an (m+2)×(m+2) input tile d. Shared by
+// irmb-compile, which transforms every Winograd convolution's weights once
+// (in double) while it writes the weights blob, and by the kernel library
+// (Winograd.h), which applies Bᵀ and Aᵀ at run time. Plain C++, no
+// intrinsics: the emitter (built without -march) includes it too.
+//
+// Transformed weights: U[ξ][co][ci] with ξ = i·(m+2) + j the position in
+// the transformed tile; each U[ξ] is an M = Cout, K = Cin GEMM operand and
+// is packed for the micro-kernels like any other weight (Packing.h).
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_WINOGRADTRANSFORMS_H
+#define IRMB_CODEGEN_CPU_KERNELS_WINOGRADTRANSFORMS_H
+
+#include <cstdint>
+#include <vector>
+
+namespace irmb::kernels {
+
+/// The matrices of F(M×M, 3×3); M is 2 or 4.
+template <int64_t M> struct Winograd;
+
+template <> struct Winograd<2> {
+  static constexpr int64_t kTile = 4;
+  static constexpr float kBt[4][4] = {
+      {1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr double kG[4][3] = {
+      {1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static constexpr float kAt[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+};
+
+template <> struct Winograd<4> {
+  static constexpr int64_t kTile = 6;
+  static constexpr float kBt[6][6] = {
+      {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+      {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                      {0, 0, 1}};
+  static constexpr float kAt[4][6] = {{1, 1, 1, 1, 1, 0},
+                                      {0, 1, -1, 2, -2, 0},
+                                      {0, 1, 1, 4, 4, 0},
+                                      {0, 1, -1, 8, -8, 1}};
+};
+
+/// The transformed weights U[ξ][co][ci] = (G g[co][ci] Gᵀ)[ξ] of 3×3
+/// weights w [CO][CI][3][3], computed in double.
+template <int64_t M, typename T>
+std::vector<float> winogradWeights(const T *w, int64_t CO, int64_t CI) {
+  using Wg = Winograd<M>;
+  constexpr int64_t kA = Wg::kTile;
+  std::vector<float> u(kA * kA * CO * CI);
+  for (int64_t co = 0; co < CO; ++co)
+    for (int64_t ci = 0; ci < CI; ++ci) {
+      const T *g = w + (co * CI + ci) * 9;
+      double gg[kA][3]; // G · g
+      for (int64_t i = 0; i < kA; ++i)
+        for (int64_t c = 0; c < 3; ++c) {
+          double s = 0;
+          for (int64_t r = 0; r < 3; ++r)
+            s += Wg::kG[i][r] * static_cast<double>(g[r * 3 + c]);
+          gg[i][c] = s;
+        }
+      for (int64_t i = 0; i < kA; ++i)
+        for (int64_t j = 0; j < kA; ++j) {
+          double s = 0;
+          for (int64_t c = 0; c < 3; ++c)
+            s += gg[i][c] * Wg::kG[j][c];
+          u[((i * kA + j) * CO + co) * CI + ci] = static_cast<float>(s);
+        }
+    }
+  return u;
+}
+
+/// Floats of scratch winogradConv3x3<CI, H, W, CO, M> needs (`lanes`: the
+/// vector width it is built for, or more; the GEMM panels are 3 vectors
+/// wide at most): the transformed input [ξ][CI][tiles, rounded up to whole
+/// panels] and the GEMM results [ξ][CO][tiles], plus one vector of slack
+/// each.
+constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
+                                        int64_t co, int64_t m, int64_t lanes) {
+  int64_t a = m + 2, tiles = ((h + m - 1) / m) * ((w + m - 1) / m);
+  // Rounding up to whole panels of at most 3 vectors adds less than 3 vectors.
+  int64_t padded = tiles + 3 * lanes;
+  return a * a * (padded * ci + tiles * co) + 2 * lanes;
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_WINOGRADTRANSFORMS_H

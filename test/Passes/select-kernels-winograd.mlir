@@ -1,0 +1,37 @@
+// irmb-select-kernels, Winograd choice: 3x3 stride-1 padding-1 ungrouped
+// convolutions with at least 16 input and output channels run by
+// Winograd F(4x4, 3x3) by default, F(2x2, 3x3) with winograd=f2 and the
+// direct implicit GEMM with winograd=off; the report says why each other
+// 3x3 convolution does not.
+// RUN: irmb-opt %s --irmb-select-kernels | FileCheck %s --check-prefix=F4
+// RUN: irmb-opt %s --irmb-select-kernels=winograd=f2 | FileCheck %s --check-prefix=F2
+// RUN: irmb-opt %s --irmb-select-kernels=winograd=off | FileCheck %s --check-prefix=OFF
+// RUN: irmb-opt %s --irmb-select-kernels=report=true --verify-diagnostics -o /dev/null
+// RUN: not irmb-opt %s --irmb-select-kernels=winograd=f6 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: winograd=f6 is not available (f4, f2, off)
+
+func.func @convs(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "winograd_f4"
+  // F2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f2"
+  // OFF: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // expected-remark @+1 {{winograd conv3x3 16->16 at 8x8: winograd_f4}}
+  %0 = irmb.conv2d %x {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "a"} : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  // Too narrow: the transforms would cost more than they save.
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // expected-remark @+1 {{winograd conv3x3 16->8 at 8x8: not used: 8 channels (fewer than 16)}}
+  %1 = irmb.conv2d %0 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "b"} : tensor<1x16x8x8xf32> -> tensor<1x8x8x8xf32>
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // expected-remark @+1 {{winograd conv3x3 8->16 at 8x8: not used: 2 groups}}
+  %2 = irmb.conv2d %1 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 2 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "c"} : tensor<1x8x8x8xf32> -> tensor<1x16x8x8xf32>
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // expected-remark @+1 {{winograd conv3x3 16->16 at 8x8: not used: dilation 2}}
+  %3 = irmb.conv2d %2 {act = #irmb.act<none>, dilation = 2 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 2 : i64, stride = 1 : i64, weight = "d"} : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // expected-remark @+1 {{winograd conv3x3 16->16 at 8x8: not used: stride 2}}
+  %4 = irmb.conv2d %3 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64, weight = "e"} : tensor<1x16x8x8xf32> -> tensor<1x16x4x4xf32>
+  // Not 3x3: no remark, the direct GEMM.
+  // F4: irmb.conv2d {{.*}}cpu_kernel = "gemm"
+  %5 = irmb.conv2d %0 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 1 : i64, weight = "f"} : tensor<1x16x8x8xf32> -> tensor<1x16x8x8xf32>
+  return %5 : tensor<1x16x8x8xf32>
+}
