@@ -258,6 +258,8 @@ TEST(Kernels, WindowAttention) {
   checkAttention<23, 11, 1, 8, 8, 0>(); // global over 253 keys: 4 blocks
   checkAttention<20, 20, 2, 32, 64, 0>(); // PSA: token-major v, 7 blocks
   checkAttention<9, 16, 2, 8, 16, 7>();   // token-major v, padded windows
+  checkAttention<16, 16, 1, 3, 24, 0>();  // 256 keys: 4 whole blocks, DV 3 vectors
+  checkAttention<11, 6, 2, 5, 3, 0>();    // 66 keys: a block of 2, odd dims
 }
 
 /// The streaming EMA (three passes, input BatchNorm) against the

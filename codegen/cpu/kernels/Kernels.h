@@ -308,12 +308,14 @@ void resizeNearest(const float *x, float *y) {
 /// the map is taken as zero-padded to whole windows: padded tokens are zero
 /// keys and values (they still count in the softmax) and their own rows are
 /// never computed, so neither the padded maps nor the crop exist. Per
-/// window and head, k is gathered transposed ([d][token]) and v either the
-/// same way (small DV: the P·V sums run along the keys) or token-major (DV
-/// of at least one vector: each key's v row is added to the accumulator
-/// with one broadcast, no horizontal sums); each query row runs an online
-/// softmax over key blocks of kKeyBlock (running maximum and sum, rescaled
-/// accumulator), so only one block of scores is ever held.
+/// window and head, k is gathered transposed ([d][token], rows padded with
+/// zeros to whole vectors) and v either the same way (DV not a multiple of
+/// the vector: the P·V sums run along the keys) or token-major (each key's
+/// v row is added to the accumulator with one broadcast, four keys in
+/// flight, no horizontal sums); each query row runs an online softmax over
+/// key blocks of kKeyBlock (running maximum and sum, rescaled accumulator),
+/// scores, maximum and exponentials in vectors, so only one block of scores
+/// is ever held.
 constexpr int64_t kKeyBlock = 64;
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
@@ -322,12 +324,19 @@ void attention(const float *q, const float *k, const float *v, float scale,
   constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
   constexpr int64_t HP = (H + WH - 1) / WH * WH, WP = (W + WW - 1) / WW * WW;
   constexpr int64_t N1 = HP / WH, N2 = WP / WW, T = WH * WW;
-  constexpr bool tokenMajorV = DV >= kVectorFloats;
+  using V = Isa;
+  using R = V::Reg;
+  constexpr int64_t L = V::kLanes;
+  // Keys padded to whole vectors: kt rows of TP floats, zero past T.
+  constexpr int64_t TP = (T + L - 1) / L * L;
+  constexpr bool tokenMajorV = DV % L == 0;
+  constexpr int64_t DVV = tokenMajorV ? DV / L : 1; // vectors per v row
+  static_assert(kKeyBlock % 16 == 0, "key blocks are whole vectors");
 #pragma omp parallel
   {
-    std::vector<float> qs(T * DK), kt(DK * T), vt(DV * T);
+    std::vector<float> qs(T * DK), kt(DK * TP, 0.f), vt(DV * TP, 0.f);
     std::vector<int64_t> pixels(T);
-    float p[kKeyBlock], acc[DV];
+    alignas(64) float p[kKeyBlock], acc[DV];
 #pragma omp for collapse(2) schedule(static)
     for (int64_t win = 0; win < N1 * N2; ++win) {
       for (int64_t h = 0; h < HEADS; ++h) {
@@ -342,13 +351,13 @@ void attention(const float *q, const float *k, const float *v, float scale,
           for (int64_t t = 0; t < T; ++t) {
             bool real = pixels[t] >= 0;
             qs[t * DK + d] = real ? qd[pixels[t]] * scale : 0.f;
-            kt[d * T + t] = real ? kd[pixels[t]] : 0.f;
+            kt[d * TP + t] = real ? kd[pixels[t]] : 0.f;
           }
         }
         for (int64_t d = 0; d < DV; ++d) {
           const float *vd = v + (h * DV + d) * H * W;
           for (int64_t t = 0; t < T; ++t)
-            vt[tokenMajorV ? t * DV + d : d * T + t] =
+            vt[tokenMajorV ? t * DV + d : d * TP + t] =
                 pixels[t] >= 0 ? vd[pixels[t]] : 0.f;
         }
         for (int64_t i = 0; i < T; ++i) {
@@ -357,44 +366,86 @@ void attention(const float *q, const float *k, const float *v, float scale,
           float m = -INFINITY, sum = 0.f;
           for (int64_t d = 0; d < DV; ++d)
             acc[d] = 0.f;
+          const float *qi = &qs[i * DK];
           for (int64_t j0 = 0; j0 < T; j0 += kKeyBlock) {
             int64_t n = std::min(kKeyBlock, T - j0);
-#pragma omp simd
-            for (int64_t j = 0; j < n; ++j)
-              p[j] = 0.f;
-            for (int64_t d = 0; d < DK; ++d) {
-              float qv = qs[i * DK + d];
-              const float *kr = &kt[d * T + j0];
-#pragma omp simd
-              for (int64_t j = 0; j < n; ++j)
-                p[j] += qv * kr[j];
+            int64_t nv = (n + L - 1) / L * L;
+            // Scores of the block, in vectors, four vectors of keys in
+            // flight (keys past T score -inf).
+            int64_t jv = 0;
+            for (; jv + 4 * L <= nv; jv += 4 * L) {
+              R sc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+              for (int64_t d = 0; d < DK; ++d) {
+                R qd = V::set1(qi[d]);
+                const float *kr = &kt[d * TP + j0 + jv];
+                for (int64_t u = 0; u < 4; ++u)
+                  sc[u] = V::fma(qd, V::load(kr + u * L), sc[u]);
+              }
+              for (int64_t u = 0; u < 4; ++u)
+                V::store(p + jv + u * L, sc[u]);
             }
+            for (; jv < nv; jv += L) {
+              R sc = V::zero();
+              for (int64_t d = 0; d < DK; ++d)
+                sc = V::fma(V::set1(qi[d]), V::load(&kt[d * TP + j0 + jv]),
+                            sc);
+              V::store(p + jv, sc);
+            }
+            for (int64_t j = n; j < nv; ++j)
+              p[j] = -INFINITY;
+            R mv = V::load(p);
+            for (int64_t jv = L; jv < nv; jv += L)
+              mv = V::max(mv, V::load(p + jv));
+            alignas(64) float lanes[L];
+            V::store(lanes, mv);
             float bm = m;
-            for (int64_t j = 0; j < n; ++j)
-              bm = std::max(bm, p[j]);
+            for (int64_t l = 0; l < L; ++l)
+              bm = std::max(bm, lanes[l]);
             float correction = expf32(m - bm); // 0 on the first block
             float blockSum = expShiftedRow(p, bm, n);
+            for (int64_t j = n; j < nv; ++j)
+              p[j] = 0.f;
             sum = sum * correction + blockSum;
             m = bm;
-            if constexpr (tokenMajorV) {
-#pragma omp simd
-              for (int64_t d = 0; d < DV; ++d)
-                acc[d] *= correction;
+            if constexpr (tokenMajorV && DVV == 1) {
+              // acc += Σ_j p[j] · v[j] for a one-vector v row: four keys'
+              // partial sums in flight (independent FMA chains).
+              R part[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+              const float *vb = &vt[j0 * DV];
+              int64_t j = 0;
+              for (; j + 4 <= n; j += 4)
+                for (int64_t u = 0; u < 4; ++u)
+                  part[u] = V::fma(V::set1(p[j + u]),
+                                   V::load(vb + (j + u) * DV), part[u]);
+              for (; j < n; ++j)
+                part[0] = V::fma(V::set1(p[j]), V::load(vb + j * DV), part[0]);
+              R total = V::add(V::add(part[0], part[1]),
+                               V::add(part[2], part[3]));
+              V::store(acc, V::fma(V::load(acc), V::set1(correction), total));
+            } else if constexpr (tokenMajorV) {
+              // Wider v rows: one broadcast per key, DVV chains.
+              for (int64_t dv = 0; dv < DVV; ++dv)
+                V::store(acc + dv * L,
+                         V::mul(V::load(acc + dv * L), V::set1(correction)));
               for (int64_t j = 0; j < n; ++j) {
+                R pj = V::set1(p[j]);
                 const float *vr = &vt[(j0 + j) * DV];
-                float pj = p[j];
-#pragma omp simd
-                for (int64_t d = 0; d < DV; ++d)
-                  acc[d] += pj * vr[d];
+                for (int64_t dv = 0; dv < DVV; ++dv)
+                  V::store(acc + dv * L, V::fma(pj, V::load(vr + dv * L),
+                                                V::load(acc + dv * L)));
               }
             } else {
               for (int64_t d = 0; d < DV; ++d) {
-                const float *vr = &vt[d * T + j0];
-                float o = 0.f;
-#pragma omp simd reduction(+ : o)
-                for (int64_t j = 0; j < n; ++j)
-                  o += p[j] * vr[j];
-                acc[d] = acc[d] * correction + o;
+                const float *vr = &vt[d * TP + j0];
+                R o = V::zero();
+                for (int64_t jv = 0; jv < nv; jv += L)
+                  o = V::fma(V::load(p + jv), V::load(vr + jv), o);
+                alignas(64) float ol[L];
+                V::store(ol, o);
+                float dot = 0.f;
+                for (int64_t l = 0; l < L; ++l)
+                  dot += ol[l];
+                acc[d] = acc[d] * correction + dot;
               }
             }
           }
