@@ -174,57 +174,104 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
   }
 }
 
-/// expf32 on a vector (the same operations, lane by lane).
-template <typename V> inline typename V::Reg expVector(typename V::Reg x) {
+/// expf32 on N vectors at once, in place (the same operations, lane by
+/// lane). Each step runs on all N before the next, so N independent
+/// dependency chains are in flight: one chain of ~20 dependent operations
+/// would leave the FP pipes waiting on latency.
+template <typename V, int N> inline void expVectors(typename V::Reg (&x)[N]) {
   using R = typename V::Reg;
-  x = V::min(V::max(x, V::set1(-87.3365f)), V::set1(88.3762f));
-  R magic = V::set1(12582912.0f);
-  R n = V::sub(V::fma(x, V::set1(1.44269504088896341f), magic), magic);
-  R r = V::fma(n, V::set1(2.12194440e-4f),
-               V::sub(x, V::mul(n, V::set1(0.693359375f))));
-  R p = V::set1(1.9875691500E-4f);
-  p = V::fma(p, r, V::set1(1.3981999507E-3f));
-  p = V::fma(p, r, V::set1(8.3334519073E-3f));
-  p = V::fma(p, r, V::set1(4.1665795894E-2f));
-  p = V::fma(p, r, V::set1(1.6666665459E-1f));
-  p = V::fma(p, r, V::set1(5.0000001201E-1f));
-  p = V::add(V::fma(V::mul(p, r), r, r), V::set1(1.0f));
-  return V::mul(p, V::pow2(n));
+  R n[N], r[N], p[N];
+  const R magic = V::set1(12582912.0f);
+#define IRMB_EACH for (int u = 0; u < N; ++u)
+  IRMB_EACH x[u] = V::min(V::max(x[u], V::set1(-87.3365f)), V::set1(88.3762f));
+  IRMB_EACH n[u] =
+      V::sub(V::fma(x[u], V::set1(1.44269504088896341f), magic), magic);
+  IRMB_EACH r[u] = V::fma(n[u], V::set1(2.12194440e-4f),
+                          V::sub(x[u], V::mul(n[u], V::set1(0.693359375f))));
+  IRMB_EACH p[u] = V::fma(V::set1(1.9875691500E-4f), r[u],
+                          V::set1(1.3981999507E-3f));
+  IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(8.3334519073E-3f));
+  IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(4.1665795894E-2f));
+  IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(1.6666665459E-1f));
+  IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(5.0000001201E-1f));
+  IRMB_EACH p[u] =
+      V::add(V::fma(V::mul(p[u], r[u]), r[u], r[u]), V::set1(1.0f));
+  IRMB_EACH x[u] = V::mul(p[u], V::pow2(n[u]));
 }
 
-/// 1 / d for d ≥ 1: the hardware estimate and one Newton step (about 23
-/// bits; a division costs 3–10× more on every x86 core).
-template <typename V> inline typename V::Reg reciprocal(typename V::Reg d) {
-  typename V::Reg r = V::rcp(d);
-  // r · (2 − d·r), as r + r·(1 − d·r).
-  typename V::Reg e = V::sub(V::set1(1.f), V::mul(d, r));
-  return V::fma(r, e, r);
+/// expf32 on a vector.
+template <typename V> inline typename V::Reg expVector(typename V::Reg x) {
+  typename V::Reg v[1] = {x};
+  expVectors<V, 1>(v);
+  return v[0];
 }
+
+/// 1 / d for d ≥ 1 on N vectors in place: the hardware estimate and one
+/// Newton step (about 23 bits; a division costs 3–10× more on every x86
+/// core).
+template <typename V, int N>
+inline void reciprocals(typename V::Reg (&d)[N]) {
+  typename V::Reg r[N];
+  IRMB_EACH r[u] = V::rcp(d[u]);
+  // r · (2 − d·r), as r + r·(1 − d·r).
+  IRMB_EACH d[u] =
+      V::fma(r[u], V::sub(V::set1(1.f), V::mul(d[u], r[u])), r[u]);
+}
+
+/// 1 / d on a vector.
+template <typename V> inline typename V::Reg reciprocal(typename V::Reg d) {
+  typename V::Reg v[1] = {d};
+  reciprocals<V, 1>(v);
+  return v[0];
+}
+
+/// activate<A> on N vectors in place.
+template <Act A, typename V, int N>
+inline void activateVectors(typename V::Reg (&x)[N]) {
+  if constexpr (A == Act::Relu) {
+    IRMB_EACH x[u] = V::max(x[u], V::zero());
+  } else if constexpr (A == Act::Relu6) {
+    IRMB_EACH x[u] = V::min(V::max(x[u], V::zero()), V::set1(6.f));
+  } else if constexpr (A == Act::Silu) {
+    typename V::Reg e[N];
+    IRMB_EACH e[u] = V::sub(V::zero(), x[u]);
+    expVectors<V, N>(e);
+    IRMB_EACH e[u] = V::add(V::set1(1.f), e[u]);
+    reciprocals<V, N>(e);
+    IRMB_EACH x[u] = V::mul(x[u], e[u]);
+  }
+}
+#undef IRMB_EACH
 
 /// activate<A> on a vector.
 template <Act A, typename V>
 inline typename V::Reg activateVector(typename V::Reg x) {
-  if constexpr (A == Act::Relu)
-    return V::max(x, V::zero());
-  else if constexpr (A == Act::Relu6)
-    return V::min(V::max(x, V::zero()), V::set1(6.f));
-  else if constexpr (A == Act::Silu)
-    return V::mul(x, reciprocal<V>(V::add(V::set1(1.f),
-                                          expVector<V>(V::sub(V::zero(), x)))));
-  else
-    return x;
+  typename V::Reg v[1] = {x};
+  activateVectors<A, V, 1>(v);
+  return v[0];
 }
 
-/// y[j] = act(x[j] + bias) (+ res[j]) for j < n, in vectors (scalar tail);
-/// y may be x. `res` may be null.
+/// y[j] = act(x[j] + bias) (+ res[j]) for j < n, in vectors, four at a time
+/// (scalar tail); y may be x. `res` may be null.
 template <Act A>
 inline void biasActivateRow(const float *x, float bias, const float *res,
                             float *y, int64_t n) {
   using V = Isa;
-  typename V::Reg bv = V::set1(bias);
+  using R = typename V::Reg;
+  constexpr int64_t L = V::kLanes;
+  R bv = V::set1(bias);
   int64_t j = 0;
-  for (; j + V::kLanes <= n; j += V::kLanes) {
-    typename V::Reg v = activateVector<A, V>(V::add(V::load(x + j), bv));
+  for (; j + 4 * L <= n; j += 4 * L) {
+    R v[4];
+    for (int u = 0; u < 4; ++u)
+      v[u] = V::add(V::load(x + j + u * L), bv);
+    activateVectors<A, V, 4>(v);
+    for (int u = 0; u < 4; ++u)
+      V::store(y + j + u * L,
+               res ? V::add(v[u], V::load(res + j + u * L)) : v[u]);
+  }
+  for (; j + L <= n; j += L) {
+    R v = activateVector<A, V>(V::add(V::load(x + j), bv));
     if (res)
       v = V::add(v, V::load(res + j));
     V::store(y + j, v);
@@ -292,15 +339,45 @@ inline float expShiftedRow(float *p, float m, int64_t n) {
   return sum;
 }
 
-/// Bias, activation and residual on a finished rows × cols tile of C.
+/// Bias, activation and residual on a finished rows × cols tile of C. A
+/// full-width tile runs its rows × kTileVectors vectors four at a time
+/// (independent chains, see expVectors), whatever row they belong to.
 template <Act A>
 inline void epilogue(float *c, int64_t ldc, const float *bias,
                      const float *res, int64_t rows, int64_t cols) {
   if (!bias && !res && A == Act::None)
     return;
-  for (int64_t i = 0; i < rows; ++i)
-    biasActivateRow<A>(c + i * ldc, bias ? bias[i] : 0.f,
-                       res ? res + i * ldc : nullptr, c + i * ldc, cols);
+  using V = Isa;
+  using R = typename V::Reg;
+  constexpr int64_t L = V::kLanes, NV = kTileVectors;
+  if (cols != kTileCols) {
+    for (int64_t i = 0; i < rows; ++i)
+      biasActivateRow<A>(c + i * ldc, bias ? bias[i] : 0.f,
+                         res ? res + i * ldc : nullptr, c + i * ldc, cols);
+    return;
+  }
+  // Vector q of the tile is row q / NV, columns (q % NV)·L ...
+  auto at = [&](int64_t q) { return (q / NV) * ldc + (q % NV) * L; };
+  int64_t total = rows * NV, q = 0;
+  for (; q + 4 <= total; q += 4) {
+    R v[4];
+    for (int u = 0; u < 4; ++u) {
+      v[u] = V::load(c + at(q + u));
+      if (bias)
+        v[u] = V::add(v[u], V::set1(bias[(q + u) / NV]));
+    }
+    activateVectors<A, V, 4>(v);
+    for (int u = 0; u < 4; ++u)
+      V::store(c + at(q + u),
+               res ? V::add(v[u], V::load(res + at(q + u))) : v[u]);
+  }
+  for (; q < total; ++q) {
+    R v = V::load(c + at(q));
+    if (bias)
+      v = V::add(v, V::set1(bias[q / NV]));
+    v = activateVector<A, V>(v);
+    V::store(c + at(q), res ? V::add(v, V::load(res + at(q))) : v);
+  }
 }
 
 /// Every row tile of packed A (M rows, K columns) times one packed panel of
