@@ -154,6 +154,9 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
       float *d = dst + (p * kc + k) * kTileCols;
       if (layout.whole[p]) {
         const float *from = row + layout.pieces[layout.first[p]].src;
+        _mm_prefetch(reinterpret_cast<const char *>(
+                         from + kPanelsPerBlock * kTileCols),
+                     _MM_HINT_T0);
         for (int64_t v = 0; v < kTileVectors; ++v)
           V::store(d + v * V::kLanes, V::load(from + v * V::kLanes));
         continue;
