@@ -39,6 +39,10 @@ namespace {
 
 /// The widest vector (AVX-512) in floats: scratch slack for any ISA.
 constexpr int64_t kMaxVectorFloats = 16;
+/// Images per group: a batch runs in groups of up to this many images, and
+/// the GEMM kernels take a group's images as one wider N (the arena holds
+/// one copy of the per-image arena per image of a group).
+constexpr int64_t kImageGroup = 8;
 
 /// The emitter state for one module.
 class Emitter {
@@ -53,13 +57,17 @@ public:
       return failure();
     Value input = model->input, result = model->result;
     plan.emplace(*model->block, input, result);
+    group = std::min<int64_t>(shapeOf(input)[0], kImageGroup);
+    imageArena = (plan->arenaElements() + 15) / 16 * 16;
+    inputStride = perImage(input);
+    outputStride = perImage(result);
     names[input] = "in";
     names[result] = "out";
     for (Operation &op : model->block->without_terminator())
       if (failed(emitOp(&op)))
         return failure();
     CpuModule out;
-    out.arenaBytes = plan->arenaElements() * 4 + scratchBytes;
+    out.arenaBytes = group * imageArena * 4 + scratchBytes;
     out.numKernels = kernels.size();
     out.writtenBytes = writtenBytes;
     out.source = assemble(input, result, out.arenaBytes);
@@ -82,30 +90,62 @@ private:
                         : base;
   }
 
+  /// Floats between consecutive images' copies of a value in run().
+  int64_t imageStride(Value v) {
+    Value root = plan->resolve(v).root;
+    auto it = names.find(root);
+    if (it == names.end())
+      return imageArena;
+    return it->second == "in" ? inputStride : outputStride;
+  }
+
   std::string weight(int64_t offset) {
     return llvm::formatv("W({0})", offset).str();
   }
 
   /// Adds a kernel: its function (named after the layer and the kernel
-  /// irmb-select-kernels chose; body uses x0.., y, scratch) and its call;
-  /// `bytesWritten` defaults to the whole result.
+  /// irmb-select-kernels chose) and its call; `bytesWritten` defaults to the
+  /// whole result. The function gets a group of `images` images. A
+  /// per-image `body` (uses x0.., y, scratch) runs once per image; a
+  /// `batched` body takes the whole group itself (uses x0.., y, scratch,
+  /// images and the image strides sx0.., sy in floats).
   void addKernel(Operation *op, ValueRange inputs, const std::string &body,
-                 std::optional<int64_t> bytesWritten = std::nullopt) {
+                 std::optional<int64_t> bytesWritten = std::nullopt,
+                 bool batched = false) {
     auto [index, name] = kernels.add(op);
-    std::string params;
-    for (size_t i = 0; i < inputs.size(); ++i)
-      params += llvm::formatv("const float *x{0}, ", i).str();
+    Value result = op->getResult(0);
+    std::string params, strides, views;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      params += llvm::formatv("const float *X{0}, ", i).str();
+      strides += llvm::formatv("  constexpr long sx{0} = {1};\n", i,
+                               imageStride(inputs[i]))
+                     .str();
+      views += llvm::formatv("    const float *x{0} = X{0} + b * sx{0};\n", i)
+                   .str();
+    }
+    strides +=
+        llvm::formatv("  constexpr long sy = {0};\n", imageStride(result)).str();
     functions << "// " << layerName(op) << " "
               << op->getName().getStringRef().str() << sourceLine(op)
               << "\nstatic void " << name << "(" << params
-              << "float *y, float *scratch) {\n  (void)scratch;\n"
-              << body << "}\n\n";
+              << "float *Y, float *scratch, long images) {\n"
+              << "  (void)scratch;\n"
+              << strides;
+    if (batched) {
+      for (size_t i = 0; i < inputs.size(); ++i)
+        functions << llvm::formatv("  const float *x{0} = X{0};\n", i).str();
+      functions << "  float *y = Y;\n" << body << "}\n\n";
+    } else {
+      functions << "  for (long b = 0; b < images; ++b) {\n"
+                << views << "    float *y = Y + b * sy;\n"
+                << body << "  }\n}\n\n";
+    }
     std::string args;
     for (Value v : inputs)
       args += ptr(v) + ", ";
     calls << "    IRMB_CALL(" << index << ", " << name << "(" << args
-          << ptr(op->getResult(0)) << ", scratch));\n";
-    writtenBytes += bytesWritten.value_or(perImage(op->getResult(0)) * 4);
+          << ptr(result) << ", scratch, images));\n";
+    writtenBytes += bytesWritten.value_or(perImage(result) * 4);
   }
 
   LogicalResult emitOp(Operation *op) {
@@ -318,26 +358,32 @@ private:
                            weight(t->weight), bias, res)
                  .str();
     } else if (winograd) {
+      // The group's images through every GEMM at once.
       scratchBytes = std::max(
           scratchBytes, 4 * ::irmb::kernels::winogradScratchFloats(
                                 in[1], in[2], in[3], out[1], winograd,
-                                kMaxVectorFloats));
+                                kMaxVectorFloats, group));
       body = llvm::formatv("  winogradConv3x3<{0}, {1}, {2}, {3}, {4}, {5}>"
-                           "(x0, {6}, {7}, {8}, y, scratch);\n",
+                           "(x0, {6}, {7}, {8}, y, scratch, images, sx0, sy, "
+                           "{9});\n",
                            in[1], in[2], in[3], out[1], winograd,
-                           actName(c.getAct()), weight(t->weight), bias, res)
+                           actName(c.getAct()), weight(t->weight), bias, res,
+                           c.getResidual() ? "sx1" : "0")
                  .str();
     } else {
-      scratchBytes =
-          std::max(scratchBytes, 4 * ::irmb::kernels::convScratchFloats(
-                                         in[1], in[2], in[3], k, s, p, d, g));
+      scratchBytes = std::max(
+          scratchBytes, 4 * group *
+                            ::irmb::kernels::convScratchFloats(
+                                in[1], in[2], in[3], k, s, p, d, g));
       body = llvm::formatv("  conv2d<{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
-                           "{8}, {9}>(x0, {10}, {11}, {12}, y, scratch);\n",
+                           "{8}, {9}>(x0, {10}, {11}, {12}, y, scratch, "
+                           "images, sx0, sy, {13});\n",
                            in[1], in[2], in[3], out[1], k, s, p, d, g,
-                           actName(c.getAct()), weight(t->weight), bias, res)
+                           actName(c.getAct()), weight(t->weight), bias, res,
+                           c.getResidual() ? "sx1" : "0")
                  .str();
     }
-    addKernel(c, inputs, body);
+    addKernel(c, inputs, body, std::nullopt, /*batched=*/!depthwise);
     return success();
   }
 
@@ -354,12 +400,13 @@ private:
                       weight(stacked->weight), weight(stacked->bias))
             .str();
     for (const auto &r : stacked->runs)
-      body += llvm::formatv("  gemm<{0}>({1}, {2}, {3}, WP + {4}, x0, {2}, "
-                            "BP + {5}, nullptr, y + {6}, {2});\n",
+      body += llvm::formatv("  batchedGemm<{0}>({1}, {2}, {3}, WP + {4}, x0, "
+                            "{2}, BP + {5}, nullptr, y + {6}, {2}, images, "
+                            "sx0, sy, 0);\n",
                             actName(r.act), r.end - r.start, hw, cin,
                             r.start * cin, r.start, r.start * hw)
                   .str();
-    addKernel(p, p.getInput(), body);
+    addKernel(p, p.getInput(), body, std::nullopt, /*batched=*/true);
     return success();
   }
 
@@ -433,13 +480,20 @@ private:
            "{\n"
         << "  unsigned char *arena = static_cast<unsigned char *>(arena_ptr);\n"
         << llvm::formatv("  float *scratch = F(arena, {0});\n",
-                         plan->arenaElements() * 4)
+                         group * imageArena * 4)
                .str()
-        << llvm::formatv("  for (long b = 0; b < {0}; ++b) {{\n", in[0]).str()
-        << llvm::formatv("    const float *in = input + b * {0}L;\n",
+        << "  // The batch in groups of up to " << group
+        << " images, each kernel taking a whole group.\n"
+        << llvm::formatv("  for (long g = 0; g < {0}; g += {1}) {{\n", in[0],
+                         group)
+               .str()
+        << llvm::formatv("    long images = {0} - g < {1} ? {0} - g : {1};\n",
+                         in[0], group)
+               .str()
+        << llvm::formatv("    const float *in = input + g * {0}L;\n",
                          perImage(input))
                .str()
-        << llvm::formatv("    float *out = output + b * {0}L;\n",
+        << llvm::formatv("    float *out = output + g * {0}L;\n",
                          perImage(result))
                .str()
         << calls.str() << "  }\n  return 0;\n}\n";
@@ -449,6 +503,9 @@ private:
   WeightBlob blob;
   const CpuOptions &options;
   int64_t scratchBytes = 0, writtenBytes = 0;
+  /// Images per group, floats of one image's arena (64-byte multiple), and
+  /// the floats between images of the model input and output.
+  int64_t group = 1, imageArena = 0, inputStride = 0, outputStride = 0;
   std::optional<StoragePlan> plan;
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;

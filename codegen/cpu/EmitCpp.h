@@ -22,7 +22,7 @@ namespace irmb::codegen {
 struct CpuModule {
   std::string source;        ///< the C++ translation unit
   std::vector<char> weights; ///< the blob the source embeds (.incbin)
-  int64_t arenaBytes = 0;    ///< peak arena of one image
+  int64_t arenaBytes = 0;    ///< the arena of one group of images + scratch
   int64_t numKernels = 0;
   /// Bytes one image's kernels write (views cost nothing, in-place cat
   /// inputs are written once, by their producer).

@@ -181,6 +181,75 @@ TEST(Kernels, WinogradConv3x3) {
   }
 }
 
+/// A batch of images through one GEMM per group (the images' columns side
+/// by side), with gaps between the images' tensors so every stride counts:
+/// each image against ATen.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
+          int64_t P, int64_t D, int64_t G, int64_t WINOGRAD = 0>
+void checkBatchedConv(int64_t images) {
+  at::manual_seed(CI + H + W + CO + images);
+  constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
+  constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
+  const int64_t xStride = CI * H * W + 5, yStride = CO * HO * WO + 3,
+                rStride = CO * HO * WO + 7;
+  at::Tensor xs = at::randn({images * xStride}),
+             rs = at::randn({images * rStride});
+  at::Tensor w = at::randn({CO, CI / G, K, K}), b = at::randn({CO});
+  std::vector<float> packed, scratch;
+  if constexpr (WINOGRAD > 0) {
+    std::vector<float> u = winogradWeights<WINOGRAD>(w.data_ptr<float>(), CO, CI);
+    packed.resize(u.size());
+    for (int64_t xi = 0; xi < (WINOGRAD + 2) * (WINOGRAD + 2); ++xi)
+      packWeights(u.data() + xi * CO * CI, CO, CI, kTileRows,
+                  packed.data() + xi * CO * CI);
+    scratch.resize(winogradScratchFloats(CI, H, W, CO, WINOGRAD,
+                                         kVectorFloats, images));
+  } else {
+    packed.resize(w.numel());
+    packGroupedWeights(w.data_ptr<float>(), G, CO / G, CI / G * K * K,
+                       kTileRows, packed.data());
+    scratch.resize(images * convScratchFloats(CI, H, W, K, S, P, D, G) + 1);
+  }
+  std::vector<float> ys(images * yStride, NAN);
+  if constexpr (WINOGRAD > 0)
+    winogradConv3x3<CI, H, W, CO, WINOGRAD, Act::Silu>(
+        xs.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+        rs.data_ptr<float>(), ys.data(), scratch.data(), images, xStride,
+        yStride, rStride);
+  else
+    conv2d<CI, H, W, CO, K, S, P, D, G, Act::Silu>(
+        xs.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+        rs.data_ptr<float>(), ys.data(), scratch.data(), images, xStride,
+        yStride, rStride);
+  for (int64_t i = 0; i < images; ++i) {
+    at::Tensor x = xs.slice(0, i * xStride, i * xStride + CI * H * W)
+                       .view({1, CI, H, W});
+    at::Tensor r = rs.slice(0, i * rStride, i * rStride + CO * HO * WO)
+                       .view({1, CO, HO, WO});
+    at::Tensor want =
+        at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {D, D}, G)) + r;
+    at::Tensor got = at::from_blob(ys.data() + i * yStride, {1, CO, HO, WO});
+    EXPECT_LT(maxRelative(got, want), WINOGRAD == 4 ? 2e-5 : 1e-5)
+        << "image " << i << " of " << images << ": " << CI << "x" << H << "x"
+        << W << " -> " << CO << " k" << K << " s" << S << " winograd "
+        << WINOGRAD;
+  }
+  // Nothing is written between the images' results.
+  for (int64_t i = 0; i < images; ++i)
+    for (int64_t j = CO * HO * WO; j < yStride; ++j)
+      EXPECT_TRUE(std::isnan(ys[i * yStride + j])) << "gap of image " << i;
+}
+
+TEST(Kernels, BatchedConv) {
+  for (int64_t images : {1, 2, 3}) {
+    checkBatchedConv<33, 7, 5, 17, 1, 1, 0, 1, 1>(images); // 35 columns an image
+    checkBatchedConv<5, 11, 13, 7, 3, 2, 1, 1, 1>(images); // phase planes
+    checkBatchedConv<6, 9, 10, 9, 3, 1, 2, 2, 3>(images);  // padded, groups
+    checkBatchedConv<16, 9, 7, 19, 3, 1, 1, 1, 1, 4>(images); // Winograd
+    checkBatchedConv<16, 5, 3, 8, 3, 1, 1, 1, 1, 2>(images);
+  }
+}
+
 TEST(Kernels, DepthwiseConv) {
   at::manual_seed(3);
   at::Tensor x = at::randn({1, 5, 9, 10}), w = at::randn({5, 1, 5, 5});

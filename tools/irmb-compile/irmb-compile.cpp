@@ -338,8 +338,9 @@ int run(const Options &options) {
   std::string what;
   llvm::raw_string_ostream(what)
       << "with the host compiler (per image: kernels write "
-      << llvm::format("%.2f", code->writtenBytes / 1048576.0) << " MiB, arena "
-      << llvm::format("%.2f", code->arenaBytes / 1048576.0) << " MiB)";
+      << llvm::format("%.2f", code->writtenBytes / 1048576.0)
+      << " MiB; arena " << llvm::format("%.2f", code->arenaBytes / 1048576.0)
+      << " MiB)";
   buildLibrary(options.output, code->numKernels, what, [&] {
     return irmb::codegen::compileSharedLibrary(*code, cpu, options.output);
   });

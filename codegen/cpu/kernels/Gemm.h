@@ -69,18 +69,43 @@ template <Act A> inline float activate(float x) {
 inline float sigmoid(float x) { return 1.f / (1.f + expf32(-x)); }
 
 /// Where the columns of B come from (see the file comment). `koff` null
-/// means koff[k] = k · kStride.
+/// means koff[k] = k · kStride. A batch of images puts its images' columns
+/// side by side: each image has `rows` output rows of `wo` columns, and
+/// image i's sources start `imageStride` floats after image i − 1's.
 struct BSource {
   const float *base;
   const int64_t *koff;
   int64_t kStride, wo, rowStep, colStep;
+  int64_t rows = 1, imageStride = 0;
   int64_t koffset(int64_t k) const { return koff ? koff[k] : k * kStride; }
 };
 
-/// A dense row-major B (row stride ldb).
-inline BSource denseB(const float *b, int64_t ldb) {
-  return {b, nullptr, ldb, INT64_MAX / 4, 0, 1};
+/// A dense row-major B (row stride ldb) of `cols` columns per image, the
+/// images `imageStride` floats apart (one image: cols = ldb).
+inline BSource denseB(const float *b, int64_t ldb, int64_t cols = 0,
+                      int64_t imageStride = 0) {
+  return {b, nullptr, ldb, cols > 0 ? cols : INT64_MAX / 4, 0, 1, 1,
+          imageStride};
 }
+
+/// Where C (and the residual, which has C's layout) lives: row stride ldc;
+/// with a batch, `imageCols` columns per image and each image's C
+/// `imageStride` floats after the previous one's (the residual's
+/// `resImageStride`). imageCols 0: one image.
+struct CLayout {
+  int64_t ldc, imageCols = 0, imageStride = 0, resImageStride = 0;
+  /// Offset of global column n in C (or, with `res`, the residual).
+  int64_t column(int64_t n, bool res = false) const {
+    if (imageCols == 0)
+      return n;
+    return (n / imageCols) * (res ? resImageStride : imageStride) +
+           n % imageCols;
+  }
+  /// Columns from n to the end of its image.
+  int64_t imageRest(int64_t n) const {
+    return imageCols == 0 ? INT64_MAX / 4 : imageCols - n % imageCols;
+  }
+};
 
 /// Panels packed per block: kPanelsPerBlock · kTileCols columns of B.
 constexpr int64_t kPanelsPerBlock = 8;
@@ -115,7 +140,11 @@ struct BlockLayout {
     pieces.clear();
     first.clear();
     whole.clear();
-    int64_t oy = n0 / b.wo, ox = n0 % b.wo;
+    int64_t oy = n0 / b.wo, ox = n0 % b.wo, image = 0;
+    if (b.imageStride != 0) {
+      image = oy / b.rows;
+      oy %= b.rows;
+    }
     for (int64_t p0 = 0; p0 < cols; p0 += kTileCols) {
       first.push_back(static_cast<int64_t>(pieces.size()));
       int64_t end = std::min(cols, p0 + kTileCols);
@@ -123,12 +152,18 @@ struct BlockLayout {
         // Consecutive columns of one output row are consecutive sources
         // when colStep is 1.
         int64_t len = b.colStep == 1 ? std::min(end - j, b.wo - ox) : 1;
-        pieces.push_back({j - p0, oy * b.rowStep + ox * b.colStep, len});
+        pieces.push_back({j - p0,
+                          image * b.imageStride + oy * b.rowStep +
+                              ox * b.colStep,
+                          len});
         j += len;
         ox += len;
         if (ox == b.wo) {
           ox = 0;
-          ++oy;
+          if (++oy == b.rows && b.imageStride != 0) {
+            oy = 0;
+            ++image;
+          }
         }
       }
       whole.push_back(pieces.size() - first.back() == 1 &&
@@ -385,34 +420,60 @@ inline void epilogue(float *c, int64_t ldc, const float *bias,
 
 /// Every row tile of packed A (M rows, K columns) times one packed panel of
 /// B (`panel`: kc rows of the K block starting at k0, kTileCols floats
-/// each) into C's columns [j0, j0 + w): accumulating into C after the
-/// first K block, and with the epilogue after the last. A panel narrower
-/// than kTileCols (the last of N) goes through a full-width tile on the
-/// stack.
+/// each) into C's global columns [j0, j0 + w): accumulating into C after
+/// the first K block, and with the epilogue after the last. A panel
+/// narrower than kTileCols (the last of N) or split between two images
+/// goes through a full-width tile on the stack.
 template <Act A>
 inline void panelRowTiles(int64_t M, int64_t K, int64_t k0, int64_t kc,
                           const float *apacked, const float *panel,
                           const float *bias, const float *res, float *c,
-                          int64_t ldc, int64_t j0, int64_t w) {
+                          const CLayout &cl, int64_t j0, int64_t w) {
   alignas(64) float edge[kTileRows * kTileCols];
   bool accumulate = k0 > 0, last = k0 + kc == K;
+  const int64_t ldc = cl.ldc;
+  // The panel's pieces: one per image it touches.
+  int64_t first = std::min(w, cl.imageRest(j0));
+  bool direct = w == kTileCols && first == w;
   for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
     int64_t rows = std::min(kTileRows, M - m0);
     const float *a = apacked + m0 * K + k0 * rows;
-    float *ct = c + m0 * ldc + j0;
-    if (w == kTileCols) {
+    const float *bm = bias ? bias + m0 : nullptr;
+    if (direct) {
+      float *ct = c + m0 * ldc + cl.column(j0);
       microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
-    } else {
-      if (accumulate)
-        for (int64_t i = 0; i < rows; ++i)
-          std::memcpy(edge + i * kTileCols, ct + i * ldc, sizeof(float) * w);
-      microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
-      for (int64_t i = 0; i < rows; ++i)
-        std::memcpy(ct + i * ldc, edge + i * kTileCols, sizeof(float) * w);
+      if (last)
+        epilogue<A>(ct, ldc, bm, res ? res + m0 * ldc + cl.column(j0, true)
+                                     : nullptr,
+                    rows, w);
+      continue;
     }
-    if (last)
-      epilogue<A>(ct, ldc, bias ? bias + m0 : nullptr,
-                  res ? res + m0 * ldc + j0 : nullptr, rows, w);
+    // Through the stack tile, piece by piece.
+    auto pieces = [&](auto &&each) {
+      for (int64_t off = 0; off < w;) {
+        int64_t len = std::min(w - off, cl.imageRest(j0 + off));
+        each(off, len);
+        off += len;
+      }
+    };
+    if (accumulate)
+      pieces([&](int64_t off, int64_t len) {
+        const float *from = c + m0 * ldc + cl.column(j0 + off);
+        for (int64_t i = 0; i < rows; ++i)
+          std::memcpy(edge + i * kTileCols + off, from + i * ldc,
+                      sizeof(float) * len);
+      });
+    microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
+    pieces([&](int64_t off, int64_t len) {
+      float *to = c + m0 * ldc + cl.column(j0 + off);
+      for (int64_t i = 0; i < rows; ++i)
+        std::memcpy(to + i * ldc, edge + i * kTileCols + off,
+                    sizeof(float) * len);
+      if (last)
+        epilogue<A>(to, ldc, bm,
+                    res ? res + m0 * ldc + cl.column(j0 + off, true) : nullptr,
+                    rows, len);
+    });
   }
 }
 
@@ -421,7 +482,7 @@ inline void panelRowTiles(int64_t M, int64_t K, int64_t k0, int64_t kc,
 template <Act A>
 void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
                     const BSource &b, const float *bias, const float *res,
-                    float *c, int64_t ldc, int64_t p0, int64_t p1) {
+                    float *c, const CLayout &cl, int64_t p0, int64_t p1) {
   thread_local std::vector<float> packed;
   thread_local BlockLayout layout;
   packed.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
@@ -436,7 +497,7 @@ void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
         int64_t j0 = p * kTileCols;
         panelRowTiles<A>(M, K, k0, kc, apacked,
                          packed.data() + (p - pb) * kc * kTileCols, bias, res,
-                         c, ldc, j0, std::min(kTileCols, N - j0));
+                         c, cl, j0, std::min(kTileCols, N - j0));
       }
     }
   }
@@ -454,8 +515,8 @@ void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
     int64_t j0 = p * kTileCols;
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK)
       panelRowTiles<A>(M, K, k0, std::min(kBlockK, K - k0), apacked,
-                       bpacked + (p * K + k0) * kTileCols, bias, res, c, ldc,
-                       j0, std::min(kTileCols, N - j0));
+                       bpacked + (p * K + k0) * kTileCols, bias, res, c,
+                       CLayout{ldc}, j0, std::min(kTileCols, N - j0));
   }
 }
 
@@ -465,19 +526,20 @@ constexpr int64_t panelCount(int64_t N) {
 }
 
 /// The packed GEMM: M rows of packed A (Packing.h, kTileRows tiles), N
-/// columns of B (BSource), K; C and the residual (null or C's layout) with
-/// row stride ldc. Call from outside a parallel region: it opens its own,
-/// and each thread takes an equal contiguous range of panels.
+/// columns of B (BSource; a batch of images side by side), K; C and the
+/// residual (null or C's layout) as CLayout says. Call from outside a
+/// parallel region: it opens its own, and each thread takes an equal
+/// contiguous range of panels.
 template <Act A>
 void packedGemm(int64_t M, int64_t N, int64_t K, const float *apacked,
                 const BSource &b, const float *bias, const float *res,
-                float *c, int64_t ldc) {
+                float *c, const CLayout &cl) {
   const int64_t panels = panelCount(N);
 #pragma omp parallel
   {
     int64_t thread, threads;
     threadShare(thread, threads);
-    gemmPanelRange<A>(M, N, K, apacked, b, bias, res, c, ldc,
+    gemmPanelRange<A>(M, N, K, apacked, b, bias, res, c, cl,
                       panels * thread / threads,
                       panels * (thread + 1) / threads);
   }
@@ -489,7 +551,18 @@ template <Act A>
 void gemm(int64_t M, int64_t N, int64_t K, const float *apacked,
           const float *b, int64_t ldb, const float *bias, const float *res,
           float *c, int64_t ldc) {
-  packedGemm<A>(M, N, K, apacked, denseB(b, ldb), bias, res, c, ldc);
+  packedGemm<A>(M, N, K, apacked, denseB(b, ldb), bias, res, c, CLayout{ldc});
+}
+
+/// gemm over `images` images side by side: B image i at b + i·bStride
+/// (N columns each), C and the residual at c + i·cStride, res + i·resStride.
+template <Act A>
+void batchedGemm(int64_t M, int64_t N, int64_t K, const float *apacked,
+                 const float *b, int64_t ldb, const float *bias,
+                 const float *res, float *c, int64_t ldc, int64_t images,
+                 int64_t bStride, int64_t cStride, int64_t resStride) {
+  packedGemm<A>(M, N * images, K, apacked, denseB(b, ldb, N, bStride), bias,
+                res, c, CLayout{ldc, N, cStride, resStride});
 }
 
 } // namespace irmb::kernels

@@ -108,31 +108,37 @@ void padBorder(const float *x, float *y) {
   }
 }
 
-/// General grouped conv (NCHW, one image) as a packed implicit GEMM per
-/// group (Gemm.h): B's rows are the input channel taps, read from the input
+/// General grouped conv (NCHW) as a packed implicit GEMM per group
+/// (Gemm.h): B's rows are the input channel taps, read from the input
 /// itself (1×1 unpadded), from its four stride-2 phase planes (stride 2,
 /// so every tap reads a contiguous row) or from the zero-padded input (other
 /// strides and dilations); no im2col matrix is ever written. `w` is packed
 /// per group (Packing.h); bias, activation and the residual `res` (the
-/// result's layout, or null) are fused. `scratch` holds
-/// convScratchFloats(...) floats.
+/// result's layout, or null) are fused. A batch of `images` runs as one
+/// GEMM per group with the images' columns side by side: image i's input,
+/// result and residual start xStride, yStride and resStride floats after
+/// image i − 1's. `scratch` holds images × convScratchFloats(...) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
           int64_t P, int64_t D, int64_t G, Act A>
 void conv2d(const float *x, const float *w, const float *bias, const float *res,
-            float *y, float *scratch) {
+            float *y, float *scratch, int64_t images = 1, int64_t xStride = 0,
+            int64_t yStride = 0, int64_t resStride = 0) {
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+  constexpr int64_t SCRATCH = convScratchFloats(CI, H, W, K, S, P, D, G);
+  const CLayout cl{HO * WO, images > 1 ? HO * WO : 0, yStride, resStride};
   auto run = [&](int64_t g, const BSource &b) {
-    packedGemm<A>(COG, HO * WO, KK, w + g * COG * KK, b,
+    packedGemm<A>(COG, HO * WO * images, KK, w + g * COG * KK, b,
                   bias ? bias + g * COG : nullptr,
                   res ? res + g * COG * HO * WO : nullptr,
-                  y + g * COG * HO * WO, HO * WO);
+                  y + g * COG * HO * WO, cl);
   };
   if constexpr (K == 1 && S == 1 && P == 0) {
     for (int64_t g = 0; g < G; ++g)
-      run(g, denseB(x + g * CIG * H * W, H * W));
+      run(g, denseB(x + g * CIG * H * W, H * W, H * W,
+                    images > 1 ? xStride : 0));
     return;
   }
   int64_t koff[KK];
@@ -140,28 +146,35 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
     // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    splitPhases<CI, H, W, P>(x, scratch);
+    for (int64_t i = 0; i < images; ++i)
+      splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
     for (int64_t g = 0; g < G; ++g) {
       for (int64_t r = 0; r < KK; ++r) {
         int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
         int64_t phase = (ky % 2) * 2 + kx % 2;
         koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
       }
-      run(g, BSource{scratch, koff, 0, WO, WH, 1});
+      BSource b{scratch, koff, 0, WO, WH, 1, HO, images > 1 ? SCRATCH : 0};
+      run(g, b);
     }
     return;
   }
   const float *padded = x;
+  int64_t paddedStride = xStride;
   if constexpr (P > 0) {
-    padBorder<CI, H, W, P>(x, scratch);
+    for (int64_t i = 0; i < images; ++i)
+      padBorder<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
     padded = scratch;
+    paddedStride = SCRATCH;
   }
   for (int64_t g = 0; g < G; ++g) {
     for (int64_t r = 0; r < KK; ++r) {
       int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
       koff[r] = ci * HP * WP + ky * D * WP + kx * D;
     }
-    run(g, BSource{padded, koff, 0, WO, S * WP, S});
+    BSource b{padded, koff, 0, WO, S * WP, S, HO,
+              images > 1 ? paddedStride : 0};
+    run(g, b);
   }
 }
 

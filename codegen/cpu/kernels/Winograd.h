@@ -110,11 +110,16 @@ inline void splitColumnPhases(const float *row, float *out, int64_t phaseStride,
 /// 1 (one image), by F(M×M, 3×3). `u` holds the transformed weights of
 /// WinogradTransforms.h, each position ξ packed as an M = CO, K = CI GEMM
 /// operand (Packing.h). bias, activation and the residual `res` (the
-/// result's layout, or null) are fused. `scratch` holds
-/// winogradScratchFloats(CI, H, W, CO, M, kVectorFloats) floats.
+/// result's layout, or null) are fused. A batch of `images` runs every GEMM
+/// once over all their tiles; image i's input, result and residual start
+/// xStride, yStride and resStride floats after image i − 1's. `scratch`
+/// holds winogradScratchFloats(CI, H, W, CO, M, kVectorFloats, images)
+/// floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t M, Act A>
 void winogradConv3x3(const float *x, const float *u, const float *bias,
-                     const float *res, float *y, float *scratch) {
+                     const float *res, float *y, float *scratch,
+                     int64_t images = 1, int64_t xStride = 0,
+                     int64_t yStride = 0, int64_t resStride = 0) {
   using Wg = Winograd<M>;
   using V = Isa;
   using R = V::Reg;
@@ -122,11 +127,13 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   constexpr int64_t TY = (H + M - 1) / M, TX = (W + M - 1) / M, T = TY * TX;
   // Phase planes: TY·M + 2 padded rows, TX + L columns (vector slack).
   constexpr int64_t PH = TY * M + 2, PW = TX + L;
-  // V[ξ] is written as the packed B of its GEMM: panel after panel, each
+  // The images' tiles side by side: NT columns in every GEMM. V[ξ] is
+  // written as the packed B of its GEMM: panel after panel, each
   // [CI][kTileCols]; VS floats per position.
-  constexpr int64_t panels = panelCount(T), VS = panels * CI * kTileCols;
+  const int64_t NT = images * T;
+  const int64_t panels = panelCount(NT), VS = panels * CI * kTileCols;
   float *vbuf = scratch;                   // [kA²][VS]
-  float *mbuf = scratch + kA * kA * VS + L; // [kA²][CO][T]
+  float *mbuf = scratch + kA * kA * VS + L; // [kA²][CO][NT]
 #pragma omp parallel
   {
     thread_local std::vector<float> phaseStore;
@@ -134,8 +141,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
     // 1. Input transform.
 #pragma omp for schedule(static)
-    for (int64_t c = 0; c < CI; ++c) {
-      const float *xc = x + c * H * W;
+    for (int64_t bc = 0; bc < images * CI; ++bc) {
+      const int64_t c = bc % CI, image = bc / CI;
+      const float *xc = x + image * xStride + c * H * W;
       for (int64_t py = 0; py < PH; ++py) {
         int64_t iy = py - 1;
         if (iy < 0 || iy >= H) {
@@ -163,7 +171,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
             applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
           // Tiles t0 .. t0 + n − 1 in packed-panel order: one store when
           // they lie in one panel, else a piece per panel.
-          int64_t n = std::min(L, TX - tx0), t0 = ty * TX + tx0;
+          int64_t n = std::min(L, TX - tx0), t0 = image * T + ty * TX + tx0;
           int64_t col = t0 % kTileCols, first = std::min(n, kTileCols - col);
           float *dst = vbuf + ((t0 / kTileCols) * CI + c) * kTileCols + col;
           float *next = dst + CI * kTileCols - col;
@@ -191,25 +199,28 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         int64_t p0 = std::max(u0, xi * panels) - xi * panels;
         int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
         if (p0 < p1)
-          prepackedGemmPanelRange<Act::None>(CO, T, CI, u + xi * CO * CI,
+          prepackedGemmPanelRange<Act::None>(CO, NT, CI, u + xi * CO * CI,
                                              vbuf + xi * VS, nullptr, nullptr,
-                                             mbuf + xi * CO * T, T, p0, p1);
+                                             mbuf + xi * CO * NT, NT, p0, p1);
       }
     }
 #pragma omp barrier
     // 3. Output transform, bias, activation, residual.
 #pragma omp for schedule(static)
-    for (int64_t co = 0; co < CO; ++co) {
+    for (int64_t bco = 0; bco < images * CO; ++bco) {
+      const int64_t co = bco % CO, image = bco / CO;
+      float *yi = y + image * yStride;
+      const float *ri = res ? res + image * resStride : nullptr;
       alignas(64) float rows[M][TX * M + L];
       for (int64_t ty = 0; ty < TY; ++ty) {
         for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
           R mv[kA][kA], s[kA][M], o[M][M];
-          const float *from = mbuf + co * T + ty * TX + tx0;
+          const float *from = mbuf + co * NT + image * T + ty * TX + tx0;
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
 #pragma GCC unroll 8
             for (int64_t j = 0; j < kA; ++j)
-              mv[i][j] = V::load(from + (i * kA + j) * CO * T);
+              mv[i][j] = V::load(from + (i * kA + j) * CO * NT);
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
             applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
@@ -231,8 +242,8 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         for (int64_t ii = 0; ii < M && ty * M + ii < H; ++ii) {
           int64_t oy = ty * M + ii;
           biasActivateRow<A>(rows[ii], bias ? bias[co] : 0.f,
-                             res ? res + (co * H + oy) * W : nullptr,
-                             y + (co * H + oy) * W, W);
+                             ri ? ri + (co * H + oy) * W : nullptr,
+                             yi + (co * H + oy) * W, W);
         }
       }
     }

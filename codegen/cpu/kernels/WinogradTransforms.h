@@ -84,14 +84,15 @@ std::vector<float> winogradWeights(const T *w, int64_t CO, int64_t CI) {
   return u;
 }
 
-/// Floats of scratch winogradConv3x3<CI, H, W, CO, M> needs (`lanes`: the
-/// vector width it is built for, or more; the GEMM panels are 3 vectors
-/// wide at most): the transformed input [ξ][CI][tiles, rounded up to whole
-/// panels] and the GEMM results [ξ][CO][tiles], plus one vector of slack
-/// each.
+/// Floats of scratch winogradConv3x3<CI, H, W, CO, M> needs for `images`
+/// images (`lanes`: the vector width it is built for, or more; the GEMM
+/// panels are 3 vectors wide at most): the transformed input [ξ][CI][tiles
+/// of all images, rounded up to whole panels] and the GEMM results
+/// [ξ][CO][tiles], plus one vector of slack each.
 constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
-                                        int64_t co, int64_t m, int64_t lanes) {
-  int64_t a = m + 2, tiles = ((h + m - 1) / m) * ((w + m - 1) / m);
+                                        int64_t co, int64_t m, int64_t lanes,
+                                        int64_t images = 1) {
+  int64_t a = m + 2, tiles = images * ((h + m - 1) / m) * ((w + m - 1) / m);
   // Rounding up to whole panels of at most 3 vectors adds less than 3 vectors.
   int64_t padded = tiles + 3 * lanes;
   return a * a * (padded * ci + tiles * co) + 2 * lanes;

@@ -30,9 +30,11 @@ typedef struct irmb_model_desc {
   int64_t output_shape[3]; /**< B, 4 + nc, A */
   int num_classes;
   int is_v10;          /**< 1: v10Detect (top-k post-processing) */
-  int64_t arena_bytes; /**< cpu: the host arena of one image the runtime
-                            allocates; cuda: the device memory of the whole
-                            batch the model allocates itself */
+  int64_t arena_bytes; /**< cpu: the host arena the runtime allocates (one
+                            copy of the per-image arena for each image of a
+                            group of up to 8, plus the kernels' scratch);
+                            cuda: the device memory of the whole batch the
+                            model allocates itself */
   int num_kernels;
   int launches;        /**< kernel launches per forward (the whole batch) */
   const char *const *kernel_names; /**< e.g. "model_23_attention_4" */
