@@ -39,10 +39,6 @@ namespace {
 
 /// The widest vector (AVX-512) in floats: scratch slack for any ISA.
 constexpr int64_t kMaxVectorFloats = 16;
-/// Images per group: a batch runs in groups of up to this many images, and
-/// the GEMM kernels take a group's images as one wider N (the arena holds
-/// one copy of the per-image arena per image of a group).
-constexpr int64_t kImageGroup = 8;
 
 /// The emitter state for one module.
 class Emitter {
@@ -57,7 +53,8 @@ public:
       return failure();
     Value input = model->input, result = model->result;
     plan.emplace(*model->block, input, result);
-    group = std::min<int64_t>(shapeOf(input)[0], kImageGroup);
+    group = std::max<int64_t>(
+        1, std::min<int64_t>(shapeOf(input)[0], options.imageGroup));
     imageArena = (plan->arenaElements() + 15) / 16 * 16;
     inputStride = perImage(input);
     outputStride = perImage(result);

@@ -40,6 +40,12 @@ struct CpuOptions {
   std::string isa = "native"; ///< native | avx2 | avx512
   std::string source;         ///< model file, recorded in the .so
   bool isV10 = false;
+  /// Images per group: a batch runs in groups of this many images, each
+  /// convolution and projection GEMM taking a group's images as one wider
+  /// N (the arena holds one per-image copy for each image of a group). 1
+  /// (the default) runs the network image by image, which keeps each
+  /// image's working set in cache (docs/design-notes.md, "Batch").
+  int64_t imageGroup = 1;
 };
 
 /// The ISA `--cpu` names, with native resolved on this machine (avx512,

@@ -49,6 +49,7 @@ struct Options {
   std::string model, output, emit;
   std::string target = "cpu", precision = "fp32", cpu = "native";
   std::string cudaArch = "sm_80,sm_90a", cudaSources;
+  int64_t imageGroup = 1;
   bool summary = false, cudaEmulate = false;
   mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
@@ -65,7 +66,7 @@ const char *usage =
     "[--cuda-sources DIR]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--enable-fusion=NAME,...] [--fusion-report]\n"
-    "                    [--winograd=f4|f2|off]\n"
+    "                    [--winograd=f4|f2|off] [--image-group N]\n"
     "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
     "depthwise,\n        conv-epilogue, merge-qkv, concat)\n"
     "       irmb-compile MODEL.yaml (--summary | "
@@ -109,6 +110,14 @@ Options parseCommandLine(int argc, char **argv) {
           o.fusion.winograd != "off")
         throw UsageError{"--winograd=" + o.fusion.winograd +
                          " is not available (f4, f2, off)"};
+    } else if (arg == "--image-group") {
+      std::string v = reader.value();
+      char *end = nullptr;
+      long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 64)
+        throw UsageError{"--image-group " + v +
+                         " is not an image count from 1 to 64"};
+      o.imageGroup = n;
     } else if (arg == "--fusion-report") {
       o.fusion.report = true;
     } else if (arg == "--emit") {
@@ -158,6 +167,9 @@ Options parseCommandLine(int argc, char **argv) {
       (o.cudaEmulate || o.cudaArch != "sm_80,sm_90a" || !o.cudaSources.empty()))
     throw UsageError{
         "--cuda-arch, --cuda-emulate and --cuda-sources need --target cuda"};
+  if (o.target != "cpu" && o.imageGroup != 1)
+    throw UsageError{"--image-group needs --target cpu (a CUDA model runs the "
+                     "whole batch at once)"};
   if ((o.emit == "cpp" && o.target != "cpu") ||
       (o.emit == "cu" && o.target != "cuda"))
     throw UsageError{"--emit=" + o.emit + " does not match --target " +
@@ -326,6 +338,7 @@ int run(const Options &options) {
   cpu.isa = options.cpu;
   cpu.source = options.model;
   cpu.isV10 = isV10;
+  cpu.imageGroup = options.imageGroup;
   mlir::FailureOr<irmb::codegen::CpuModule> code =
       irmb::codegen::emitCpp(*module, weights, cpu);
   if (mlir::failed(code))

@@ -32,7 +32,8 @@ typedef struct irmb_model_desc {
   int is_v10;          /**< 1: v10Detect (top-k post-processing) */
   int64_t arena_bytes; /**< cpu: the host arena the runtime allocates (one
                             copy of the per-image arena for each image of a
-                            group of up to 8, plus the kernels' scratch);
+                            group, --image-group, plus the kernels'
+                            scratch);
                             cuda: the device memory of the whole batch the
                             model allocates itself */
   int num_kernels;
