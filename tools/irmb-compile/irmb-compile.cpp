@@ -50,6 +50,7 @@ struct Options {
   std::string target = "cpu", precision = "fp32", cpu = "native";
   std::string cudaArch = "sm_80,sm_90a", cudaSources;
   int64_t imageGroup = 1;
+  bool winogradGiven = false;
   bool summary = false, cudaEmulate = false;
   mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
@@ -105,6 +106,7 @@ Options parseCommandLine(int argc, char **argv) {
           o.fusion.enabled.erase(name.str());
       }
     } else if (arg == "--winograd") {
+      o.winogradGiven = true;
       o.fusion.winograd = reader.value();
       if (o.fusion.winograd != "f4" && o.fusion.winograd != "f2" &&
           o.fusion.winograd != "off")
@@ -167,6 +169,9 @@ Options parseCommandLine(int argc, char **argv) {
       (o.cudaEmulate || o.cudaArch != "sm_80,sm_90a" || !o.cudaSources.empty()))
     throw UsageError{
         "--cuda-arch, --cuda-emulate and --cuda-sources need --target cuda"};
+  if (o.target != "cpu" && o.winogradGiven)
+    throw UsageError{"--winograd needs --target cpu (the CUDA target runs "
+                     "every convolution directly)"};
   if (o.target != "cpu" && o.imageGroup != 1)
     throw UsageError{"--image-group needs --target cpu (a CUDA model runs the "
                      "whole batch at once)"};
