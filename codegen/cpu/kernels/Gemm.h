@@ -43,14 +43,15 @@ inline float expf32(float x) {
   x = std::min(std::max(x, -87.3365f), 88.3762f);
   // Round to nearest with the 1.5·2^23 trick (vectorises, unlike floorf).
   float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float r = n * -0.693359375f + x;
+  r = n * 2.12194440e-4f + r;
   float p = 1.9875691500E-4f;
   p = p * r + 1.3981999507E-3f;
   p = p * r + 8.3334519073E-3f;
   p = p * r + 4.1665795894E-2f;
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
-  p = p * r * r + r + 1.0f;
+  p = r * (p * r + 1.0f) + 1.0f;
   int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   return p * __builtin_bit_cast(float, bits);
 }
@@ -224,16 +225,18 @@ template <typename V, int N> inline void expVectors(typename V::Reg (&x)[N]) {
   IRMB_EACH x[u] = V::min(V::max(x[u], V::set1(-87.3365f)), V::set1(88.3762f));
   IRMB_EACH n[u] =
       V::sub(V::fma(x[u], V::set1(1.44269504088896341f), magic), magic);
-  IRMB_EACH r[u] = V::fma(n[u], V::set1(2.12194440e-4f),
-                          V::sub(x[u], V::mul(n[u], V::set1(0.693359375f))));
+  // r = x − n·ln 2 in two parts (Cody–Waite), each one FMA.
+  IRMB_EACH r[u] = V::fma(n[u], V::set1(-0.693359375f), x[u]);
+  IRMB_EACH r[u] = V::fma(n[u], V::set1(2.12194440e-4f), r[u]);
   IRMB_EACH p[u] = V::fma(V::set1(1.9875691500E-4f), r[u],
                           V::set1(1.3981999507E-3f));
   IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(8.3334519073E-3f));
   IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(4.1665795894E-2f));
   IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(1.6666665459E-1f));
   IRMB_EACH p[u] = V::fma(p[u], r[u], V::set1(5.0000001201E-1f));
-  IRMB_EACH p[u] =
-      V::add(V::fma(V::mul(p[u], r[u]), r[u], r[u]), V::set1(1.0f));
+  // p·r² + r + 1 as r·(p·r + 1) + 1: two FMAs.
+  IRMB_EACH p[u] = V::fma(r[u], V::fma(p[u], r[u], V::set1(1.0f)),
+                          V::set1(1.0f));
   IRMB_EACH x[u] = V::mul(p[u], V::pow2(n[u]));
 }
 
