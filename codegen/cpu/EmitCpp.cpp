@@ -556,7 +556,7 @@ std::string compileSharedLibrary(const CpuModule &module,
   const char *extra = std::getenv("IRMB_CXXFLAGS");
   std::string command =
       llvm::formatv("{0} -std=c++17 -O3 -ffp-contract=fast {1} -fopenmp -fPIC "
-                    "-shared {2} -o {{out} model.cpp",
+                    "-fvisibility=hidden -shared {2} -o {{out} model.cpp",
                     cxx && *cxx ? cxx : "c++", marchFlag(options.isa),
                     extra ? extra : "")
           .str();

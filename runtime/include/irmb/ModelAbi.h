@@ -15,6 +15,11 @@
 
 #define IRMB_MODEL_ABI_VERSION 3
 
+/** The model's exported entry points: a CPU model is built with
+ * -fvisibility=hidden (its kernels bind locally, no PLT calls), so the ABI
+ * functions are marked visible here. */
+#define IRMB_MODEL_EXPORT __attribute__((visibility("default")))
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -47,25 +52,25 @@ typedef struct irmb_model_desc {
 } irmb_model_desc;
 
 /** The model's description (static storage). */
-const irmb_model_desc *irmb_model_describe(void);
+IRMB_MODEL_EXPORT const irmb_model_desc *irmb_model_describe(void);
 
 /** The last error of the model's functions on this thread. */
-const char *irmb_model_error(void);
+IRMB_MODEL_EXPORT const char *irmb_model_error(void);
 
 /** Makes an instance: 0 and *state (NULL for the CPU), or -1. */
-int irmb_model_open(void **state);
+IRMB_MODEL_EXPORT int irmb_model_open(void **state);
 
 /** Frees an instance. */
-void irmb_model_close(void *state);
+IRMB_MODEL_EXPORT void irmb_model_close(void *state);
 
 /** Sets the number of worker threads (>= 1; CPU only). */
-void irmb_model_set_threads(int threads);
+IRMB_MODEL_EXPORT void irmb_model_set_threads(int threads);
 
 /** Runs the whole batch: input [B, C, H, W], output [B, 4 + nc, A] (CUDA:
  * host or device pointers), arena of arena_bytes (64-byte aligned; CPU
  * only, else NULL). When kernel_ms is not NULL, adds each kernel's time in
  * milliseconds to kernel_ms[i]. Returns 0, or -1 with irmb_model_error(). */
-int irmb_model_run(void *state, const float *input, float *output,
+IRMB_MODEL_EXPORT int irmb_model_run(void *state, const float *input, float *output,
                    void *arena, double *kernel_ms);
 
 #ifdef __cplusplus
