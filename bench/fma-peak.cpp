@@ -3,28 +3,26 @@
 // three runs, printed as "fma_peak_gflops: <isa> <GFLOP/s>" (FMA = 2 FLOP).
 // bench/run.sh builds it with -mavx2 -mfma and, where the CPU has AVX-512F,
 // with -mavx512f, and takes the floor of every model from it.
-#include <immintrin.h>
+#include "codegen/cpu/kernels/MicroKernel.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 namespace {
-#if defined(__AVX512F__)
-using Reg = __m512;
-constexpr int kLanes = 16, kChains = 24;
-const char *kIsa = "avx512";
-Reg splat(float v) { return _mm512_set1_ps(v); }
-Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
-float lane0(Reg v) { return _mm512_cvtss_f32(v); }
-#else
-using Reg = __m256;
-constexpr int kLanes = 8, kChains = 12;
-const char *kIsa = "avx2";
-Reg splat(float v) { return _mm256_set1_ps(v); }
-Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
-float lane0(Reg v) { return _mm256_cvtss_f32(v); }
-#endif
+// The kernel library's ISA traits (AVX-512 or AVX2 + FMA, by -m flags):
+// as many chains as the GEMM micro-kernel's accumulators.
+using irmb::kernels::Isa;
+using Reg = Isa::Reg;
+constexpr int kLanes = Isa::kLanes, kChains = Isa::kRows * Isa::kVectors;
+const char *kIsa = Isa::kName;
+Reg splat(float v) { return Isa::set1(v); }
+Reg fma(Reg a, Reg b, Reg c) { return Isa::fma(a, b, c); }
+float lane0(Reg v) {
+  alignas(64) float lanes[Isa::kLanes];
+  Isa::store(lanes, v);
+  return lanes[0];
+}
 
 double run(long iterations, float *sink) {
   Reg acc[kChains];

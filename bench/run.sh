@@ -26,12 +26,12 @@ family=$(lscpu | sed -n 's/^CPU family: *//p' | head -1)
 cpumodel=$(lscpu | sed -n 's/^Model: *//p' | head -1)
 isa=avx2
 grep -q ' avx512f' /proc/cpuinfo && isa=avx512
-c++ -O2 -mavx2 -mfma bench/fma-peak.cpp -o "$out/fma-peak-avx2"
+c++ -O2 -mavx2 -mfma -I. bench/fma-peak.cpp -o "$out/fma-peak-avx2"
 peak_avx2=$("$out/fma-peak-avx2" | awk '{print $3}')
 peak=$peak_avx2
 peaks="AVX2 $peak_avx2 GFLOP/s"
 if [ "$isa" = avx512 ]; then
-  c++ -O2 -mavx512f bench/fma-peak.cpp -o "$out/fma-peak-avx512"
+  c++ -O2 -mavx512f -I. bench/fma-peak.cpp -o "$out/fma-peak-avx512"
   peak=$("$out/fma-peak-avx512" | awk '{print $3}')
   peaks="AVX-512 $peak GFLOP/s, $peaks"
 fi
