@@ -649,7 +649,7 @@ int64_t layerIndexOf(llvm::StringRef key) {
 } // namespace
 
 ReferenceExecutor::ReferenceExecutor(ModuleOp module,
-                                     const frontend::WeightMap &weights,
+                                     const weights::WeightMap &weights,
                                      bool foldBatchNorm)
     : module(module) {
   for (const auto &[key, t] : weights)

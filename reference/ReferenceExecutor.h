@@ -11,7 +11,7 @@
 #ifndef IRMB_REFERENCE_REFERENCEEXECUTOR_H
 #define IRMB_REFERENCE_REFERENCEEXECUTOR_H
 
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <ATen/ATen.h>
 #include <map>
@@ -28,7 +28,7 @@ public:
   /// conv first (the deployed PyTorch model: `model.fuse()`), which is how
   /// the benchmarks time PyTorch eager.
   ReferenceExecutor(mlir::ModuleOp module,
-                    const irmb::frontend::WeightMap &weights,
+                    const irmb::weights::WeightMap &weights,
                     bool foldBatchNorm = false);
 
   /// Runs the network on `input` ([B, C, H, W] float32, the shape the module

@@ -11,7 +11,7 @@
 #define IRMB_CODEGEN_COMMON_EMITSUPPORT_H
 
 #include "dialects/IRMB/IR/IRMBOps.h"
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/Block.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -54,7 +54,7 @@ mlir::FailureOr<ModelBody> modelBody(mlir::ModuleOp module);
 /// once, derived (folded) tensors appended.
 class WeightBlob {
 public:
-  explicit WeightBlob(const irmb::frontend::WeightMap &weights)
+  explicit WeightBlob(const irmb::weights::WeightMap &weights)
       : weights(weights) {}
 
   /// Byte offset of a checkpoint tensor (written on first use).
@@ -138,7 +138,7 @@ public:
   stackProjection(mlir::irmb::ProjectionOp projection, int64_t tileRows = 0);
 
 private:
-  const irmb::frontend::WeightMap &weights;
+  const irmb::weights::WeightMap &weights;
   std::map<std::string, int64_t> offsets;
   std::vector<char> blob;
 };

@@ -25,7 +25,7 @@
 
 using namespace mlir;
 using namespace mlir::irmb;
-using ::irmb::frontend::WeightMap;
+using ::irmb::weights::WeightMap;
 
 namespace irmb::codegen {
 // Text of the kernel headers and runtime/include/irmb/ModelAbi.h, embedded

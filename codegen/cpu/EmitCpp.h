@@ -11,7 +11,7 @@
 #ifndef IRMB_CODEGEN_CPU_EMITCPP_H
 #define IRMB_CODEGEN_CPU_EMITCPP_H
 
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <string>
 #include <vector>
@@ -58,7 +58,7 @@ int64_t gemmTileRows(const std::string &isa);
 /// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
 /// cannot emit.
 mlir::FailureOr<CpuModule> emitCpp(mlir::ModuleOp module,
-                                   const irmb::frontend::WeightMap &weights,
+                                   const irmb::weights::WeightMap &weights,
                                    const CpuOptions &options);
 
 /// Writes the source, the blob and the kernel headers to a temporary folder

@@ -25,7 +25,7 @@
 
 using namespace mlir;
 using namespace mlir::irmb;
-using ::irmb::frontend::WeightMap;
+using ::irmb::weights::WeightMap;
 
 namespace irmb::codegen {
 // Text of kernels/*.cuh, kernels/CudaEmulation.h and ModelAbi.h, embedded

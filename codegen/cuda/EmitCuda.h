@@ -12,7 +12,7 @@
 #ifndef IRMB_CODEGEN_CUDA_EMITCUDA_H
 #define IRMB_CODEGEN_CUDA_EMITCUDA_H
 
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <string>
 #include <vector>
@@ -43,7 +43,7 @@ std::string checkCudaArch(const std::string &arch);
 /// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
 /// cannot emit.
 mlir::FailureOr<CudaModule> emitCuda(mlir::ModuleOp module,
-                                     const irmb::frontend::WeightMap &weights,
+                                     const irmb::weights::WeightMap &weights,
                                      const CudaOptions &options);
 
 /// Compiles the module into `outputPath` with nvcc ($NVCC, else

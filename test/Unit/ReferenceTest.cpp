@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "reference/ReferenceExecutor.h"
 
 #include <cmath>
@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 using namespace irmb::frontend;
+using namespace irmb::weights;
 using irmb::reference::ReferenceExecutor;
 
 namespace {

@@ -82,9 +82,9 @@ bool ModelOptions::consume(ArgReader &reader) {
   return true;
 }
 
-frontend::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) const {
-  return weights.empty() ? frontend::randomWeights(module, seed)
-                         : frontend::loadWeights(module, weights);
+weights::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) const {
+  return weights.empty() ? weights::randomWeights(module, seed)
+                         : weights::loadWeights(module, weights);
 }
 
 void consumeCommon(const std::string &arg, std::string &modelPath,

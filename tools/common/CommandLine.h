@@ -11,7 +11,7 @@
 #define IRMB_TOOLS_COMMON_COMMANDLINE_H
 
 #include "frontend/ImportModel.h"
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/MLIRContext.h"
 #include <functional>
 #include <optional>
@@ -58,7 +58,7 @@ struct ModelOptions {
   /// Consumes the current argument if it is a model option.
   bool consume(ArgReader &reader);
   /// The checkpoint's weights (checked) or random ones from the seed.
-  frontend::WeightMap loadWeightsFor(mlir::ModuleOp module) const;
+  weights::WeightMap loadWeightsFor(mlir::ModuleOp module) const;
 };
 
 /// Handles what every driver accepts besides its own flags: --help (prints

@@ -21,7 +21,7 @@
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
 #include "frontend/Summary.h"
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -40,6 +40,7 @@
 #include <string>
 
 using namespace irmb::frontend;
+using namespace irmb::weights;
 using namespace irmb::tools;
 
 namespace {

@@ -16,7 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "frontend/ImportModel.h"
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
@@ -33,6 +33,7 @@
 #include <thread>
 
 using namespace irmb::frontend;
+using namespace irmb::weights;
 using namespace irmb::tools;
 
 namespace {

@@ -7,14 +7,14 @@
 // deterministic random weights with plausible BatchNorm statistics.
 //
 //===----------------------------------------------------------------------===//
-#ifndef IRMB_FRONTEND_WEIGHTS_H
-#define IRMB_FRONTEND_WEIGHTS_H
+#ifndef IRMB_WEIGHTS_WEIGHTS_H
+#define IRMB_WEIGHTS_WEIGHTS_H
 
-#include "frontend/SafeTensors.h"
+#include "weights/SafeTensors.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <map>
 
-namespace irmb::frontend {
+namespace irmb::weights {
 
 /// One float32 tensor of the model.
 struct WeightTensor {
@@ -36,6 +36,6 @@ WeightMap loadWeights(mlir::ModuleOp module, const std::string &path);
 /// DFL weight 0..15 as in every Ultralytics model.
 WeightMap randomWeights(mlir::ModuleOp module, uint64_t seed);
 
-} // namespace irmb::frontend
+} // namespace irmb::weights
 
-#endif // IRMB_FRONTEND_WEIGHTS_H
+#endif // IRMB_WEIGHTS_WEIGHTS_H

@@ -8,7 +8,7 @@
 // (exactly, see expandFusedUnit), so everything downstream sees one form.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/Weights.h"
+#include "weights/Weights.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "mlir/IR/Location.h"
@@ -18,7 +18,7 @@
 using namespace mlir;
 using namespace mlir::irmb;
 
-namespace irmb::frontend {
+namespace irmb::weights {
 namespace {
 
 /// A layer's expected entries with the layer named for messages.
@@ -253,4 +253,4 @@ WeightMap randomWeights(ModuleOp module, uint64_t seed) {
   return weights;
 }
 
-} // namespace irmb::frontend
+} // namespace irmb::weights

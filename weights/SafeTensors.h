@@ -7,8 +7,8 @@
 // float32; I64 tensors (BatchNorm num_batches_tracked) are kept as int64.
 //
 //===----------------------------------------------------------------------===//
-#ifndef IRMB_FRONTEND_SAFETENSORS_H
-#define IRMB_FRONTEND_SAFETENSORS_H
+#ifndef IRMB_WEIGHTS_SAFETENSORS_H
+#define IRMB_WEIGHTS_SAFETENSORS_H
 
 #include <cstdint>
 #include <map>
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace irmb::frontend {
+namespace irmb::weights {
 
 /// A tensor from a checkpoint, widened to float32 (`isInt64` for I64 ones).
 struct CheckpointTensor {
@@ -45,6 +45,6 @@ float halfToFloat(uint16_t bits);
 /// Converts a bfloat16 to float.
 float bfloat16ToFloat(uint16_t bits);
 
-} // namespace irmb::frontend
+} // namespace irmb::weights
 
-#endif // IRMB_FRONTEND_SAFETENSORS_H
+#endif // IRMB_WEIGHTS_SAFETENSORS_H

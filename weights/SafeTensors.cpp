@@ -5,14 +5,14 @@
 // outside the buffer.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/SafeTensors.h"
+#include "weights/SafeTensors.h"
 
 #include "llvm/Support/JSON.h"
 #include <algorithm>
 #include <cstring>
 #include <fstream>
 
-using namespace irmb::frontend;
+using namespace irmb::weights;
 
 int64_t CheckpointTensor::numElements() const {
   int64_t n = 1;
@@ -21,7 +21,7 @@ int64_t CheckpointTensor::numElements() const {
   return n;
 }
 
-float irmb::frontend::halfToFloat(uint16_t h) {
+float irmb::weights::halfToFloat(uint16_t h) {
   uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1f,
            mant = h & 0x3ffu, bits;
   if (exp == 0) {
@@ -45,7 +45,7 @@ float irmb::frontend::halfToFloat(uint16_t h) {
   return f;
 }
 
-float irmb::frontend::bfloat16ToFloat(uint16_t b) {
+float irmb::weights::bfloat16ToFloat(uint16_t b) {
   uint32_t bits = static_cast<uint32_t>(b) << 16;
   float f;
   std::memcpy(&f, &bits, 4);
@@ -76,7 +76,7 @@ bool asCount(const llvm::json::Value &v, int64_t &out) {
 
 } // namespace
 
-Checkpoint irmb::frontend::readSafeTensors(const std::string &path) {
+Checkpoint irmb::weights::readSafeTensors(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw CheckpointError(path, "cannot open the weights file");
