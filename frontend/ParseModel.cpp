@@ -320,7 +320,9 @@ private:
       return;
     }
     std::string scale =
-        options.scale ? *options.scale : guessScaleFromPath(file.path);
+        options.scale ? *options.scale
+        : file.scale  ? *file.scale
+                      : guessScaleFromPath(file.path);
     if (scale.empty()) {
       scale = file.scales.front().name;
       model.warnings.push_back("no model scale given; assuming scale='" +

@@ -192,9 +192,14 @@ ModelFile irmb::frontend::readModelFile(const std::string &path) {
     throw FrontendError(path, {}, "cannot open the model file");
   std::stringstream text;
   text << in.rdbuf();
+  return readModelText(text.str(), path);
+}
+
+ModelFile irmb::frontend::readModelText(const std::string &text,
+                                        const std::string &path) {
   YAML::Node root;
   try {
-    root = YAML::Load(text.str());
+    root = YAML::Load(text);
   } catch (const YAML::Exception &e) {
     SourceLoc loc{e.mark.line + 1, e.mark.column + 1};
     throw FrontendError(path, loc, "malformed YAML: " + e.msg);

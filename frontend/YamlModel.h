@@ -58,10 +58,19 @@ struct ModelFile {
   std::optional<std::string> activation;
   SourceLoc activationLoc;
   std::vector<LayerRow> layers; ///< backbone rows, then head rows
+  /// The scale stored with the model (a checkpoint's `model.yaml['scale']`,
+  /// set by the caller, never read from a YAML file: Ultralytics replaces
+  /// a file's `scale` key with the guess from its name).
+  std::optional<std::string> scale;
 };
 
 /// Reads and structurally checks `path`. Throws FrontendError.
 ModelFile readModelFile(const std::string &path);
+
+/// Reads model YAML `text` that did not come from a file of its own (the
+/// YAML stored in a checkpoint); `path` names it in errors
+/// (`best.pt:model.yaml`). Throws FrontendError.
+ModelFile readModelText(const std::string &text, const std::string &path);
 
 } // namespace irmb::frontend
 

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "weights/Weights.h"
 
+#include "weights/TorchCheckpoint.h"
+
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "mlir/IR/Location.h"
 #include <cmath>
@@ -201,7 +203,12 @@ private:
 } // namespace
 
 WeightMap loadWeights(ModuleOp module, const std::string &path) {
-  Checkpoint checkpoint = normaliseKeys(readSafeTensors(path));
+  return checkWeights(module, readCheckpointTensors(path), path);
+}
+
+WeightMap checkWeights(ModuleOp module, Checkpoint raw,
+                       const std::string &path) {
+  Checkpoint checkpoint = normaliseKeys(std::move(raw));
   WeightMap weights;
   std::set<std::string> used;
   for (const ExpectedLayer &layer : describeModule(module))

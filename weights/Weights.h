@@ -25,11 +25,16 @@ struct WeightTensor {
 /// The model's weights by full state_dict key (`model.4.cv1.conv.weight`).
 using WeightMap = std::map<std::string, WeightTensor>;
 
-/// Loads the safetensors checkpoint at `path` for `module` and checks every
+/// Loads the checkpoint at `path` (safetensors or a `.pt` file) for `module` and checks every
 /// key. Fused units (conv with bias) come back in the unfused structure with
 /// identity BatchNorms, computing exactly the same. Throws CheckpointError
 /// naming the key, the expected shape and the YAML layer.
 WeightMap loadWeights(mlir::ModuleOp module, const std::string &path);
+
+/// Checks the tensors of an already read checkpoint (`path` names it in
+/// errors) as loadWeights does.
+WeightMap checkWeights(mlir::ModuleOp module, Checkpoint checkpoint,
+                       const std::string &path);
 
 /// Deterministic random weights for `module` (unfused form) from `seed`:
 /// conv weights uniform in ±1/sqrt(fan_in), BN statistics near identity, the

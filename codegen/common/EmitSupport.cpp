@@ -148,8 +148,34 @@ double opFlops(Operation *op) {
   return 0;
 }
 
-std::string KernelTable::tables() const {
-  std::string text = "static const char *const kKernelNames[] = {\n";
+std::string cStringLiteral(llvm::StringRef text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\' || c == '?') { // '?': no trigraphs
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else { // octal escapes end after three digits, unlike \x
+      out += '\\';
+      out += static_cast<char>('0' + (c >> 6));
+      out += static_cast<char>('0' + ((c >> 3) & 7));
+      out += static_cast<char>('0' + (c & 7));
+    }
+  }
+  return out + "\"";
+}
+
+std::string KernelTable::tables(const Descriptor &d) const {
+  std::string text = "static const char *const kClassNames[] = {\n";
+  int64_t numClasses = d.output[1] - 4;
+  for (int64_t c = 0; c < numClasses; ++c)
+    text += "    " +
+            cStringLiteral(static_cast<size_t>(c) < d.classNames.size()
+                               ? d.classNames[c]
+                               : std::to_string(c)) +
+            ",\n";
+  text += "};\nstatic const char *const kKernelNames[] = {\n";
   for (const std::string &n : names)
     text += "    \"" + n + "\",\n";
   text += "};\nstatic const int kKernelLayers[] = {";
@@ -163,11 +189,12 @@ std::string KernelTable::tables() const {
 
 std::string KernelTable::descriptor(const Descriptor &d) const {
   return llvm::formatv(
-             "{{IRMB_MODEL_ABI_VERSION, \"{0}\", \"{1}\", \"{2}\", \"{3}\",\n"
+             "{{IRMB_MODEL_ABI_VERSION, {0}, {1}, {2}, {3},\n"
              "     {{{4}, {5}, {6}, {7}}, {{{8}, {9}, {10}},\n"
              "     {11}, {12}, {13}, {14}, {15}, kKernelNames, kKernelLayers,\n"
-             "     kKernelFlops}",
-             d.source, d.target, d.isa, d.precision, d.input[0], d.input[1],
+             "     kKernelFlops, kClassNames}",
+             cStringLiteral(d.source), cStringLiteral(d.target),
+             cStringLiteral(d.isa), cStringLiteral(d.precision), d.input[0], d.input[1],
              d.input[2], d.input[3], d.output[0], d.output[1], d.output[2],
              d.output[1] - 4, d.isV10 ? 1 : 0, d.arenaBytes, size(), d.launches)
       .str();

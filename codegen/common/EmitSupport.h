@@ -196,16 +196,17 @@ public:
   /// Registers the kernel of `op`; returns its index and name.
   std::pair<int, std::string> add(mlir::Operation *op);
   int size() const { return static_cast<int>(names.size()); }
-  /// Definitions of `kKernelNames`, `kKernelLayers` and `kKernelFlops`.
-  std::string tables() const;
-
   /// What the descriptor says besides the kernel tables.
   struct Descriptor {
     std::string source, target, isa, precision;
     llvm::ArrayRef<int64_t> input, output; ///< [B, C, H, W], [B, 4 + nc, A]
     bool isV10 = false;
     int64_t arenaBytes = 0, launches = 0;
+    std::vector<std::string> classNames; ///< empty: "0", "1", ...
   };
+  /// Definitions of `kKernelNames`, `kKernelLayers`, `kKernelFlops` and
+  /// `kClassNames` (nc entries).
+  std::string tables(const Descriptor &d) const;
   /// "{IRMB_MODEL_ABI_VERSION, ..., kKernelNames, kKernelLayers,
   /// kKernelFlops}".
   std::string descriptor(const Descriptor &d) const;
@@ -215,6 +216,11 @@ private:
   std::vector<int> layers;
   std::vector<double> flops;
 };
+
+/// `text` as a C string literal (quotes, backslashes, control and
+/// non-ASCII bytes escaped), so that paths and class names from a user's
+/// files cannot break or inject into generated source.
+std::string cStringLiteral(llvm::StringRef text);
 
 /// Floating-point operations of a primitive op over its whole batch: 2 per
 /// multiply-add of convolutions (the direct algorithm, whichever kernel

@@ -437,9 +437,10 @@ private:
     d.input = in;
     d.output = out;
     d.isV10 = options.isV10;
+    d.classNames = options.classNames;
     d.arenaBytes = arenaBytes;
     d.launches = kernels.size(); // one call per kernel
-    src << kernels.tables()
+    src << kernels.tables(d)
         << "static const irmb_model_desc kDesc = " << kernels.descriptor(d)
         << ";\n\n";
     src << "extern \"C\" const irmb_model_desc *irmb_model_describe(void) {\n"

@@ -46,6 +46,9 @@ struct CpuOptions {
   /// (the default) runs the network image by image, which keeps each
   /// image's working set in cache (docs/design-notes.md, "Batch").
   int64_t imageGroup = 1;
+  /// Class names recorded in the .so (from a checkpoint's `names`); empty:
+  /// Ultralytics' defaults "0", "1", ...
+  std::vector<std::string> classNames;
 };
 
 /// The ISA `--cpu` names, with native resolved on this machine (avx512,

@@ -396,9 +396,10 @@ private:
     d.input = in;
     d.output = out;
     d.isV10 = options.isV10;
+    d.classNames = options.classNames;
     d.arenaBytes = deviceBytes;
     d.launches = launches;
-    src << kernels.tables() << "static const irmb_model_desc &modelDesc() {\n"
+    src << kernels.tables(d) << "static const irmb_model_desc &modelDesc() {\n"
         << "  static const irmb_model_desc desc = " << kernels.descriptor(d)
         << ";\n  return desc;\n}\n";
     return src.str();

@@ -26,6 +26,8 @@ struct CudaOptions {
   bool emulate = false; ///< build for the host with CudaEmulation.h
   std::string source;   ///< model file, recorded in the .so
   bool isV10 = false;
+  /// Class names recorded in the .so; empty: "0", "1", ...
+  std::vector<std::string> classNames;
 };
 
 /// What the emitter produced.

@@ -185,4 +185,12 @@ double irmb_kernel_flops(const irmb_model *model, int index) {
   return model->desc->kernel_flops[index];
 }
 
+const char *irmb_class_name(const irmb_model *model, int index) {
+  if (!model || index < 0 || index >= model->desc->num_classes) {
+    fail("irmb_class_name: no such class");
+    return nullptr;
+  }
+  return model->desc->class_names[index];
+}
+
 } // extern "C"

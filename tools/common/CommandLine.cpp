@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "tools/common/CommandLine.h"
 
+#include "weights/ZipArchive.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cstdlib>
@@ -82,10 +83,48 @@ bool ModelOptions::consume(ArgReader &reader) {
   return true;
 }
 
-weights::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) const {
-  return weights.empty() ? weights::randomWeights(module, seed)
-                         : weights::loadWeights(module, weights);
+frontend::ResolvedModel ModelOptions::loadModel(const std::string &path) {
+  modelPath = path;
+  if (!weights::ZipArchive::looksLikeZip(path))
+    return frontend::loadModel(path, parse);
+  modelCheckpoint = weights::readTorchCheckpoint(path);
+  const weights::TorchCheckpoint &ckpt = *modelCheckpoint;
+  if (ckpt.modelYaml.empty())
+    throw weights::CheckpointError(
+        path, "holds no model YAML (a bare state_dict or a module without "
+              "'yaml'); give the YAML and use the file as weights: "
+              "MODEL.yaml --weights " +
+                  path);
+  frontend::ModelFile file =
+      frontend::readModelText(ckpt.modelYaml, path + ":model.yaml");
+  file.scale = ckpt.scale;
+  names = ckpt.classNames;
+  if (!imgszGiven && ckpt.imageHeight && ckpt.imageWidth) {
+    // Ultralytics' check_imgsz: round each side up to the largest stride.
+    import.height = (*ckpt.imageHeight + 31) / 32 * 32;
+    import.width = (*ckpt.imageWidth + 31) / 32 * 32;
+    if (import.height > 16384 || import.width > 16384)
+      throw weights::CheckpointError(path, "training imgsz is larger than "
+                                           "16384; pass --imgsz");
+  }
+  return frontend::parseModel(file, parse);
 }
+
+weights::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) {
+  if (!weights.empty()) {
+    if (!weights::ZipArchive::looksLikeZip(weights))
+      return weights::loadWeights(module, weights);
+    weights::TorchCheckpoint ckpt = weights::readTorchCheckpoint(weights);
+    if (!ckpt.classNames.empty())
+      names = ckpt.classNames;
+    return weights::checkWeights(module, std::move(ckpt.tensors), weights);
+  }
+  if (modelCheckpoint)
+    return weights::checkWeights(module, std::move(modelCheckpoint->tensors),
+                                 modelPath);
+  return weights::randomWeights(module, seed);
+}
+
 
 void consumeCommon(const std::string &arg, std::string &modelPath,
                    const char *usage) {

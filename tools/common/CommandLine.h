@@ -11,6 +11,7 @@
 #define IRMB_TOOLS_COMMON_COMMANDLINE_H
 
 #include "frontend/ImportModel.h"
+#include "weights/TorchCheckpoint.h"
 #include "weights/Weights.h"
 #include "mlir/IR/MLIRContext.h"
 #include <functional>
@@ -57,8 +58,25 @@ struct ModelOptions {
   uint64_t seed = 0;
   /// Consumes the current argument if it is a model option.
   bool consume(ArgReader &reader);
-  /// The checkpoint's weights (checked) or random ones from the seed.
-  weights::WeightMap loadWeightsFor(mlir::ModuleOp module) const;
+
+  /// Reads the model file: a YAML, or a `.pt` checkpoint (recognised by its
+  /// zip magic, whatever its name) whose stored `model.yaml` and `scale`
+  /// are the model, whose training `imgsz` is the default --imgsz, and
+  /// whose tensors are the default weights. Throws FrontendError /
+  /// CheckpointError.
+  frontend::ResolvedModel loadModel(const std::string &path);
+  /// The weights: --weights (safetensors or .pt, checked against the
+  /// model), else the model checkpoint's own, else random ones from the
+  /// seed.
+  weights::WeightMap loadWeightsFor(mlir::ModuleOp module);
+  /// Class names from the checkpoint that provided the model or the
+  /// weights; empty when neither was a `.pt` with `names`.
+  const std::vector<std::string> &classNames() const { return names; }
+
+private:
+  std::optional<weights::TorchCheckpoint> modelCheckpoint;
+  std::string modelPath;
+  std::vector<std::string> names;
 };
 
 /// Handles what every driver accepts besides its own flags: --help (prints

@@ -265,6 +265,7 @@ int compileCuda(const Options &options, mlir::ModuleOp module,
   cuda.emulate = options.cudaEmulate;
   cuda.source = options.model;
   cuda.isV10 = isV10;
+  cuda.classNames = options.modelOptions.classNames();
   mlir::FailureOr<irmb::codegen::CudaModule> code =
       irmb::codegen::emitCuda(module, weights, cuda);
   if (mlir::failed(code))
@@ -295,8 +296,8 @@ int compileCuda(const Options &options, mlir::ModuleOp module,
   return 0;
 }
 
-int run(const Options &options) {
-  ResolvedModel model = loadModel(options.model, options.modelOptions.parse);
+int run(Options &options) {
+  ResolvedModel model = options.modelOptions.loadModel(options.model);
   for (const std::string &w : model.warnings)
     llvm::errs() << "warning: " << w << "\n";
   mlir::MLIRContext context;
@@ -345,6 +346,7 @@ int run(const Options &options) {
   cpu.source = options.model;
   cpu.isV10 = isV10;
   cpu.imageGroup = options.imageGroup;
+  cpu.classNames = options.modelOptions.classNames();
   mlir::FailureOr<irmb::codegen::CpuModule> code =
       irmb::codegen::emitCpp(*module, weights, cpu);
   if (mlir::failed(code))
@@ -369,5 +371,8 @@ int run(const Options &options) {
 } // namespace
 
 int main(int argc, char **argv) {
-  return runDriver([&] { return run(parseCommandLine(argc, argv)); });
+  return runDriver([&] {
+    Options options = parseCommandLine(argc, argv);
+    return run(options);
+  });
 }

@@ -121,7 +121,8 @@ int run(Options o) {
   if (!o.modelOptions.batchGiven)
     geometry.batch = input.shape[0];
 
-  ResolvedModel model = loadModel(o.model, o.modelOptions.parse);
+  o.modelOptions.imgszGiven = true; // the input's size is the model's
+  ResolvedModel model = o.modelOptions.loadModel(o.model);
   for (const std::string &w : model.warnings)
     llvm::errs() << "warning: " << w << "\n";
   mlir::MLIRContext context;

@@ -124,6 +124,10 @@ int main(int argc, char **argv) {
                 mi.is_v10 ? "v10Detect" : "Detect", mi.num_kernels, mi.launches,
                 (long long)mi.arena_bytes, mi.threads);
   if (info) {
+    std::printf("names: {");
+    for (int c = 0; c < mi.num_classes; ++c)
+      std::printf("%s%d: '%s'", c ? ", " : "", c, irmb_class_name(model, c));
+    std::printf("}\n");
     // Kernel names are <layer>_<kind>_<index> (e.g. model_23_winograd_f4_70).
     std::map<std::string, int> kinds;
     for (int k = 0; k < mi.num_kernels; ++k) {

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define IRMB_MODEL_ABI_VERSION 3
+#define IRMB_MODEL_ABI_VERSION 4
 
 /** The model's exported entry points: a CPU model is built with
  * -fvisibility=hidden (its kernels bind locally, no PLT calls), so the ABI
@@ -49,6 +49,9 @@ typedef struct irmb_model_desc {
    * batch; 2 per multiply-add of the direct algorithm, so a Winograd
    * convolution counts what it replaces; 0 for data movement). */
   const double *kernel_flops;
+  /** num_classes class names (a checkpoint's `names`; "0", "1", ... when
+   * the model was compiled from a YAML). */
+  const char *const *class_names;
 } irmb_model_desc;
 
 /** The model's description (static storage). */

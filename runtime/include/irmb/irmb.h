@@ -73,6 +73,9 @@ int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
  * bad index. */
 double irmb_kernel_flops(const irmb_model *model, int index);
 
+/** The name of class `index` (< num_classes), or NULL for a bad index. */
+const char *irmb_class_name(const irmb_model *model, int index);
+
 /** YOLOv10 post-processing of raw predictions [batch, 4 + nc, anchors]:
  * writes [batch, min(max_det, anchors), 6] rows x1, y1, x2, y2, score, label
  * (two-stage top-k, ties toward the lower index). */
