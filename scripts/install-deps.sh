@@ -2,12 +2,15 @@
 # Installs irmb's build and test dependencies from Debian, quietly and only
 # when something is missing: MLIR/LLVM 22 (shared libraries, tablegen, lit,
 # FileCheck), yaml-cpp, GoogleTest, LibTorch (the reference executor), CMake,
-# Ninja, lld, ccache, python3 (test helpers) and clang-22 with its OpenMP
-# (the micro-kernel assembly test builds models with clang too).
+# Ninja, lld, ccache, python3 (test helpers), clang-22 with its OpenMP
+# (the micro-kernel assembly test builds models with clang too), OpenCV
+# (irmb_vision: image decoding, LetterBox, drawing) and pybind11 + numpy
+# (the Python module).
 set -euo pipefail
 packages=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
           libyaml-cpp-dev libgtest-dev libtorch-dev cmake ninja-build lld ccache
-          g++ python3 clang-22 libomp-22-dev)
+          g++ python3 clang-22 libomp-22-dev libopencv-dev pybind11-dev
+          python3-dev python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

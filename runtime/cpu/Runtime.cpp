@@ -46,6 +46,10 @@ extern "C" {
 
 const char *irmb_last_error(void) { return lastError.c_str(); }
 
+void irmb_set_last_error(const char *message) {
+  lastError = message ? message : "";
+}
+
 irmb_model *irmb_create(const char *path) {
   // RTLD_NODELETE: the model's OpenMP worker threads outlive irmb_destroy,
   // so its code (and libgomp) must never be unmapped.

@@ -2,8 +2,15 @@
 //
 // irmb-run MODEL.so --input X.npy [--output Y.npy] [--raw R.npy]
 //          [--bench N] [--warmup N] [--threads T] [--profile] [--info]
+// irmb-run MODEL.so --image FILE... [--conf 0.25] [--iou 0.7] [--max-det 300]
+//          [--save-txt DIR] [--save DIR] [--json FILE] [--threads T]
 //
-// Uses only the runtime C API (irmb.h). --output writes the final detections
+// Uses only the runtime C APIs (irmb.h, and irmb_vision.h for images).
+// --image runs Ultralytics' predict pipeline on image files and prints one
+// line per image (`image 1/2 bus.jpg: 1080x810 4 person, 1 bus`); --save-txt
+// writes DIR/<stem>.txt in Ultralytics' save_txt/save_conf format, --save
+// DIR/<name> with the boxes drawn, --json every detection in pixels with
+// its class name. --output writes the final detections
 // ([B, 300, 6] for v10Detect, the raw array for Detect), --raw the raw
 // predictions [B, 4 + nc, A]. --bench times N runs after --warmup runs and
 // prints `latency_ms: median=<m> min=<a> max=<b> runs=<N> threads=<T>` last;
@@ -14,12 +21,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "irmb/irmb.h"
+#include "irmb/irmb_vision.h"
 #include "runtime/npy/Npy.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -55,12 +64,152 @@ void save(const std::string &path, const std::vector<int64_t> &shape,
     die(error);
 }
 
+double number(const std::string &flag, const std::string &text, double lo,
+              double hi) {
+  char *end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(v >= lo && v <= hi))
+    die(flag + " expects a number in [" + std::to_string(lo).substr(0, 3) +
+        ", " + std::to_string(hi).substr(0, 3) + "], got '" + text + "'");
+  return v;
+}
+
+/// `text` as a JSON string.
+std::string jsonString(const std::string &text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+/// Writes `text` to `path` whole (temporary file, then rename).
+void writeWhole(const std::string &path, const std::string &text) {
+  std::string tmp = path + ".irmb-tmp";
+  FILE *f = std::fopen(tmp.c_str(), "w");
+  if (!f)
+    die(path + ": cannot write");
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    die(path + ": cannot write");
+  }
+}
+
+void makeDirectory(const std::string &dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir))
+    die(dir + ": cannot create the folder (" + ec.message() + ")");
+}
+
+/// What --image was asked to do besides predicting.
+struct ImageOutputs {
+  std::string saveTxt, save, json;
+};
+
+/// --image: predicts on `files`, prints a line per image, writes outputs.
+void predictImages(irmb_model *model, const std::vector<std::string> &files,
+                   const irmb_predict_options &options,
+                   const ImageOutputs &outputs) {
+  irmb_info mi;
+  irmb_get_info(model, &mi);
+  std::vector<const char *> paths;
+  for (const std::string &f : files)
+    paths.push_back(f.c_str());
+  std::vector<irmb_detections> results(files.size());
+  auto t0 = std::chrono::steady_clock::now();
+  if (irmb_predict_files(model, paths.data(),
+                         static_cast<int64_t>(paths.size()), &options,
+                         results.data()) != 0)
+    die(irmb_last_error());
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+  std::vector<const char *> names(mi.num_classes);
+  for (int c = 0; c < mi.num_classes; ++c)
+    names[c] = irmb_class_name(model, c);
+  for (const std::string *dir : {&outputs.saveTxt, &outputs.save})
+    if (!dir->empty())
+      makeDirectory(*dir);
+  std::string json = "[\n";
+  for (size_t i = 0; i < files.size(); ++i) {
+    const irmb_detections &r = results[i];
+    std::filesystem::path file(files[i]);
+    // "image 1/2 bus.jpg: 1080x810 4 person, 1 bus"
+    std::map<int, int> perClass;
+    for (int64_t j = 0; j < r.count; ++j)
+      ++perClass[r.items[j].cls];
+    std::string summary;
+    for (const auto &[cls, n] : perClass)
+      summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " +
+                 (cls < mi.num_classes ? names[cls] : std::to_string(cls));
+    std::printf("image %zu/%zu %s: %lldx%lld %s\n", i + 1, files.size(),
+                files[i].c_str(), (long long)r.orig_height,
+                (long long)r.orig_width,
+                summary.empty() ? "(no detections)" : summary.c_str());
+    if (!outputs.saveTxt.empty()) {
+      std::string txt =
+          (std::filesystem::path(outputs.saveTxt) / file.stem()).string() +
+          ".txt";
+      if (irmb_write_txt(&r, txt.c_str()) != 0)
+        die(irmb_last_error());
+    }
+    if (!outputs.save.empty()) {
+      std::string out =
+          (std::filesystem::path(outputs.save) / file.filename()).string();
+      if (irmb_draw_file(files[i].c_str(), &r, names.data(), mi.num_classes,
+                         out.c_str()) != 0)
+        die(irmb_last_error());
+    }
+    json += "  {\"image\": " + jsonString(files[i]) + ", \"shape\": [" +
+            std::to_string(r.orig_height) + ", " +
+            std::to_string(r.orig_width) + ", 3], \"detections\": [";
+    for (int64_t j = 0; j < r.count; ++j) {
+      const irmb_detection &d = r.items[j];
+      char box[160];
+      std::snprintf(box, sizeof box,
+                    "{\"box\": [%.9g, %.9g, %.9g, %.9g], \"conf\": %.9g, "
+                    "\"class\": %d, ",
+                    d.x1, d.y1, d.x2, d.y2, d.conf, d.cls);
+      json += std::string(j ? ", " : "") + box + "\"name\": " +
+              jsonString(d.cls < mi.num_classes ? names[d.cls]
+                                                : std::to_string(d.cls)) +
+              "}";
+    }
+    json += std::string("]}") + (i + 1 < files.size() ? "," : "") + "\n";
+  }
+  json += "]\n";
+  if (!outputs.json.empty())
+    writeWhole(outputs.json, json);
+  std::printf("predicted %zu images in %.1f ms (%.1f ms per image, batch "
+              "%lld, conf %g, iou %g, max_det %d)\n",
+              files.size(), ms, ms / files.size(),
+              (long long)mi.input_shape[0], options.conf, options.iou,
+              options.max_det);
+  irmb_detections_free(results.data(), static_cast<int64_t>(results.size()));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::string modelPath, input, output, raw;
   int64_t bench = 0, warmup = 3, threads = 0;
-  bool profile = false, info = false;
+  bool profile = false, info = false, imageFlagsGiven = false;
+  std::vector<std::string> images;
+  ImageOutputs imageOutputs;
+  irmb_predict_options options;
+  irmb_predict_options_default(&options);
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
     size_t eq = arg.find('=');
@@ -76,7 +225,30 @@ int main(int argc, char **argv) {
         die(arg + " expects a value");
       return argv[++i];
     };
-    if (arg == "--input")
+    if (arg == "--image") {
+      images.push_back(next());
+      // Every following argument up to the next flag is an image too.
+      while (!inlineValue && i + 1 < argc && argv[i + 1][0] != '-')
+        images.push_back(argv[++i]);
+    } else if (arg == "--conf") {
+      options.conf = static_cast<float>(number(arg, next(), 0, 1));
+      imageFlagsGiven = true;
+    } else if (arg == "--iou") {
+      options.iou = number(arg, next(), 0, 1);
+      imageFlagsGiven = true;
+    } else if (arg == "--max-det") {
+      options.max_det = static_cast<int>(number(arg, next(), 1, 100000));
+      imageFlagsGiven = true;
+    } else if (arg == "--save-txt") {
+      imageOutputs.saveTxt = next();
+      imageFlagsGiven = true;
+    } else if (arg == "--save") {
+      imageOutputs.save = next();
+      imageFlagsGiven = true;
+    } else if (arg == "--json") {
+      imageOutputs.json = next();
+      imageFlagsGiven = true;
+    } else if (arg == "--input")
       input = next();
     else if (arg == "--output")
       output = next();
@@ -95,7 +267,10 @@ int main(int argc, char **argv) {
     else if (arg == "--help" || arg == "-h") {
       std::printf("usage: irmb-run MODEL.so --input X.npy [--output Y.npy] "
                   "[--raw R.npy]\n                [--bench N] [--warmup N] "
-                  "[--threads T] [--profile] [--info]\n");
+                  "[--threads T] [--profile] [--info]\n"
+                  "       irmb-run MODEL.so --image FILE... [--conf 0.25] "
+                  "[--iou 0.7] [--max-det 300]\n                [--save-txt "
+                  "DIR] [--save DIR] [--json FILE] [--threads T]\n");
       return 0;
     } else if (!arg.empty() && arg[0] == '-')
       die("unknown option '" + arg + "'");
@@ -148,10 +323,20 @@ int main(int argc, char **argv) {
       std::printf(" %s=%d", kind.c_str(), count);
     std::printf("\n");
   }
+  if (imageFlagsGiven && images.empty())
+    die("--conf, --iou, --max-det, --save-txt, --save and --json need --image");
+  if (!images.empty()) {
+    if (!input.empty() || !output.empty() || !raw.empty() || bench || profile)
+      die("--image cannot be combined with --input, --output, --raw, --bench "
+          "or --profile");
+    predictImages(model, images, options, imageOutputs);
+    irmb_destroy(model);
+    return 0;
+  }
   if (input.empty()) {
     if (info)
       return 0;
-    die("--input X.npy is required");
+    die("--input X.npy or --image FILE... is required");
   }
   irmb::npy::Array x;
   std::string error;

@@ -82,6 +82,21 @@ const char *irmb_class_name(const irmb_model *model, int index);
 int irmb_postprocess_v10(const float *raw, int64_t batch, int64_t channels,
                          int64_t anchors, int64_t max_det, float *out);
 
+/** Ultralytics' non_max_suppression for Detect heads (YOLOv8, YOLO11,
+ * iEMA models) on raw predictions [batch, 4 + nc, anchors]: per image, the
+ * best class of each anchor whose score is above `conf`, at most 30000
+ * candidates by score, boxes offset by class * 7680, greedy suppression of
+ * IoU > `iou` in descending score order (ties to the lower anchor), at most
+ * `max_det` kept. Writes rows x1, y1, x2, y2, score, class to
+ * out[b * max_det * 6 ...] and the number kept to counts[b]. */
+int irmb_postprocess_nms(const float *raw, int64_t batch, int64_t channels,
+                         int64_t anchors, float conf, double iou,
+                         int64_t max_det, float *out, int64_t *counts);
+
+/** Sets this thread's irmb_last_error() (for companion libraries such as
+ * irmb_vision that report through the same channel). */
+void irmb_set_last_error(const char *message);
+
 #ifdef __cplusplus
 }
 #endif
