@@ -50,3 +50,7 @@ config.substitutions.append(("%irmb_src", config.irmb_src_root))
 config.substitutions.append(("%irmb_lib", os.path.join(config.irmb_obj_root, "lib")))
 if nvcc:
     config.substitutions.append(("%nvcc", nvcc))
+# The Python module's tests run under the interpreter it was built for
+# (Debian's python3 with numpy), with build/python on PYTHONPATH.
+config.substitutions.append(("%irmb_python", config.irmb_module_python))
+config.substitutions.append(("%irmb_pythonpath", os.path.join(config.irmb_obj_root, "python")))
