@@ -131,7 +131,11 @@ private:
   /// `_modules`, with keys joined by '.' as Module.state_dict does.
   void walk(const PickleValue *m, const std::string &prefix, int depth,
             TorchCheckpoint &out) {
-    std::string where = prefix.empty() ? "the model" : "'" + prefix + "'";
+    std::string shown = prefix.size() > 64
+                            ? prefix.substr(0, 30) + "..." +
+                                  prefix.substr(prefix.size() - 30)
+                            : prefix;
+    std::string where = prefix.empty() ? "the model" : "'" + shown + "'";
     if (depth > kMaxModuleDepth)
       fail("modules nested deeper than " + std::to_string(kMaxModuleDepth) +
            " at " + where);

@@ -1,12 +1,15 @@
 //===- irmb-npy-compare.cpp - compare model outputs with tolerances -------===//
 //
 // irmb-npy-compare EXPECTED.npy ACTUAL.npy [--final] [--boxes-rel-l2 T]
-//                  [--scores-max-abs T] [--separation S]
-//                  [--match-iou I --min-score M]
+//                  [--scores-max-abs T] [--scores-max-fraction F]
+//                  [--separation S] [--match-iou I --min-score M]
 // irmb-npy-compare --layers EXPECTED_DIR ACTUAL_DIR [--rel-l2 T]
 //
 // Raw predictions [B, 4 + nc, A]: relative L2 error of the box rows and the
-// largest absolute error of the score rows (DESIGN.md "Numerics"). With
+// largest absolute error of the score rows (DESIGN.md "Numerics"); with
+// --scores-max-fraction, at most the fraction F of the scores may exceed
+// the score tolerance (for ill-conditioned models, where two correct fp32
+// evaluations already differ that much: docs/checkpoints.md). With
 // --final, v10 outputs [B, K, 6]: every row whose score is separated from
 // both neighbours by more than S must have the same label, a score within
 // the score tolerance and box corners within 10x the box tolerance relative
@@ -95,7 +98,7 @@ int main(int argc, char **argv) {
   std::string expectedPath, actualPath;
   bool final = false;
   double boxTol = 1e-5, scoreTol = 2e-5, separation = 1e-4, matchIou = 0,
-         minScore = 0.25;
+         minScore = 0.25, maxFraction = 0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() {
@@ -109,6 +112,8 @@ int main(int argc, char **argv) {
       boxTol = value();
     else if (arg == "--scores-max-abs")
       scoreTol = value();
+    else if (arg == "--scores-max-fraction")
+      maxFraction = value();
     else if (arg == "--separation")
       separation = value();
     else if (arg == "--match-iou")
@@ -124,7 +129,8 @@ int main(int argc, char **argv) {
   }
   if (actualPath.empty())
     die("usage: irmb-npy-compare EXPECTED.npy ACTUAL.npy [--final] "
-        "[--boxes-rel-l2 T] [--scores-max-abs T] [--separation S] "
+        "[--boxes-rel-l2 T] [--scores-max-abs T] [--scores-max-fraction F] "
+        "[--separation S] "
         "[--match-iou I --min-score M]");
   Array e = load(expectedPath), a = load(actualPath);
   if (e.shape != a.shape || e.shape.size() != 3)
@@ -133,6 +139,7 @@ int main(int argc, char **argv) {
   bool ok = true;
   if (!final) {
     double diff2 = 0, norm2 = 0, scoreErr = 0;
+    int64_t scores = 0, beyond = 0;
     for (int64_t n = 0; n < b; ++n)
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t c = 0; c < cols; ++c) {
@@ -143,6 +150,8 @@ int main(int argc, char **argv) {
             norm2 += static_cast<double>(e.values[i]) * e.values[i];
           } else {
             scoreErr = std::fmax(scoreErr, std::fabs(d));
+            ++scores;
+            beyond += std::fabs(d) > scoreTol;
           }
         }
     double rel = std::sqrt(diff2 / std::fmax(norm2, 1e-30));
@@ -150,6 +159,12 @@ int main(int argc, char **argv) {
                 "%.1e)\n",
                 rel, boxTol, scoreErr, scoreTol);
     ok = rel <= boxTol && scoreErr <= scoreTol;
+    if (maxFraction > 0) {
+      double fraction = scores ? static_cast<double>(beyond) / scores : 0.0;
+      std::printf("scores beyond %.1e: %.4f of %lld (at most %.4f)\n",
+                  scoreTol, fraction, (long long)scores, maxFraction);
+      ok = rel <= boxTol && fraction <= maxFraction;
+    }
   } else if (matchIou > 0) {
     if (cols != 6)
       die("--final expects [B, K, 6]");
