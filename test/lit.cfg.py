@@ -53,4 +53,4 @@ if nvcc:
 # The Python module's tests run under the interpreter it was built for
 # (Debian's python3 with numpy), with build/python on PYTHONPATH.
 config.substitutions.append(("%irmb_python", config.irmb_module_python))
-config.substitutions.append(("%irmb_pythonpath", os.path.join(config.irmb_obj_root, "python")))
+config.substitutions.append(("%irmb_module_path", os.path.join(config.irmb_obj_root, "python")))

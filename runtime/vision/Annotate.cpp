@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
@@ -80,6 +81,7 @@ int irmb_draw_file(const char *image_path, const irmb_detections *r,
   if (!image_path || !r || !out_path)
     return fail("irmb_draw_file: no image, result or output path");
   try {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
     cv::Mat image = cv::imread(image_path, cv::IMREAD_COLOR);
     if (image.empty())
       return fail(std::string(image_path) + ": cannot read the image");

@@ -11,9 +11,13 @@
 #include "runtime/vision/Letterbox.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <functional>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <vector>
@@ -47,6 +51,16 @@ bool validOptions(const irmb_predict_options *o, std::string &why) {
     return false;
   }
   return true;
+}
+
+/// Silences OpenCV's own log lines ("[ WARN:0] ... can't open/read file"):
+/// failures are reported once, through irmb_last_error().
+void quietOpenCv() {
+  static bool done = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)done;
 }
 
 /// A source of decoded BGR images: fills `image` with image `i`, or
@@ -192,9 +206,16 @@ int irmb_predict_files(irmb_model *model, const char *const *paths,
   if (!validOptions(options, why))
     return fail("irmb_predict_files: " + why);
   clear(results, count);
+  quietOpenCv();
   try {
     ImageSource source = [&](int64_t i, cv::Mat &image) {
       std::string path = paths[i] ? paths[i] : "";
+      if (FILE *f = std::fopen(path.c_str(), "rb"))
+        std::fclose(f);
+      else {
+        fail(path + ": cannot open the image (" + std::strerror(errno) + ")");
+        return false;
+      }
       // IMREAD_COLOR applies the EXIF orientation and makes grey and
       // 4-channel files 3-channel BGR, as cv2.imread does.
       try {

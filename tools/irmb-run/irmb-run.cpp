@@ -64,13 +64,20 @@ void save(const std::string &path, const std::vector<int64_t> &shape,
     die(error);
 }
 
+/// `v` printed with %g.
+std::string shortNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", v);
+  return text;
+}
+
 double number(const std::string &flag, const std::string &text, double lo,
               double hi) {
   char *end = nullptr;
   double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !(v >= lo && v <= hi))
-    die(flag + " expects a number in [" + std::to_string(lo).substr(0, 3) +
-        ", " + std::to_string(hi).substr(0, 3) + "], got '" + text + "'");
+    die(flag + " expects a number in [" + shortNumber(lo) + ", " +
+        shortNumber(hi) + "], got '" + text + "'");
   return v;
 }
 
