@@ -10,8 +10,6 @@ edit_checkpoint.py IN OUT OP [ARG]
   round-f16 | round-bf16            keep F32 but round values as f16 / bf16 would
   truncate | bad-json | overlap | past-end | int32
                                     corrupt headers and data blocks
-  export                            rewrite through tools/export_weights.py's
-                                    writer (tests the user-facing exporter)
 """
 import json
 import math
@@ -129,13 +127,6 @@ def main():
         t = fuse(t)
     elif op in ("f16", "bf16"):
         write(dst, t, lambda k, d: op.upper())
-        return
-    elif op == "export":
-        import os
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tools"))
-        from export_weights import write_safetensors
-        write_safetensors({k: (d, s, encode("F32", v) if d == "F32" else v)
-                           for k, (d, s, v) in t.items()}, dst)
         return
     elif op in ("round-f16", "round-bf16"):
         dtype = op.split("-")[1].upper()
