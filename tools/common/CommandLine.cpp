@@ -8,6 +8,7 @@
 #include "weights/ZipArchive.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 #include <cstdlib>
 
 namespace irmb::tools {
@@ -83,10 +84,60 @@ bool ModelOptions::consume(ArgReader &reader) {
   return true;
 }
 
+/// One line per resolved layer: what parse_model built and from what.
+static std::vector<std::string>
+signatures(const frontend::ResolvedModel &model) {
+  std::vector<std::string> out;
+  for (const frontend::ResolvedLayer &l : model.layers) {
+    std::string args;
+    for (const frontend::PyValue &a : l.args)
+      args += (args.empty() ? "" : ", ") + a.repr();
+    out.push_back("layer " + std::to_string(l.index) + " (" + l.moduleName +
+                  " from " + l.fromText + ", n=" + std::to_string(l.repeats) +
+                  ", args [" + args + "])");
+  }
+  return out;
+}
+
+void ModelOptions::checkSameModel(const weights::TorchCheckpoint &ckpt) const {
+  if (ckpt.modelYaml.empty() || layerSignatures.empty())
+    return;
+  frontend::ModelFile file =
+      frontend::readModelText(ckpt.modelYaml, weights + ":model.yaml");
+  frontend::ParseOptions options = parse;
+  if (!options.scale)
+    options.scale = ckpt.scale;
+  file.scale = ckpt.scale;
+  std::vector<std::string> stored;
+  try {
+    stored = signatures(frontend::parseModel(file, options));
+  } catch (const frontend::FrontendError &) {
+    return; // the checkpoint's YAML does not parse here: keys decide alone
+  }
+  for (size_t i = 0; i < std::max(stored.size(), layerSignatures.size());
+       ++i) {
+    std::string mine = i < layerSignatures.size() ? layerSignatures[i]
+                                                  : "no layer " +
+                                                        std::to_string(i);
+    std::string theirs =
+        i < stored.size() ? stored[i] : "no layer " + std::to_string(i);
+    if (mine != theirs)
+      throw weights::CheckpointError(
+          weights, "was trained as a different model: " + theirs +
+                       " in its stored YAML, but " + mine + " in " +
+                       modelPath +
+                       " (compile the checkpoint alone, without a YAML, or "
+                       "fix the YAML)");
+  }
+}
+
 frontend::ResolvedModel ModelOptions::loadModel(const std::string &path) {
   modelPath = path;
-  if (!weights::ZipArchive::looksLikeZip(path))
-    return frontend::loadModel(path, parse);
+  if (!weights::ZipArchive::looksLikeZip(path)) {
+    frontend::ResolvedModel model = frontend::loadModel(path, parse);
+    layerSignatures = signatures(model);
+    return model;
+  }
   modelCheckpoint = weights::readTorchCheckpoint(path);
   const weights::TorchCheckpoint &ckpt = *modelCheckpoint;
   if (ckpt.modelYaml.empty())
@@ -115,6 +166,7 @@ weights::WeightMap ModelOptions::loadWeightsFor(mlir::ModuleOp module) {
     if (!weights::ZipArchive::looksLikeZip(weights))
       return weights::loadWeights(module, weights);
     weights::TorchCheckpoint ckpt = weights::readTorchCheckpoint(weights);
+    checkSameModel(ckpt);
     if (!ckpt.classNames.empty())
       names = ckpt.classNames;
     return weights::checkWeights(module, std::move(ckpt.tensors), weights);

@@ -74,9 +74,15 @@ struct ModelOptions {
   const std::vector<std::string> &classNames() const { return names; }
 
 private:
+  /// Fails when the YAML stored in `ckpt` (from --weights) resolves to
+  /// other layers than the model file does: the weights could fit a model
+  /// that computes something else (a shortcut flag, an upsample mode).
+  void checkSameModel(const weights::TorchCheckpoint &ckpt) const;
+
   std::optional<weights::TorchCheckpoint> modelCheckpoint;
   std::string modelPath;
   std::vector<std::string> names;
+  std::vector<std::string> layerSignatures; ///< of the model file's layers
 };
 
 /// Handles what every driver accepts besides its own flags: --help (prints

@@ -1,12 +1,14 @@
 //===- irmb-compile.cpp - the irmb compiler driver ------------------------===//
 //
-// irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors | --seed N]
+// irmb-compile best.pt -o MODEL.so [...]   (YAML, scale, names from the .pt)
+// irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors|W.pt | --seed N]
 //   [--scale S] [--imgsz S|H,W] [--batch B] [--nc N] [--target cpu|cuda]
 //   [--precision fp32|fp16|bf16] [--cpu native|avx2|avx512]
 //   [--cuda-arch sm_80,sm_90a] [--cuda-emulate]
 // irmb-compile MODEL.yaml --summary | --emit=irmb|primitive|cpp|cu|state-dict
 //
-// Reads an Ultralytics model YAML, applies parse_model, builds the irmb IR,
+// Reads an Ultralytics model YAML (or the one a .pt checkpoint stores),
+// applies parse_model, builds the irmb IR,
 // loads and checks the weights, runs irmb-decompose and irmb-select-kernels,
 // and emits C++ (cpu, host compiler) or CUDA C++ (cuda, nvcc) into one
 // self-contained .so (weights embedded). Every
@@ -58,8 +60,11 @@ struct Options {
 };
 
 const char *usage =
-    "usage: irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors | "
-    "--seed N]\n"
+    "usage: irmb-compile MODEL.yaml -o MODEL.so [--weights W.safetensors|W.pt "
+    "| --seed N]\n"
+    "       irmb-compile best.pt -o MODEL.so [...]   (the model YAML, scale, "
+    "class names and\n"
+    "                    weights of an Ultralytics checkpoint)\n"
     "                    [--scale n|s|m|l|x] [--imgsz S | --imgsz H,W] "
     "[--batch B] [--nc N]\n"
     "                    [--target cpu|cuda] [--precision fp32|fp16|bf16] "
@@ -324,6 +329,11 @@ int run(Options &options) {
     Progress p("loaded the weights");
     weights = options.modelOptions.loadWeightsFor(*module);
   }
+  const std::vector<std::string> &names = options.modelOptions.classNames();
+  if (!names.empty() && static_cast<int64_t>(names.size()) != model.nc)
+    llvm::errs() << "warning: the checkpoint names " << names.size()
+                 << " classes but the model has nc = " << model.nc
+                 << "; classes beyond the names are called by their index\n";
   bool isV10 = false;
   module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
   mlir::PassManager pm(&context);

@@ -1,11 +1,13 @@
 //===- irmb-reference.cpp - run a model with the LibTorch oracle ----------===//
 //
-// irmb-reference MODEL.yaml [--weights W.safetensors | --seed N] [--scale S]
+// irmb-reference MODEL.yaml|best.pt [--weights W.safetensors|W.pt | --seed N]
+//   [--scale S]
 //   [--imgsz H,W] [--batch B] [--nc N] --input X.npy [--raw R.npy]
 //   [--output Y.npy] [--dump-layers DIR] [--threads T] [--decompose]
 //   [--fold-bn] [--bench N] [--warmup N]
 //
-// Imports the YAML, loads and checks the weights (or draws random ones),
+// Imports the YAML (or the one a .pt checkpoint stores), loads and checks
+// the weights (or draws random ones),
 // executes the model-level IR op by op with ATen and writes the raw head
 // output [B, 4 + nc, A] and the final output (v10Detect: [B, 300, 6] after
 // the two-stage top-k; Detect: the raw array). The input geometry defaults to
@@ -48,9 +50,10 @@ struct Options {
 };
 
 const char *usage =
-    "usage: irmb-reference MODEL.yaml --input X.npy [--raw R.npy] "
+    "usage: irmb-reference MODEL.yaml|best.pt --input X.npy [--raw R.npy] "
     "[--output Y.npy]\n"
-    "                      [--weights W.safetensors | --seed N] [--scale S]\n"
+    "                      [--weights W.safetensors|W.pt | --seed N] "
+    "[--scale S]\n"
     "                      [--imgsz S|H,W] [--batch B] [--nc N] "
     "[--dump-layers DIR]\n"
     "                      [--threads T] [--decompose] [--fold-bn]\n"
