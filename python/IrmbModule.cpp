@@ -37,15 +37,17 @@ using Prediction = py::tuple;
 class Model {
 public:
   Model(const std::string &path, std::optional<int> threads) {
+    if (threads && *threads < 1)
+      throw py::value_error("threads must be >= 1");
     model = irmb_create(path.c_str());
     if (!model)
       throw std::runtime_error(irmb_last_error());
-    if (threads) {
-      if (*threads < 1)
-        throw py::value_error("threads must be >= 1");
-      irmb_set_threads(model, *threads);
+    if ((threads && irmb_set_threads(model, *threads) != 0) ||
+        irmb_get_info(model, &info) != 0) {
+      std::string message = irmb_last_error();
+      irmb_destroy(model);
+      throw std::runtime_error(message);
     }
-    irmb_get_info(model, &info);
   }
   ~Model() { irmb_destroy(model); }
   Model(const Model &) = delete;
@@ -160,8 +162,18 @@ private:
     return {conf, iou, maxDet};
   }
 
+  /// Frees a call's results however collect() leaves (return or throw).
+  struct Freed {
+    std::vector<irmb_detections> &results;
+    ~Freed() {
+      irmb_detections_free(results.data(),
+                           static_cast<int64_t>(results.size()));
+    }
+  };
+
   std::vector<Prediction> collect(int rc,
                                   std::vector<irmb_detections> &results) {
+    Freed freed{results};
     if (rc != 0) {
       std::string message = irmb_last_error();
       if (message.find("cannot read the image") != std::string::npos)
@@ -181,7 +193,6 @@ private:
       }
       out.push_back(py::make_tuple(r.orig_height, r.orig_width, rows));
     }
-    irmb_detections_free(results.data(), static_cast<int64_t>(results.size()));
     return out;
   }
 

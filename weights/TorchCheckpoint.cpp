@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <set>
 
 using namespace irmb::weights;
 using Kind = PickleValue::Kind;
@@ -24,6 +25,14 @@ namespace {
 constexpr int kMaxModuleDepth = 64;
 /// Deepest YAML value nesting accepted (rows are 3 deep).
 constexpr int kMaxYamlDepth = 16;
+/// Most dimensions of a tensor (checkpoint tensors have at most 4).
+constexpr size_t kMaxRank = 16;
+/// Most module visits and tensors of one walk (a memo-shared module graph
+/// could otherwise make the walk exponential; Ultralytics models have
+/// ~600 modules and tensors).
+constexpr uint64_t kMaxModuleVisits = 1 << 16, kMaxTensors = 1 << 18;
+/// Largest model.yaml written back (real ones are 1-3 KB).
+constexpr size_t kMaxYamlBytes = 1 << 20;
 
 const char *kindName(Kind kind) {
   switch (kind) {
@@ -53,7 +62,9 @@ std::string describe(const PickleValue *v) {
 
 class Reader {
 public:
-  Reader(const std::string &path) : path(path), zip(ZipArchive::open(path)) {}
+  Reader(const std::string &path)
+      : path(path), zip(ZipArchive::open(path)),
+        elementBudget(zip.fileSize()) {}
 
   TorchCheckpoint read() {
     if (!zip.contains("data.pkl"))
@@ -139,6 +150,9 @@ private:
     if (depth > kMaxModuleDepth)
       fail("modules nested deeper than " + std::to_string(kMaxModuleDepth) +
            " at " + where);
+    if (++moduleVisits > kMaxModuleVisits)
+      fail("more than " + std::to_string(kMaxModuleVisits) +
+           " modules (a module graph shared that often is not a model)");
     if (m->kind != Kind::Object)
       fail(where + " is a " + describe(m) + ", not a module");
     const PickleValue *modules = m->get("_modules");
@@ -147,14 +161,14 @@ private:
     if (!modules || !params || !buffers)
       fail(where + " (" + m->qualifiedName() +
            ") has no _modules / _parameters / _buffers: not a torch module");
-    const PickleValue *skip = m->get("_non_persistent_buffers_set");
-    auto isSkipped = [&](const std::string &name) {
-      if (!skip || skip->kind != Kind::Set)
-        return false;
+    std::set<std::string> skipped;
+    if (const PickleValue *skip = m->get("_non_persistent_buffers_set");
+        skip && skip->kind == Kind::Set)
       for (const PickleValue *s : skip->items)
-        if (s->kind == Kind::Str && s->text == name)
-          return true;
-      return false;
+        if (s->kind == Kind::Str)
+          skipped.insert(s->text);
+    auto isSkipped = [&](const std::string &name) {
+      return skipped.count(name) != 0;
     };
     auto entries = [&](const PickleValue *dict, const char *what) {
       if (dict->kind != Kind::Dict)
@@ -204,6 +218,8 @@ private:
   }
 
   CheckpointTensor tensor(const std::string &key, const PickleValue *t) {
+    if (++tensorsRead > kMaxTensors)
+      fail("more than " + std::to_string(kMaxTensors) + " tensors");
     const PickleValue *s = t->storage;
     std::string dtype;
     size_t elementBytes = 0;
@@ -218,28 +234,53 @@ private:
            std::to_string(s->integer) + " elements of " +
            std::to_string(elementBytes) + " bytes but its zip member '" +
            memberName + "' has " + std::to_string(memberSize) + " bytes");
-    // Bounds: every element the view can touch lies inside the storage.
+    // Bounds: every element the view can touch lies inside the storage,
+    // with every product and sum checked for overflow.
+    const uint64_t storageNumel = static_cast<uint64_t>(s->integer);
+    if (t->sizes.size() > kMaxRank)
+      fail("tensor '" + key + "' has " + std::to_string(t->sizes.size()) +
+           " dimensions (at most " + std::to_string(kMaxRank) + ")");
+    if (t->storageOffset < 0 ||
+        static_cast<uint64_t>(t->storageOffset) > storageNumel)
+      fail("tensor '" + key + "' has storage offset " +
+           std::to_string(t->storageOffset) + " outside storage " + s->text +
+           " of " + std::to_string(storageNumel) + " elements");
     uint64_t numel = 1, last = static_cast<uint64_t>(t->storageOffset);
-    if (t->storageOffset < 0)
-      fail("tensor '" + key + "' has a negative storage offset");
+    bool overflow = false;
     for (size_t d = 0; d < t->sizes.size(); ++d) {
       int64_t size = t->sizes[d], stride = t->strides[d];
-      if (size < 0 || size > (int64_t(1) << 32) || stride < 0 ||
-          stride > (int64_t(1) << 40))
+      if (size < 0 || stride < 0)
         fail("tensor '" + key + "' has size " + std::to_string(size) +
              " / stride " + std::to_string(stride) + " in dimension " +
              std::to_string(d));
-      numel *= static_cast<uint64_t>(size);
-      if (numel > (uint64_t(1) << 32))
-        fail("tensor '" + key + "' has more than 2^32 elements");
-      if (size > 0)
-        last += static_cast<uint64_t>(size - 1) * static_cast<uint64_t>(stride);
+      uint64_t reach = 0;
+      overflow |= __builtin_mul_overflow(numel, static_cast<uint64_t>(size),
+                                         &numel);
+      if (size > 0) {
+        overflow |= __builtin_mul_overflow(static_cast<uint64_t>(size - 1),
+                                           static_cast<uint64_t>(stride),
+                                           &reach);
+        overflow |= __builtin_add_overflow(last, reach, &last);
+      }
     }
-    if (numel > 0 && last >= static_cast<uint64_t>(s->integer))
-      fail("tensor '" + key + "' reaches element " + std::to_string(last) +
+    if (numel > 0 && (overflow || last >= storageNumel))
+      fail("tensor '" + key + "' reaches " +
+           (overflow ? std::string("past 2^64") :
+                     "element " + std::to_string(last)) +
            " of storage " + s->text + ", which has " +
-           std::to_string(s->integer) + " (offset or stride past the "
-                                        "storage)");
+           std::to_string(storageNumel) + " (offset or stride past the "
+                                          "storage)");
+    // A view never has more elements than its storage in a checkpoint (no
+    // stride-0 expansion), and all tensors together stay within a budget
+    // proportional to the file, so nothing allocates beyond what it holds.
+    if (numel > storageNumel)
+      fail("tensor '" + key + "' has " + std::to_string(numel) +
+           " elements, more than its storage " + s->text + " holds (" +
+           std::to_string(storageNumel) + ")");
+    elementsRead += numel;
+    if (elementsRead > elementBudget)
+      fail("the tensors hold more elements than the file's size allows ("
+           "storages shared by too many tensors)");
     const char *data = zip.read(memberName).data();
 
     CheckpointTensor out;
@@ -255,11 +296,12 @@ private:
       return out; // counters (num_batches_tracked): the value is not used
     out.values.resize(numel);
     // Walk the strided view in row-major order.
-    std::vector<int64_t> index(t->sizes.size(), 0);
+    std::vector<uint64_t> index(t->sizes.size(), 0);
     for (uint64_t i = 0; i < numel; ++i) {
+      // In bounds and overflow-free: checked above for the largest index.
       uint64_t at = static_cast<uint64_t>(t->storageOffset);
       for (size_t d = 0; d < index.size(); ++d)
-        at += static_cast<uint64_t>(index[d] * t->strides[d]);
+        at += index[d] * static_cast<uint64_t>(t->strides[d]);
       const char *p = data + at * elementBytes;
       float v;
       if (dtype == "F32") {
@@ -275,7 +317,7 @@ private:
       }
       out.values[i] = v;
       for (size_t d = index.size(); d-- > 0;) {
-        if (++index[d] < t->sizes[d])
+        if (++index[d] < static_cast<uint64_t>(t->sizes[d]))
           break;
         index[d] = 0;
       }
@@ -383,6 +425,12 @@ private:
     if (depth > kMaxYamlDepth)
       fail("model.yaml['" + key + "'] is nested deeper than " +
            std::to_string(kMaxYamlDepth));
+    // Every value costs at least its separator: a memo-shared list repeated
+    // inside itself cannot blow the text up.
+    yamlBytes += 2 + (v->kind == Kind::Str ? v->text.size() : 0);
+    if (yamlBytes > kMaxYamlBytes)
+      fail("model.yaml is larger than " + std::to_string(kMaxYamlBytes >> 20) +
+           " MiB written out (not a model YAML)");
     switch (v->kind) {
     case Kind::None:
       return "null";
@@ -433,6 +481,10 @@ private:
 
   std::string path;
   ZipArchive zip;
+  uint64_t elementBudget;     ///< tensor elements allowed: the file's bytes
+  uint64_t elementsRead = 0;  ///< tensor elements converted so far
+  uint64_t moduleVisits = 0, tensorsRead = 0;
+  size_t yamlBytes = 0;       ///< model.yaml text written so far
 };
 
 } // namespace

@@ -26,15 +26,17 @@ const PickleValue *PickleValue::get(std::string_view key) const {
 bool irmb::weights::isCodeRunningGlobal(std::string_view module,
                                         std::string_view name) {
   // Modules whose globals exist to run programs, touch files or processes,
-  // import code, or reach arbitrary attributes.
+  // import or build code, or reach arbitrary attributes (operator's
+  // attrgetter / methodcaller gadgets). Harmless callables that benign
+  // checkpoints do pickle (functools.partial, pathlib, numpy) stay inert
+  // placeholders instead.
   static const char *const kModules[] = {
-      "os",        "posix",     "nt",         "subprocess", "sys",
-      "shutil",    "socket",    "importlib",  "runpy",      "code",
-      "codeop",    "pty",       "pickle",     "_pickle",    "marshal",
-      "ctypes",    "multiprocessing",         "webbrowser", "types",
-      "operator",  "functools", "io",         "_io",        "asyncio",
-      "threading", "signal",    "tempfile",   "commands",   "popen2",
-      "pdb",       "timeit",    "platform",   "inspect",    "numpy.testing"};
+      "os",      "posix",     "nt",         "subprocess", "sys",
+      "shutil",  "socket",    "importlib",  "runpy",      "code",
+      "codeop",  "pty",       "pickle",     "_pickle",    "marshal",
+      "ctypes",  "multiprocessing",         "webbrowser", "types",
+      "operator", "asyncio",  "signal",     "commands",   "popen2",
+      "pdb",     "timeit"};
   std::string_view top = module.substr(0, module.find('.'));
   for (const char *m : kModules)
     if (module == m || top == m)
@@ -191,13 +193,21 @@ private:
     return g;
   }
 
+  /// Counts `n` container elements against the limit.
+  void charge(uint64_t n) {
+    itemsCharged += n;
+    if (itemsCharged > limits.maxItems)
+      fail("more than " + std::to_string(limits.maxItems) +
+           " container elements in the pickle");
+  }
+
   // ---- containers --------------------------------------------------------
   void appendTo(PickleValue *list, const std::vector<PickleValue *> &items) {
-    if (list->kind == Kind::List || list->kind == Kind::Set ||
-        list->kind == Kind::Object)
-      list->items.insert(list->items.end(), items.begin(), items.end());
-    else
+    if (list->kind != Kind::List && list->kind != Kind::Set &&
+        list->kind != Kind::Object)
       fail("APPEND to a value that is not a list");
+    charge(items.size());
+    list->items.insert(list->items.end(), items.begin(), items.end());
   }
   void setItems(PickleValue *dict, const std::vector<PickleValue *> &kv) {
     if (kv.size() % 2)
@@ -222,6 +232,7 @@ private:
   /// key as Python does. Dicts from checkpoints are small (a module's
   /// children), so the scan is cheap.
   void setEntry(PickleValue *dict, PickleValue *key, PickleValue *value) {
+    charge(1);
     // Above 64 entries (a module's own dict has ~20) keys are only
     // appended, so a hostile dict cannot make this quadratic; `get` then
     // finds the last one, as Python keeps the last value.
@@ -267,6 +278,7 @@ private:
       PickleValue *o = make(Kind::Object);
       o->module = callable->module;
       o->name = callable->name;
+      charge(args->items.size());
       o->items = args->items;
       return o;
     }
@@ -298,6 +310,7 @@ private:
         if (from->kind != Kind::List && from->kind != Kind::Tuple &&
             from->kind != Kind::Set)
           fail(n + "() of a value that is not a sequence");
+        charge(from->items.size());
         s->items = from->items;
       }
       return s;
@@ -308,6 +321,7 @@ private:
         intTuple(args->items[0], ok);
       if (!ok)
         fail("torch.Size of a value that is not a tuple of integers");
+      charge(args->items[0]->items.size());
       return makeTuple(args->items[0]->items);
     }
     if (m == "torch._utils" &&
@@ -317,6 +331,9 @@ private:
       if (args->items.size() < 4)
         fail(n + " with fewer than 4 arguments");
       bool sizesOk = false, stridesOk = false;
+      if (args->items[2]->items.size() > 64)
+        fail(n + ": a tensor of more than 64 dimensions");
+      charge(2 * args->items[2]->items.size());
       PickleValue *t = make(Kind::Tensor);
       t->sizes = intTuple(args->items[2], sizesOk);
       t->strides = intTuple(args->items[3], stridesOk);
@@ -356,6 +373,7 @@ private:
     PickleValue *o = make(Kind::Object);
     o->module = m;
     o->name = n;
+    charge(args->items.size());
     o->items = args->items;
     return o;
   }
@@ -369,8 +387,10 @@ private:
     PickleValue *o = make(Kind::Object);
     o->module = cls->module;
     o->name = cls->name;
-    if (args->kind == Kind::Tuple)
+    if (args->kind == Kind::Tuple) {
+      charge(args->items.size());
       o->items = args->items;
+    }
     return o;
   }
 
@@ -587,6 +607,7 @@ private:
       PickleValue *s = top();
       if (s->kind != Kind::Set)
         fail("ADDITEMS to a value that is not a set");
+      charge(items.size());
       s->items.insert(s->items.end(), items.begin(), items.end());
       return;
     }
@@ -686,7 +707,7 @@ private:
   std::string_view bytes;
   const std::string &path, &member;
   const PickleLimits &limits;
-  uint64_t pos = 0, opStart = 0;
+  uint64_t pos = 0, opStart = 0, itemsCharged = 0;
   std::vector<PickleValue *> stack;
   std::vector<size_t> marks;
   std::unordered_map<uint64_t, PickleValue *> memo;

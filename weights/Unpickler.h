@@ -76,9 +76,13 @@ struct Pickle {
 
 /// Limits that bound the work and memory a hostile pickle can ask for.
 struct PickleLimits {
-  uint64_t maxValues = uint64_t(1) << 23; ///< values created
+  uint64_t maxValues = uint64_t(1) << 21; ///< values created (~250 B each)
   uint64_t maxStack = uint64_t(1) << 20;  ///< stack + mark depth
   uint64_t maxMemo = uint64_t(1) << 23;   ///< memo slots
+  /// Container elements stored or copied in total (APPEND, SETITEM, and
+  /// the copies list(x), torch.Size(x), BUILD ... make): bounds the memory
+  /// a small pickle of memo references can multiply into.
+  uint64_t maxItems = uint64_t(1) << 24;
 };
 
 /// Interprets `bytes` (`where` names them in messages, e.g.

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,9 @@ public:
   /// The file's path, for messages.
   const std::string &path() const { return filePath; }
 
+  /// The file's size in bytes.
+  uint64_t fileSize() const { return bytes.size(); }
+
 private:
   struct Member {
     uint64_t dataOffset = 0, size = 0;
@@ -54,6 +58,7 @@ private:
 
   std::string filePath, bytes, topFolder;
   std::map<std::string, Member> members; ///< by full name
+  mutable std::set<std::string> verified; ///< members whose CRC was checked
 };
 
 } // namespace irmb::weights

@@ -12,6 +12,9 @@
 #include "irmb/irmb.h"
 
 #include <algorithm>
+#include <cmath>
+#include <exception>
+#include <string>
 #include <numeric>
 #include <vector>
 
@@ -26,9 +29,8 @@ static std::vector<int64_t> topK(const float *values, int64_t n,
   return idx;
 }
 
-extern "C" int irmb_postprocess_v10(const float *raw, int64_t batch,
-                                    int64_t channels, int64_t anchors,
-                                    int64_t max_det, float *out) {
+static int postprocessV10(const float *raw, int64_t batch, int64_t channels,
+                          int64_t anchors, int64_t max_det, float *out) {
   int64_t nc = channels - 4, k = std::min(max_det, anchors);
   if (!raw || !out || nc < 1 || k < 1)
     return -1;
@@ -63,10 +65,9 @@ extern "C" int irmb_postprocess_v10(const float *raw, int64_t batch,
   return 0;
 }
 
-extern "C" int irmb_postprocess_nms(const float *raw, int64_t batch,
-                                    int64_t channels, int64_t anchors,
-                                    float conf, double iou, int64_t max_det,
-                                    float *out, int64_t *counts) {
+static int postprocessNms(const float *raw, int64_t batch, int64_t channels,
+                          int64_t anchors, float conf, double iou,
+                          int64_t max_det, float *out, int64_t *counts) {
   constexpr int64_t kMaxNms = 30000;  // Ultralytics' max_nms
   constexpr float kMaxWh = 7680.0f;   // class offset of the boxes
   int64_t nc = channels - 4;
@@ -84,12 +85,18 @@ extern "C" int irmb_postprocess_nms(const float *raw, int64_t batch,
     for (int64_t a = 0; a < anchors; ++a) {
       float best = p[4 * anchors + a];
       int64_t cls = 0;
-      for (int64_t c = 1; c < nc; ++c)
-        if (p[(4 + c) * anchors + a] > best) {
-          best = p[(4 + c) * anchors + a];
+      bool nan = std::isnan(best);
+      for (int64_t c = 1; c < nc; ++c) {
+        float v = p[(4 + c) * anchors + a];
+        nan |= std::isnan(v);
+        if (v > best) {
+          best = v;
           cls = c;
         }
-      if (!(best > conf))
+      }
+      // torch's amax propagates NaN, and NaN > conf is false: such an
+      // anchor is never a candidate.
+      if (nan || !(best > conf))
         continue;
       float cx = p[a], cy = p[anchors + a], hw = p[2 * anchors + a] / 2,
             hh = p[3 * anchors + a] / 2;
@@ -144,4 +151,29 @@ extern "C" int irmb_postprocess_nms(const float *raw, int64_t batch,
     counts[b] = kept;
   }
   return 0;
+}
+
+// The C entry points: no exception (std::bad_alloc) crosses them.
+extern "C" int irmb_postprocess_v10(const float *raw, int64_t batch,
+                                    int64_t channels, int64_t anchors,
+                                    int64_t max_det, float *out) {
+  try {
+    return postprocessV10(raw, batch, channels, anchors, max_det, out);
+  } catch (const std::exception &e) {
+    irmb_set_last_error((std::string("irmb_postprocess_v10: ") + e.what()).c_str());
+    return -1;
+  }
+}
+
+extern "C" int irmb_postprocess_nms(const float *raw, int64_t batch,
+                                    int64_t channels, int64_t anchors,
+                                    float conf, double iou, int64_t max_det,
+                                    float *out, int64_t *counts) {
+  try {
+    return postprocessNms(raw, batch, channels, anchors, conf, iou, max_det,
+                          out, counts);
+  } catch (const std::exception &e) {
+    irmb_set_last_error((std::string("irmb_postprocess_nms: ") + e.what()).c_str());
+    return -1;
+  }
 }

@@ -10,6 +10,7 @@
 #include "irmb/irmb_vision.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <opencv2/core/utils/logger.hpp>
@@ -25,9 +26,12 @@ int fail(const std::string &message) {
   return -1;
 }
 
-/// A temporary name beside `path` (same folder, so rename is atomic).
+/// A temporary name beside `path` (same folder, so rename is atomic),
+/// unique per process and call.
 std::string temporaryFor(const std::string &path) {
-  return path + ".irmb-tmp-" + std::to_string(getpid());
+  static std::atomic<unsigned> counter{0};
+  return path + ".irmb-tmp-" + std::to_string(getpid()) + "-" +
+         std::to_string(counter++);
 }
 
 /// Ultralytics' default colour palette (hex RGB), indexed by class.
@@ -44,17 +48,32 @@ cv::Scalar classColour(int cls) {
 
 extern "C" {
 
-int irmb_write_txt(const irmb_detections *r, const char *path) {
+int irmb_write_txt(const irmb_detections *r, const char *path, int append) {
   if (!r || !path)
     return fail("irmb_write_txt: no result or path");
   if (r->count == 0)
     return 0; // Ultralytics writes no label file for an empty result
   if (r->orig_width < 1 || r->orig_height < 1 || !r->items)
     return fail(std::string(path) + ": the result has no image size");
+  std::string before;
+  if (append)
+    if (FILE *old = std::fopen(path, "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, old)) > 0)
+        before.append(buf, n);
+      std::fclose(old);
+    }
   std::string tmp = temporaryFor(path);
   FILE *f = std::fopen(tmp.c_str(), "w");
   if (!f)
     return fail(std::string(path) + ": cannot write the label file");
+  if (!before.empty() && std::fwrite(before.data(), 1, before.size(), f) !=
+                             before.size()) {
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    return fail(std::string(path) + ": cannot write the label file");
+  }
   auto w = static_cast<float>(r->orig_width),
        h = static_cast<float>(r->orig_height);
   bool ok = true;
@@ -78,7 +97,7 @@ int irmb_write_txt(const irmb_detections *r, const char *path) {
 int irmb_draw_file(const char *image_path, const irmb_detections *r,
                    const char *const *names, int num_names,
                    const char *out_path) {
-  if (!image_path || !r || !out_path)
+  if (!image_path || !r || !out_path || (r->count > 0 && !r->items))
     return fail("irmb_draw_file: no image, result or output path");
   try {
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);

@@ -380,6 +380,15 @@ TEST(Unpickler, BrokenPicklesGiveOneError) {
   std::string many = "\x80\x02(" + std::string(20, 'N') + "l.";
   EXPECT_NE(errorOf(many, small).find("more than 10 objects"),
             std::string::npos);
+  PickleLimits fewItems;
+  fewItems.maxItems = 10; // APPENDS of 20 memo references
+  std::string appends("\x80\x02]Nq\x00" "0(", 8); // [], memo[0] = None, MARK
+  for (int i = 0; i < 20; ++i)
+    appends += std::string("h\0", 2); // BINGET 0
+  appends += "e.";
+  EXPECT_NE(errorOf(appends, fewItems).find("more than 10 container elements"),
+            std::string::npos)
+      << errorOf(appends, fewItems);
   small.maxStack = 8;
   small.maxValues = 1000;
   EXPECT_NE(errorOf("\x80\x02" + std::string(20, '(') + ".", small)

@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,6 +151,7 @@ void predictImages(irmb_model *model, const std::vector<std::string> &files,
     if (!dir->empty())
       makeDirectory(*dir);
   std::string json = "[\n";
+  std::set<std::string> labelFiles;
   for (size_t i = 0; i < files.size(); ++i) {
     const irmb_detections &r = results[i];
     std::filesystem::path file(files[i]);
@@ -169,7 +171,10 @@ void predictImages(irmb_model *model, const std::vector<std::string> &files,
       std::string txt =
           (std::filesystem::path(outputs.saveTxt) / file.stem()).string() +
           ".txt";
-      if (irmb_write_txt(&r, txt.c_str()) != 0)
+      // Two images of one run with the same stem share a label file, as in
+      // Ultralytics (which appends).
+      bool again = !labelFiles.insert(txt).second;
+      if (irmb_write_txt(&r, txt.c_str(), again ? 1 : 0) != 0)
         die(irmb_last_error());
     }
     if (!outputs.save.empty()) {

@@ -75,8 +75,11 @@ void irmb_detections_free(irmb_detections *results, int64_t count);
 /** Writes `path` in Ultralytics' save_txt=True save_conf=True format, one
  * line `class cx cy w h conf` per detection, normalised by the original
  * size, each number %g. Like Ultralytics, writes no file when there are no
- * detections. The file appears whole or not at all. */
-int irmb_write_txt(const irmb_detections *result, const char *path);
+ * detections. With `append` the lines go after the file's (Ultralytics
+ * appends when two images of one run share a name); else the file is
+ * replaced. Either way it changes whole or not at all. */
+int irmb_write_txt(const irmb_detections *result, const char *path,
+                   int append);
 
 /** Draws boxes with class names and scores on the image at `image_path`
  * and writes it to `out_path` (format from its extension). `names` holds

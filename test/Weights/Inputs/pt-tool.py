@@ -329,6 +329,26 @@ def hostile(pt, out, name):
             leaf._modules["deep"] = child
             leaf = child
         save(out, prefix, root)
+    elif name == "shared-modules":  # 2^40 paths through 40 shared modules
+        leaf = _class("torch.nn.modules.container", "Sequential")()
+        leaf.__dict__.update(_parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(),
+                             _modules=collections.OrderedDict())
+        for i in range(40):
+            up = _class("torch.nn.modules.container", "Sequential")()
+            up.__dict__.update(_parameters=collections.OrderedDict(), _buffers=collections.OrderedDict(),
+                               _modules=collections.OrderedDict(a=leaf, b=leaf))
+            leaf = up
+        model._modules["shared"] = leaf
+        save(out, prefix, root)
+    elif name == "stride-overflow":  # (size - 1) * stride wraps to 0 in 64 bits
+        tensor.size, tensor.stride, tensor.offset = (2 ** 24 + 1,), (2 ** 40,), 0
+        save(out, prefix, root)
+    elif name == "yaml-bomb":  # a memo-shared list nested in itself: 1000^4 items
+        bomb = [1] * 1000
+        for _ in range(3):
+            bomb = [bomb] * 1000
+        model.yaml["extra"] = bomb
+        save(out, prefix, root)
     elif name in ("truncated", "crc", "compressed", "no-pickle", "stack"):
         save(out, prefix, root)
         data = open(out, "rb").read()
