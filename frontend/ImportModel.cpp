@@ -99,6 +99,8 @@ private:
 
   Value source(int64_t abs) const { return abs < 0 ? input : outputs[abs]; }
 
+  int64_t totalParameters = 0;
+
   static ArrayRef<int64_t> shapeOf(Value v) {
     return cast<RankedTensorType>(v.getType()).getShape();
   }
@@ -122,13 +124,56 @@ private:
       Operation *op = buildOp(layer, loc, copyKey, inputs);
       if (!op)
         return failure();
-      if (failed(verify(op))) {
+      if (failed(verify(op)) || failed(checkSize(op))) {
         op->erase();
         return failure();
       }
       ops.push_back(op);
       current = op->getResult(0);
     }
+    return success();
+  }
+
+  /// Bounds what a layer may ask for, so that absurd arguments (an
+  /// expansion ratio of 1e6, a kernel of 1e5) are one error here, not an
+  /// allocation of gigabytes later: its parameters (and the model's), and
+  /// its output map, each counted without overflow.
+  LogicalResult checkSize(Operation *op) {
+    constexpr int64_t kMaxParameters = int64_t(1) << 29;  // 2 GiB of fp32
+    constexpr int64_t kMaxOutputElements = int64_t(1) << 33; // 32 GiB
+    auto layerOp = dyn_cast<LayerOpInterface>(op);
+    if (!layerOp)
+      return success();
+    LayerDescription desc;
+    layerOp.describeLayer(desc);
+    int64_t layerParams = 0;
+    for (const StateDictEntry &e : desc.entries) {
+      int64_t n = 1;
+      for (int64_t d : e.shape)
+        if (d < 0 || __builtin_mul_overflow(n, d, &n) || n > kMaxParameters)
+          return op->emitError() << "'" << e.key << "' would have more than "
+                                 << kMaxParameters
+                                 << " elements (check this layer's arguments)";
+      layerParams += n;
+    }
+    totalParameters += layerParams;
+    if (totalParameters > kMaxParameters)
+      return op->emitError()
+             << "the model would have more than " << kMaxParameters
+             << " parameters (this layer adds " << layerParams
+             << "; check its arguments)";
+    for (Value r : op->getResults())
+      if (auto t = dyn_cast<RankedTensorType>(r.getType())) {
+        int64_t n = 1;
+        for (int64_t d : t.getShape())
+          if (d < 0 || __builtin_mul_overflow(n, d, &n) ||
+              n > kMaxOutputElements)
+            return op->emitError()
+                   << "the output of this layer would have more than "
+                   << kMaxOutputElements << " elements (batch x channels x "
+                   << "height x width; check --imgsz, --batch and the layer's "
+                      "arguments)";
+      }
     return success();
   }
 

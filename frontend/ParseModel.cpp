@@ -275,7 +275,7 @@ std::string knownModules() {
 }
 
 /// Largest channel count accepted for a layer (guards against overflow).
-constexpr int64_t kMaxChannels = int64_t(1) << 20;
+constexpr int64_t kMaxChannels = kMaxModelChannels;
 
 /// The parse_model loop state.
 class ModelParser {
@@ -287,8 +287,8 @@ public:
     model.path = file.path;
     model.inputChannels = file.inputChannels;
     model.nc = options.nc ? *options.nc : (file.nc ? *file.nc : 80);
-    if (options.nc && *options.nc < 1)
-      fail({}, "--nc must be >= 1");
+    if (options.nc && (*options.nc < 1 || *options.nc > kMaxClasses))
+      fail({}, "--nc must be in [1, " + std::to_string(kMaxClasses) + "]");
     if (file.activation && *file.activation != "nn.SiLU()")
       fail(file.activationLoc, "activation '" + *file.activation +
                                    "' is not supported (only nn.SiLU(), "
@@ -437,9 +437,10 @@ private:
     for (int64_t f : row.from)
       layer.from.push_back(absoluteFrom(f, i, row.fromLoc));
 
-    if (row.repeats < 1)
-      fail(row.repeatsLoc,
-           "repeats must be >= 1, got " + std::to_string(row.repeats));
+    if (row.repeats < 1 || row.repeats > kMaxRepeats)
+      fail(row.repeatsLoc, "repeats must be in [1, " +
+                               std::to_string(kMaxRepeats) + "], got " +
+                               std::to_string(row.repeats));
     int64_t n =
         row.repeats > 1
             ? std::max<int64_t>(

@@ -96,11 +96,14 @@ public:
       entry.depth = real(v[0], "depth multiple");
       entry.width = real(v[1], "width multiple");
       entry.maxChannels = integer(v[2], "max_channels");
-      if (entry.depth <= 0 || entry.width <= 0 || entry.maxChannels <= 0)
+      if (!(entry.depth > 0 && entry.depth <= kMaxMultiple) ||
+          !(entry.width > 0 && entry.width <= kMaxMultiple) ||
+          entry.maxChannels <= 0 || entry.maxChannels > kMaxModelChannels)
         fail(locOf(v), "scale '" + entry.name +
-                           "' must have positive "
-                           "depth, width and "
-                           "max_channels");
+                           "' must have depth and width in (0, " +
+                           std::to_string(static_cast<int>(kMaxMultiple)) +
+                           "] and max_channels in [1, " +
+                           std::to_string(kMaxModelChannels) + "]");
       model.scales.push_back(entry);
     }
   }
@@ -144,8 +147,12 @@ public:
       fail({1, 1}, std::string("missing '") + key + "' section");
     if (!node.IsSequence())
       fail(locOf(node), std::string("'") + key + "' must be a list of layers");
-    for (const YAML::Node &r : node)
+    for (const YAML::Node &r : node) {
+      if (model.layers.size() >= kMaxLayers)
+        fail(locOf(r), "more than " + std::to_string(kMaxLayers) +
+                           " layers (a model has tens)");
       model.layers.push_back(row(r));
+    }
   }
 
   ModelFile read(const YAML::Node &root) const {
@@ -157,19 +164,30 @@ public:
     if (const YAML::Node nc = root["nc"]) {
       model.ncLoc = locOf(nc);
       model.nc = integer(nc, "nc");
-      if (*model.nc < 1)
-        fail(model.ncLoc, "nc must be >= 1");
+      if (*model.nc < 1 || *model.nc > kMaxClasses)
+        fail(model.ncLoc, "nc must be in [1, " + std::to_string(kMaxClasses) +
+                              "], got " + std::to_string(*model.nc));
     }
     if (const YAML::Node s = root["scales"])
       scales(s, model);
-    if (const YAML::Node d = root["depth_multiple"])
-      model.depthMultiple = real(d, "depth_multiple");
-    if (const YAML::Node w = root["width_multiple"])
-      model.widthMultiple = real(w, "width_multiple");
+    for (const char *key : {"depth_multiple", "width_multiple"})
+      if (const YAML::Node d = root[key]) {
+        double v = real(d, key);
+        if (!(v > 0 && v <= kMaxMultiple))
+          fail(locOf(d), std::string(key) + " must be in (0, " +
+                             std::to_string(static_cast<int>(kMaxMultiple)) +
+                             "], got " + std::to_string(v));
+        (key[0] == 'd' ? model.depthMultiple : model.widthMultiple) = v;
+      }
     if (const YAML::Node ch = root["ch"]) {
       model.inputChannels = integer(ch, "ch");
       if (model.inputChannels < 1)
         fail(locOf(ch), "ch must be >= 1");
+      if (model.inputChannels > kMaxInputChannels)
+        fail(locOf(ch), "ch " + std::to_string(model.inputChannels) +
+                            " is more than " +
+                            std::to_string(kMaxInputChannels) +
+                            " input channels");
     }
     if (const YAML::Node act = root["activation"]) {
       model.activation = act.Scalar();
@@ -192,11 +210,18 @@ ModelFile irmb::frontend::readModelFile(const std::string &path) {
     throw FrontendError(path, {}, "cannot open the model file");
   std::stringstream text;
   text << in.rdbuf();
+  if (text.str().size() > kMaxModelFileBytes)
+    throw FrontendError(path, {},
+                        "the file is " + std::to_string(text.str().size()) +
+                            " bytes; a model YAML is a few KB (at most " +
+                            std::to_string(kMaxModelFileBytes >> 20) + " MiB)");
   return readModelText(text.str(), path);
 }
 
 ModelFile irmb::frontend::readModelText(const std::string &text,
                                         const std::string &path) {
+  if (text.size() > kMaxModelFileBytes)
+    throw FrontendError(path, {}, "the model YAML is larger than 1 MiB");
   YAML::Node root;
   try {
     root = YAML::Load(text);

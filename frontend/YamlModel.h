@@ -18,6 +18,16 @@
 
 namespace irmb::frontend {
 
+/// Limits on what a model file may ask for, generous for real models
+/// (docs/reliability.md): each is an error naming the YAML position.
+constexpr size_t kMaxModelFileBytes = size_t(1) << 20;
+constexpr size_t kMaxLayers = 1024;
+constexpr int64_t kMaxRepeats = 1000;         ///< `n` of a row, as written
+constexpr int64_t kMaxClasses = 10000;        ///< nc (LVIS has 1203)
+constexpr int64_t kMaxInputChannels = 256;    ///< ch
+constexpr int64_t kMaxModelChannels = int64_t(1) << 20; ///< any layer width
+constexpr double kMaxMultiple = 16.0;         ///< depth / width multiples
+
 /// A user-facing error in a model file: `<path>:<line>:<col>: <message>`.
 class FrontendError : public std::runtime_error {
 public:

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
@@ -102,6 +103,13 @@ int predict(irmb_model *model, int64_t count, const ImageSource &source,
     }
     if (irmb_run(model, input.data(), raw.data()) != 0)
       return -1;
+    for (size_t j = 0; j < raw.size(); ++j)
+      if (!std::isfinite(raw[j]))
+        return fail("the model produced a non-finite output for image " +
+                    std::to_string(start + static_cast<int64_t>(
+                                               j / (outC * anchors))) +
+                    " (weights or input it cannot compute with); no "
+                    "detections reported");
     if (info.is_v10) {
       if (irmb_postprocess_v10(raw.data(), batch, outC, anchors, k,
                                rows.data()) != 0)

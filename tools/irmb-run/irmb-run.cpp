@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -63,6 +64,24 @@ void save(const std::string &path, const std::vector<int64_t> &shape,
   std::string error;
   if (!irmb::npy::writeNpy(path, shape, values.data(), error))
     die(error);
+}
+
+/// The index of the first NaN or infinity in `v`, or v.size().
+size_t firstNonFinite(const std::vector<float> &v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i]))
+      return i;
+  return v.size();
+}
+
+/// The multi-index of flat element `i` of an array of `shape`: "[0, 5, 17]".
+std::string indexText(size_t i, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = static_cast<int64_t>(i % static_cast<size_t>(shape[d]));
+    i /= static_cast<size_t>(shape[d]);
+  }
+  return shapeText(index.data(), static_cast<int>(index.size()));
 }
 
 /// `v` printed with %g.
@@ -359,10 +378,20 @@ int main(int argc, char **argv) {
     die(input + ": input shape " + shapeText(x.shape.data(), x.shape.size()) +
         " does not match the compiled shape " + shapeText(mi.input_shape, 4) +
         " (recompile with --imgsz / --batch)");
+  if (size_t bad = firstNonFinite(x.values); bad != x.values.size())
+    die(input + ": the input holds a non-finite value (" +
+        std::to_string(x.values[bad]) + " at " +
+        indexText(bad, x.shape) + "); a model input is an image in [0, 1]");
   std::vector<int64_t> rawShape(mi.output_shape, mi.output_shape + 3);
   std::vector<float> y(rawShape[0] * rawShape[1] * rawShape[2]);
   if (irmb_run(model, x.values.data(), y.data()) != 0)
     die(irmb_last_error());
+  // Never hand on silent garbage: a NaN or infinity in the output means
+  // the weights or the input are not something the model computes with.
+  if (size_t bad = firstNonFinite(y); bad != y.size())
+    die(modelPath + ": the model produced a non-finite output (" +
+        std::to_string(y[bad]) + " at raw output " +
+        indexText(bad, rawShape) + "); nothing was written");
   if (!raw.empty())
     save(raw, rawShape, y);
   if (!output.empty()) {
