@@ -82,6 +82,11 @@ Checkpoint irmb::weights::readSafeTensors(const std::string &path) {
     throw CheckpointError(path, "cannot open the weights file");
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
+  return parseSafeTensors(bytes, path);
+}
+
+Checkpoint irmb::weights::parseSafeTensors(const std::string &bytes,
+                                           const std::string &path) {
   if (bytes.size() < 8)
     throw CheckpointError(path, "not a safetensors file (shorter than its "
                                 "8-byte header length)");

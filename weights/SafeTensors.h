@@ -40,6 +40,9 @@ public:
 /// Reads `path`. Throws CheckpointError.
 Checkpoint readSafeTensors(const std::string &path);
 
+/// Parses the bytes of a safetensors file (`path` names it in errors).
+Checkpoint parseSafeTensors(const std::string &bytes, const std::string &path);
+
 /// Converts an IEEE half to float.
 float halfToFloat(uint16_t bits);
 /// Converts a bfloat16 to float.

@@ -62,9 +62,8 @@ std::string describe(const PickleValue *v) {
 
 class Reader {
 public:
-  Reader(const std::string &path)
-      : path(path), zip(ZipArchive::open(path)),
-        elementBudget(zip.fileSize()) {}
+  Reader(const std::string &path, ZipArchive archive)
+      : path(path), zip(std::move(archive)), elementBudget(zip.fileSize()) {}
 
   TorchCheckpoint read() {
     if (!zip.contains("data.pkl"))
@@ -490,7 +489,12 @@ private:
 } // namespace
 
 TorchCheckpoint irmb::weights::readTorchCheckpoint(const std::string &path) {
-  return Reader(path).read();
+  return Reader(path, ZipArchive::open(path)).read();
+}
+
+TorchCheckpoint irmb::weights::parseTorchCheckpoint(std::string bytes,
+                                                    const std::string &path) {
+  return Reader(path, ZipArchive::fromBytes(std::move(bytes), path)).read();
 }
 
 Checkpoint irmb::weights::readCheckpointTensors(const std::string &path) {

@@ -39,6 +39,10 @@ struct TorchCheckpoint {
 /// (zip member, pickle offset, key).
 TorchCheckpoint readTorchCheckpoint(const std::string &path);
 
+/// Reads the `.pt` file held in `bytes` (`path` names it in errors).
+TorchCheckpoint parseTorchCheckpoint(std::string bytes,
+                                     const std::string &path);
+
 /// The tensors of a checkpoint file of either format: a zip `.pt` file
 /// (by its magic bytes) or safetensors.
 Checkpoint readCheckpointTensors(const std::string &path);

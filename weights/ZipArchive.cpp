@@ -45,18 +45,27 @@ bool ZipArchive::looksLikeZip(const std::string &path) {
 }
 
 ZipArchive ZipArchive::open(const std::string &path) {
-  ZipArchive zip;
-  zip.filePath = path;
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     throw CheckpointError(path, "cannot open the checkpoint");
   std::streamoff length = in.tellg();
-  if (length < 0 || static_cast<uint64_t>(length) > kMaxFileBytes)
-    throw CheckpointError(path, "checkpoint larger than 4 GiB");
-  zip.bytes.resize(static_cast<size_t>(length));
-  in.seekg(0);
-  if (!in.read(zip.bytes.data(), length))
+  if (length < 0)
     throw CheckpointError(path, "cannot read the checkpoint");
+  if (static_cast<uint64_t>(length) > kMaxFileBytes)
+    throw CheckpointError(path, "checkpoint larger than 4 GiB");
+  std::string bytes(static_cast<size_t>(length), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), length))
+    throw CheckpointError(path, "cannot read the checkpoint");
+  return fromBytes(std::move(bytes), path);
+}
+
+ZipArchive ZipArchive::fromBytes(std::string bytes, const std::string &path) {
+  ZipArchive zip;
+  zip.filePath = path;
+  zip.bytes = std::move(bytes);
+  if (zip.bytes.size() > kMaxFileBytes)
+    throw CheckpointError(path, "checkpoint larger than 4 GiB");
   const std::string &b = zip.bytes;
   const uint64_t n = b.size();
   auto fail = [&](const std::string &what) -> CheckpointError {

@@ -26,6 +26,9 @@ public:
   /// Reads and indexes `path`. Throws CheckpointError.
   static ZipArchive open(const std::string &path);
 
+  /// Indexes the archive held in `bytes` (`path` names it in errors).
+  static ZipArchive fromBytes(std::string bytes, const std::string &path);
+
   /// True when the first bytes of `path` are a zip local-file header.
   static bool looksLikeZip(const std::string &path);
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,10 @@ struct irmb_model {
   bool profiling = false;
   std::vector<double> kernelMs;
   int64_t runs = 0;
+  /// Serialises the calls that use the instance's arena, state and
+  /// counters: one instance runs one forward at a time, whichever threads
+  /// call it (irmb.h, "Threads").
+  std::mutex mutex;
 };
 
 extern "C" {
@@ -145,6 +150,7 @@ int irmb_get_info(const irmb_model *model, irmb_info *info) {
 int irmb_set_threads(irmb_model *model, int threads) {
   if (!model || threads < 1)
     return fail("irmb_set_threads: need a model and threads >= 1");
+  std::lock_guard<std::mutex> lock(model->mutex);
   model->threads = threads;
   model->setThreads(threads);
   return 0;
@@ -153,6 +159,10 @@ int irmb_set_threads(irmb_model *model, int threads) {
 int irmb_run(irmb_model *model, const float *input, float *raw_output) {
   if (!model || !input || !raw_output)
     return fail("irmb_run: null argument");
+  std::lock_guard<std::mutex> lock(model->mutex);
+  // OpenMP's thread count is a per-thread setting: apply this instance's
+  // in the thread that runs it.
+  model->setThreads(model->threads);
   if (model->run(model->state, input, raw_output, model->arena,
                  model->profiling ? model->kernelMs.data() : nullptr) != 0)
     return fail(model->error());
@@ -164,6 +174,7 @@ int irmb_run(irmb_model *model, const float *input, float *raw_output) {
 int irmb_enable_profiling(irmb_model *model, int enable) {
   if (!model)
     return fail("irmb_enable_profiling: null model");
+  std::lock_guard<std::mutex> lock(model->mutex);
   model->profiling = enable != 0;
   std::fill(model->kernelMs.begin(), model->kernelMs.end(), 0.0);
   model->runs = 0;

@@ -55,6 +55,11 @@ bool irmb::npy::readNpy(const std::string &path, Array &out,
   }
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
+  return parseNpy(bytes, path, out, error);
+}
+
+bool irmb::npy::parseNpy(const std::string &bytes, const std::string &path,
+                         Array &out, std::string &error) {
   auto fail = [&](const std::string &what) {
     error = path + ": not a valid .npy file: " + what;
     return false;

@@ -32,6 +32,10 @@ struct Array {
 /// Reads `path`; on failure returns false and sets `error` (one line).
 bool readNpy(const std::string &path, Array &out, std::string &error);
 
+/// Parses the bytes of a .npy file (`path` names it in errors).
+bool parseNpy(const std::string &bytes, const std::string &path, Array &out,
+              std::string &error);
+
 /// Writes float32 `values` of `shape` to `path` atomically (a temporary file
 /// renamed into place). On failure returns false and sets `error`.
 bool writeNpy(const std::string &path, const std::vector<int64_t> &shape,

@@ -13,6 +13,15 @@
  * Every function returning int returns 0 on success and -1 on error, with
  * the message in irmb_last_error() (per thread).
  *
+ * Threads: every function may be called from any thread. Different
+ * instances (of one .so or of several) run concurrently, each with its own
+ * arena and thread count. Calls on one instance are serialised by the
+ * instance (irmb_run, irmb_set_threads, profiling): sharing one instance
+ * between threads is safe but runs one forward at a time; for parallel
+ * throughput create one instance per thread. irmb_destroy must not race
+ * with other calls on the same instance. irmb_set_threads applies to the
+ * instance in whichever thread runs it.
+ *
  *===----------------------------------------------------------------------===*/
 #ifndef IRMB_IRMB_H
 #define IRMB_IRMB_H
