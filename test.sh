@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every dependency (apt-get, idempotent), configures and builds irmb
 # into build/ (tools in build/bin/), then runs all tests (lit + FileCheck
-# suites and the GoogleTest unit tests). Exits non-zero on any failure.
+# suites and the GoogleTest unit tests), a short fuzzing run of every
+# reader (build-fuzz/, clang-22) and the sanitized subset (build-sanitize/,
+# IRMB_SANITIZE, default address,undefined). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./scripts/install-deps.sh
@@ -29,4 +31,13 @@ passed=$(grep -E '^\s*Passed' build/lit.log | grep -oE '[0-9]+' | head -1 || tru
 failed=$(grep -E '^\s*Failed' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 unsupported=$(grep -E '^\s*Unsupported' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${unsupported:-0} unsupported"
+# Hostile input: every reader fuzzed for IRMB_FUZZ_SECONDS (default 30) on
+# its corpus, then the sanitized build's subset (docs/reliability.md).
+# IRMB_TEST_QUICK=1 skips both while iterating.
+if [ -z "${IRMB_TEST_QUICK:-}" ]; then
+  echo "== fuzzing each reader for ${IRMB_FUZZ_SECONDS:-30} s (scripts/fuzz.sh)"
+  ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-30}" || status=1
+  echo "== sanitizers: ${IRMB_SANITIZE:-address,undefined} (scripts/sanitize.sh)"
+  ./scripts/sanitize.sh || status=1
+fi
 exit "$status"

@@ -84,6 +84,11 @@ bool irmb::npy::parseNpy(const std::string &bytes, const std::string &path,
   }
   if (offset + headerLen > bytes.size())
     return fail("header longer than the file");
+  // numpy writes headers of well under 1 KiB; a longer one would only feed
+  // the regular expressions below (recursive in libstdc++) a deep stack.
+  if (headerLen > 65536)
+    return fail("header of " + std::to_string(headerLen) +
+                " bytes (at most 65536)");
   std::string header = bytes.substr(offset, headerLen);
   static const std::regex descrRe("'descr':\\s*'([^']*)'");
   static const std::regex fortranRe("'fortran_order':\\s*(True|False)");
@@ -113,7 +118,13 @@ bool irmb::npy::parseNpy(const std::string &bytes, const std::string &path,
   if (!std::regex_search(header, m, shapeRe) ||
       !parseShape(m[1].str(), out.shape))
     return fail("malformed 'shape' in the header");
-  int64_t n = out.numElements();
+  // The element count, overflow-checked: it must match the data exactly.
+  uint64_t count = 1;
+  bool overflow = out.shape.size() > 64;
+  for (int64_t d : out.shape)
+    overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count);
+  overflow |= count > (uint64_t(1) << 40);
+  int64_t n = overflow ? -1 : static_cast<int64_t>(count);
   size_t dataOffset = offset + headerLen;
   if (n < 0 || static_cast<uint64_t>(n) * itemSize != bytes.size() - dataOffset)
     return fail("data size " + std::to_string(bytes.size() - dataOffset) +
