@@ -18,7 +18,8 @@ using namespace irmb::npy;
 int64_t Array::numElements() const {
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (d < 0 || __builtin_mul_overflow(n, d, &n))
+      return -1;
   return n;
 }
 
@@ -121,9 +122,10 @@ bool irmb::npy::parseNpy(const std::string &bytes, const std::string &path,
   // The element count, overflow-checked: it must match the data exactly.
   uint64_t count = 1;
   bool overflow = out.shape.size() > 64;
-  for (int64_t d : out.shape)
-    overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(d), &count);
-  overflow |= count > (uint64_t(1) << 40);
+  for (int64_t d : out.shape) // every partial product stays below 2^40
+    overflow |= __builtin_mul_overflow(count, static_cast<uint64_t>(d),
+                                       &count) ||
+                count > (uint64_t(1) << 40);
   int64_t n = overflow ? -1 : static_cast<int64_t>(count);
   size_t dataOffset = offset + headerLen;
   if (n < 0 || static_cast<uint64_t>(n) * itemSize != bytes.size() - dataOffset)

@@ -25,7 +25,7 @@ struct Array {
   DType dtype = DType::Float32;
   std::vector<float> values;
   std::vector<int64_t> ints; ///< only for Int64 arrays
-  /// Number of elements (product of the shape).
+  /// Number of elements (product of the shape; -1 when it overflows).
   int64_t numElements() const;
 };
 

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "irmb/irmb_vision.h"
+#include "runtime/vision/ImageHeader.h"
 #include "runtime/vision/Letterbox.h"
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include <cstring>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -27,7 +30,7 @@ namespace {
 
 /// The most images one call takes, and the largest decoded image (pixels).
 constexpr int64_t kMaxImages = 1 << 20;
-constexpr int64_t kMaxPixels = int64_t(1) << 28;
+constexpr int64_t kMaxPixels = int64_t(1) << 27;
 
 int fail(const std::string &message) {
   irmb_set_last_error(message.c_str());
@@ -224,10 +227,25 @@ int irmb_predict_files(irmb_model *model, const char *const *paths,
         fail(path + ": cannot open the image (" + std::strerror(errno) + ")");
         return false;
       }
+      std::vector<uint8_t> bytes;
+      {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+      }
+      // A small file may declare a huge image: refuse it before decoding.
+      int64_t w = 0, h = 0;
+      if (irmb::vision::declaredImageSize(bytes.data(), bytes.size(), w, h) &&
+          (w < 1 || h < 1 || h > kMaxPixels / w)) {
+        fail(path + ": the image declares " + std::to_string(w) + "x" +
+             std::to_string(h) + " pixels (at most " +
+             std::to_string(kMaxPixels) + ")");
+        return false;
+      }
       // IMREAD_COLOR applies the EXIF orientation and makes grey and
       // 4-channel files 3-channel BGR, as cv2.imread does.
       try {
-        image = cv::imread(path, cv::IMREAD_COLOR);
+        image = cv::imdecode(bytes, cv::IMREAD_COLOR);
       } catch (const cv::Exception &e) {
         fail(path + ": cannot decode the image (" + e.msg + ")");
         return false;
