@@ -1,9 +1,9 @@
 //===- ImageHeader.cpp - image dimensions from the file header ------------===//
 //
-// JPEG: markers from SOI on, each FFxx with a big-endian length, until a
-// start-of-frame (C0-CF except DHT C4, JPG C8, DAC CC) whose payload holds
-// precision, height, width. PNG: the signature, then IHDR's width and
-// height. Every read is bounds-checked.
+// JPEG: every start-of-frame marker (C0-CF except DHT C4, JPG C8, DAC CC)
+// in the file, whose payload holds precision, height, width; the largest
+// counts. PNG: the signature, then IHDR's width and height. Every read is
+// bounds-checked.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/vision/ImageHeader.h"
@@ -28,34 +28,28 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
   }
   if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
     return false;
-  size_t at = 2;
-  while (at + 4 <= n) {
-    if (d[at] != 0xFF) {
-      ++at; // entropy-coded data or padding between markers
+  // Every start-of-frame marker anywhere in the file, not just where a
+  // strict marker walk would find one: decoders resynchronise on garbage
+  // and fill bytes, and in entropy-coded data an 0xFF is always followed by
+  // 0x00 or a restart marker, so FF Cx can only be a real marker. The
+  // largest frame declared is the one that counts.
+  bool found = false;
+  for (size_t at = 2; at + 9 <= n; ++at) {
+    if (d[at] != 0xFF)
       continue;
-    }
     uint8_t marker = d[at + 1];
-    if (marker == 0xFF) {
-      ++at; // fill byte
-      continue;
-    }
-    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
-      at += 2; // markers without a length
-      continue;
-    }
-    size_t length = be16(at + 2);
     bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
                  marker != 0xC8 && marker != 0xCC;
-    if (frame) {
-      if (at + 9 > n || length < 7)
-        return false;
-      height = be16(at + 5);
-      width = be16(at + 7);
-      return true;
+    if (!frame)
+      continue;
+    int64_t h = be16(at + 5), w = be16(at + 7);
+    if (!found || w * h > width * height) {
+      width = w;
+      height = h;
     }
-    at += 2 + length;
+    found = true;
   }
-  return false;
+  return found;
 }
 
 } // namespace irmb::vision

@@ -1,6 +1,6 @@
 //===- ImageHeader.h - image dimensions from the file header ----*- C++ -*-===//
 //
-// The width and height a JPEG (first SOFn marker) or PNG (IHDR) file
+// The width and height a JPEG (largest SOFn marker) or PNG (IHDR) file
 // declares, read before decoding, so that a tiny file claiming a gigapixel
 // image is refused before the decoder allocates and fills it. Other
 // formats report "unknown" and rely on OpenCV's own limit.
