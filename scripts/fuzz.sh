@@ -7,7 +7,8 @@
 # memory stops that target, keeps the input in build-fuzz/findings/ and
 # makes the script exit 1 (fix it, then commit the input to
 # fuzz/regressions/<target>/, which the normal suite replays).
-# FUZZ_FLAGS adds libFuzzer flags (e.g. FUZZ_FLAGS=-runs=10000000).
+# FUZZ_FLAGS adds libFuzzer flags (e.g. FUZZ_FLAGS=-runs=10000000);
+# FUZZ_TIMEOUT is the per-input limit in seconds (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -48,7 +49,7 @@ for t in "${targets[@]}"; do
   echo "== irmb-fuzz-$t for ${seconds}s"
   log="build-fuzz/fuzz-$t.log"
   if ./build-fuzz/bin/irmb-fuzz-$t "build-fuzz/corpus/$t" "fuzz/regressions/$t" \
-       "${dict[@]}" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 \
+       "${dict[@]}" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 \
        -max_len=$maxlen -print_final_stats=1 \
        -artifact_prefix="build-fuzz/findings/$t-" ${FUZZ_FLAGS:-} > "$log" 2>&1; then
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|cov: " "$log" | tail -3

@@ -4,12 +4,13 @@
 # FileCheck), yaml-cpp, GoogleTest, LibTorch (the reference executor), CMake,
 # Ninja, lld, ccache, python3 (test helpers), clang-22 with its OpenMP
 # (the micro-kernel assembly test builds models with clang too), OpenCV
-# (irmb_vision: image decoding, LetterBox, drawing) and pybind11 + numpy
-# (the Python module).
+# (irmb_vision: image decoding, LetterBox, drawing), pybind11 + numpy
+# (the Python module) and libclang-rt-22-dev (libFuzzer and the sanitizer
+# runtimes of scripts/fuzz.sh).
 set -euo pipefail
 packages=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
           libyaml-cpp-dev libgtest-dev libtorch-dev cmake ninja-build lld ccache
-          g++ python3 clang-22 libomp-22-dev libopencv-dev pybind11-dev
+          g++ python3 clang-22 libomp-22-dev libclang-rt-22-dev libopencv-dev pybind11-dev
           python3-dev python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
