@@ -141,6 +141,19 @@ private:
   LogicalResult checkSize(Operation *op) {
     constexpr int64_t kMaxParameters = int64_t(1) << 29;  // 2 GiB of fp32
     constexpr int64_t kMaxOutputElements = int64_t(1) << 33; // 32 GiB
+    // The output map first: describing the layer computes with its size.
+    for (Value r : op->getResults())
+      if (auto t = dyn_cast<RankedTensorType>(r.getType())) {
+        int64_t n = 1;
+        for (int64_t d : t.getShape())
+          if (d < 0 || __builtin_mul_overflow(n, d, &n) ||
+              n > kMaxOutputElements)
+            return op->emitError()
+                   << "the output of this layer would have more than "
+                   << kMaxOutputElements << " elements (batch x channels x "
+                   << "height x width; check --imgsz, --batch and the layer's "
+                      "arguments)";
+      }
     auto layerOp = dyn_cast<LayerOpInterface>(op);
     if (!layerOp)
       return success();
@@ -162,18 +175,6 @@ private:
              << "the model would have more than " << kMaxParameters
              << " parameters (this layer adds " << layerParams
              << "; check its arguments)";
-    for (Value r : op->getResults())
-      if (auto t = dyn_cast<RankedTensorType>(r.getType())) {
-        int64_t n = 1;
-        for (int64_t d : t.getShape())
-          if (d < 0 || __builtin_mul_overflow(n, d, &n) ||
-              n > kMaxOutputElements)
-            return op->emitError()
-                   << "the output of this layer would have more than "
-                   << kMaxOutputElements << " elements (batch x channels x "
-                   << "height x width; check --imgsz, --batch and the layer's "
-                      "arguments)";
-      }
     return success();
   }
 

@@ -36,7 +36,7 @@ ModelTotals printSummary(llvm::raw_ostream &os, const ResolvedModel &model,
   totals.layers = static_cast<int64_t>(model.layers.size());
   os << llvm::format("summary: %lld layers, %lld parameters, %.2f GFLOPs\n",
                      (long long)totals.layers, (long long)totals.parameters,
-                     2.0 * static_cast<double>(totals.deployedMacs) / 1e9);
+                     2.0 * totals.deployedMacs / 1e9);
   return totals;
 }
 

@@ -18,7 +18,7 @@ namespace irmb::frontend {
 struct ModelTotals {
   int64_t layers = 0;
   int64_t parameters = 0;
-  int64_t deployedMacs = 0; ///< per image
+  double deployedMacs = 0; ///< per image
 };
 
 /// Prints one row per YAML layer and the closing

@@ -61,7 +61,7 @@ public:
         {prefix + "." + name, {shape.begin(), shape.end()}, kind});
   }
   /// Multiply-adds of the deployed model.
-  void addMacs(int64_t macs) const {
+  void addMacs(double macs) const {
     if (deployed)
       desc.deployedMacs += macs;
   }
@@ -81,7 +81,7 @@ public:
     conv.tensor("weight", {cout, cin / groups, k, k});
     if (bias)
       conv.tensor("bias", {cout});
-    addMacs(cout * (cin / groups) * k * k * out.area());
+    addMacs(static_cast<double>(cout) * (cin / groups) * k * k * out.area());
   }
   /// Ultralytics Conv(cin, cout, k, s, autopad, g, d): `conv` + `bn`.
   Plane convBn(int64_t cin, int64_t cout, int64_t k, Plane in,
@@ -161,7 +161,7 @@ void describeMMB(const Scope &s, MMBConfigAttr cfg, int64_t dimIn,
     // the attended tensor, dimIn with attn_pre, else dimMid).
     int64_t windows = (padded.h / wh) * (padded.w / ww), tokens = wh * ww;
     int64_t attended = cfg.getAttnPre() ? dimIn : dimMid;
-    s.addMacs(windows * tokens * tokens * (dimIn + attended));
+    s.addMacs(static_cast<double>(windows) * tokens * tokens * (dimIn + attended));
     break;
   }
   case OperatorF::ema: {
@@ -170,11 +170,11 @@ void describeMMB(const Scope &s, MMBConfigAttr cfg, int64_t dimIn,
     (ema / "gn").tensor("weight", {cg});
     (ema / "gn").tensor("bias", {cg});
     ema.notDeployed().conv2d("conv1x1", cg, cg, 1, 1, true, in);
-    ema.addMacs(g * cg * cg * (in.h + in.w));
+    ema.addMacs(static_cast<double>(g) * cg * cg * (in.h + in.w));
     ema.notDeployed().conv2d("conv3x3", cg, cg, 3, 1, true, in);
-    ema.addMacs(g * cg * cg * 9 * in.area());
+    ema.addMacs(static_cast<double>(g) * cg * cg * 9 * in.area());
     // Two [1, cg] x [cg, h·w] products per group.
-    ema.addMacs(2 * g * cg * in.area());
+    ema.addMacs(2.0 * g * cg * in.area());
     break;
   }
   case OperatorF::dwconv:
@@ -218,7 +218,7 @@ void describeAttention(const Scope &s, int64_t dim, int64_t heads, Plane p) {
   (s / "qkv").convBn(dim, qkvWidth, 1, p);
   (s / "proj").convBn(dim, dim, 1, p);
   (s / "pe").convBn(dim, dim, 3, p, 1, dim);
-  s.addMacs(heads * p.area() * p.area() * (keyDim + headDim));
+  s.addMacs(static_cast<double>(heads) * p.area() * p.area() * (keyDim + headDim));
 }
 
 /// PSA / PSABlock tail: attention then the two-conv FFN on `c` channels.

@@ -49,7 +49,7 @@ struct LayerDescription {
   /// contain smaller units (RepVGGDW contains its two Convs).
   std::vector<FusableUnit> fusableUnits;
   /// Multiply-adds of the deployed model for one image (batch 1).
-  int64_t deployedMacs = 0;
+  double deployedMacs = 0; ///< a double: absurd shapes must not overflow it
   /// Sum of the elements of the Parameter entries (Ultralytics' count).
   int64_t parameterCount() const;
 };
