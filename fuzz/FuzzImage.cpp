@@ -11,7 +11,6 @@
 #include "runtime/vision/Letterbox.h"
 
 #include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -20,21 +19,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return true;
   }();
   (void)quiet;
-  // The header check irmb_predict_files makes before decoding.
-  int64_t w = 0, h = 0;
-  if (irmb::vision::declaredImageSize(data, size, w, h) &&
-      (w < 1 || h < 1 || h > (int64_t(1) << 27) / w))
-    return 0;
+  // The decoding irmb_predict_files does, then its letterbox.
   std::vector<uint8_t> bytes(data, data + size);
   cv::Mat image;
-  try {
-    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-  } catch (const cv::Exception &) {
-    return 0;
-  }
-  // The checks irmb_predict_files makes before letterboxing.
-  if (image.empty() || image.type() != CV_8UC3 ||
-      static_cast<int64_t>(image.rows) * image.cols > (int64_t(1) << 27))
+  std::string error;
+  if (!irmb::vision::decodeImage(bytes, image, error))
     return 0;
   std::vector<float> chw(3 * 64 * 96);
   irmb::vision::letterbox(image, 64, 96, chw.data());

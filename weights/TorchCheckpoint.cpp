@@ -11,7 +11,7 @@
 
 #include "weights/Unpickler.h"
 #include "weights/ZipArchive.h"
-#include <charconv>
+#include "dialects/IRMB/IR/NumberFormat.h"
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -407,16 +407,12 @@ private:
       return ".nan";
     if (std::isinf(x))
       return x > 0 ? ".inf" : "-.inf";
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-    std::string s(buf, end);
+    // Python's repr digits; %g exponents are signed already.
+    std::string s = mlir::irmb::formatShortestDouble(x);
     size_t e = s.find('e');
-    std::string mantissa = s.substr(0, e), exponent =
-                                               e == std::string::npos ? ""
-                                                                      : s.substr(e);
-    if (mantissa.find('.') == std::string::npos)
-      mantissa += ".0";
-    return mantissa + exponent;
+    if (e != std::string::npos && s.find('.') == std::string::npos)
+      s.insert(e, ".0");
+    return s;
   }
 
   std::string yamlValue(const PickleValue *v, const std::string &key,

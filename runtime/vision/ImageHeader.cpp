@@ -3,12 +3,13 @@
 // JPEG: every start-of-frame marker (C0-CF except DHT C4, JPG C8, DAC CC)
 // in the file, whose payload holds precision, height, width; the largest
 // counts. PNG: the signature, then IHDR's width and height. Every read is
-// bounds-checked.
+// bounds-checked. decodeImage checks that size, then decodes with OpenCV.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/vision/ImageHeader.h"
 
 #include <cstring>
+#include <opencv2/imgcodecs.hpp>
 
 namespace irmb::vision {
 
@@ -50,6 +51,35 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
     found = true;
   }
   return found;
+}
+
+bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
+                 std::string &error) {
+  int64_t w = 0, h = 0;
+  if (declaredImageSize(bytes.data(), bytes.size(), w, h) &&
+      (w < 1 || h < 1 || h > kMaxImagePixels / w)) {
+    error = "the image declares " + std::to_string(w) + "x" +
+            std::to_string(h) + " pixels (at most " +
+            std::to_string(kMaxImagePixels) + ")";
+    return false;
+  }
+  try {
+    image = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception &e) {
+    error = "cannot decode the image (" + e.msg + ")";
+    return false;
+  }
+  if (image.empty()) {
+    error = "cannot read the image (missing, unreadable, or not a format "
+            "OpenCV decodes)";
+    return false;
+  }
+  if (image.type() != CV_8UC3 ||
+      static_cast<int64_t>(image.rows) * image.cols > kMaxImagePixels) {
+    error = "decoded to an unexpected pixel type or size";
+    return false;
+  }
+  return true;
 }
 
 } // namespace irmb::vision

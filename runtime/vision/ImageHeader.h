@@ -3,7 +3,9 @@
 // The width and height a JPEG (largest SOFn marker) or PNG (IHDR) file
 // declares, read before decoding, so that a tiny file claiming a gigapixel
 // image is refused before the decoder allocates and fills it. Other
-// formats report "unknown" and rely on OpenCV's own limit.
+// formats report "unknown" and rely on OpenCV's own limit. decodeImage is
+// the whole path from file bytes to a BGR image that irmb_predict_files
+// and the image fuzzer share.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_RUNTIME_VISION_IMAGEHEADER_H
@@ -11,6 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
 
 namespace irmb::vision {
 
@@ -18,6 +23,17 @@ namespace irmb::vision {
 /// format is another one or the header is too short to tell.
 bool declaredImageSize(const uint8_t *data, size_t size, int64_t &width,
                        int64_t &height);
+
+/// The most pixels an image may have (declared or decoded).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 27;
+
+/// Decodes `bytes` as cv2.imread does (IMREAD_COLOR: EXIF orientation
+/// applied, grey and 4-channel files made 3-channel BGR) into a CV_8UC3
+/// `image`, refusing a declared or decoded size above kMaxImagePixels
+/// before the decoder allocates it. On failure returns false and sets
+/// `error` (without the file name).
+bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
+                 std::string &error);
 
 } // namespace irmb::vision
 

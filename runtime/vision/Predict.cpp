@@ -30,7 +30,7 @@ namespace {
 
 /// The most images one call takes, and the largest decoded image (pixels).
 constexpr int64_t kMaxImages = 1 << 20;
-constexpr int64_t kMaxPixels = int64_t(1) << 27;
+constexpr int64_t kMaxPixels = irmb::vision::kMaxImagePixels;
 
 int fail(const std::string &message) {
   irmb_set_last_error(message.c_str());
@@ -163,6 +163,29 @@ void clear(irmb_detections *results, int64_t count) {
     results[i] = {0, 0, 0, nullptr};
 }
 
+/// What both entry points do around predict(): check the arguments, clear
+/// the results, keep every exception inside, and free on failure.
+int guardedPredict(const char *name, irmb_model *model, const void *inputs,
+                   int64_t count, const irmb_predict_options *options,
+                   irmb_detections *results, const ImageSource &source) {
+  std::string why;
+  if (!model || !inputs || !results || count < 1 || count > kMaxImages)
+    return fail(std::string(name) + ": no model, images or results, or a "
+                                    "count outside [1, 2^20]");
+  if (!validOptions(options, why))
+    return fail(std::string(name) + ": " + why);
+  clear(results, count);
+  try {
+    int rc = predict(model, count, source, options, results);
+    if (rc != 0)
+      irmb_detections_free(results, count);
+    return rc;
+  } catch (const std::exception &e) {
+    irmb_detections_free(results, count);
+    return fail(std::string(name) + ": " + e.what());
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -175,101 +198,48 @@ void irmb_predict_options_default(irmb_predict_options *options) {
 int irmb_predict_images(irmb_model *model, const irmb_image *images,
                         int64_t count, const irmb_predict_options *options,
                         irmb_detections *results) {
-  std::string why;
-  if (!model || !images || !results || count < 1 || count > kMaxImages)
-    return fail("irmb_predict_images: no model, images or results, or a "
-                "count outside [1, 2^20]");
-  if (!validOptions(options, why))
-    return fail("irmb_predict_images: " + why);
-  clear(results, count);
-  try {
-    ImageSource source = [&](int64_t i, cv::Mat &image) {
-      const irmb_image &im = images[i];
-      if (!im.data || im.height < 1 || im.width < 1 ||
-          im.height > kMaxPixels / im.width || im.row_bytes < 3 * im.width) {
-        fail("image " + std::to_string(i) + ": not a BGR uint8 image (size " +
-             std::to_string(im.height) + "x" + std::to_string(im.width) +
-             ", row_bytes " + std::to_string(im.row_bytes) + ")");
-        return false;
-      }
-      image = cv::Mat(static_cast<int>(im.height), static_cast<int>(im.width),
-                      CV_8UC3, const_cast<uint8_t *>(im.data),
-                      static_cast<size_t>(im.row_bytes));
-      return true;
-    };
-    int rc = predict(model, count, source, options, results);
-    if (rc != 0)
-      irmb_detections_free(results, count);
-    return rc;
-  } catch (const std::exception &e) {
-    irmb_detections_free(results, count);
-    return fail(std::string("irmb_predict_images: ") + e.what());
-  }
+  return guardedPredict(
+      "irmb_predict_images", model, images, count, options, results,
+      [&](int64_t i, cv::Mat &image) {
+        const irmb_image &im = images[i];
+        if (!im.data || im.height < 1 || im.width < 1 ||
+            im.height > kMaxPixels / im.width || im.row_bytes < 3 * im.width) {
+          fail("image " + std::to_string(i) +
+               ": not a BGR uint8 image (size " + std::to_string(im.height) +
+               "x" + std::to_string(im.width) + ", row_bytes " +
+               std::to_string(im.row_bytes) + ")");
+          return false;
+        }
+        image = cv::Mat(static_cast<int>(im.height), static_cast<int>(im.width),
+                        CV_8UC3, const_cast<uint8_t *>(im.data),
+                        static_cast<size_t>(im.row_bytes));
+        return true;
+      });
 }
 
 int irmb_predict_files(irmb_model *model, const char *const *paths,
                        int64_t count, const irmb_predict_options *options,
                        irmb_detections *results) {
-  std::string why;
-  if (!model || !paths || !results || count < 1 || count > kMaxImages)
-    return fail("irmb_predict_files: no model, paths or results, or a count "
-                "outside [1, 2^20]");
-  if (!validOptions(options, why))
-    return fail("irmb_predict_files: " + why);
-  clear(results, count);
   quietOpenCv();
-  try {
-    ImageSource source = [&](int64_t i, cv::Mat &image) {
-      std::string path = paths[i] ? paths[i] : "";
-      if (FILE *f = std::fopen(path.c_str(), "rb"))
-        std::fclose(f);
-      else {
-        fail(path + ": cannot open the image (" + std::strerror(errno) + ")");
-        return false;
-      }
-      std::vector<uint8_t> bytes;
-      {
+  return guardedPredict(
+      "irmb_predict_files", model, paths, count, options, results,
+      [&](int64_t i, cv::Mat &image) {
+        std::string path = paths[i] ? paths[i] : "";
         std::ifstream in(path, std::ios::binary);
-        bytes.assign(std::istreambuf_iterator<char>(in),
-                     std::istreambuf_iterator<char>());
-      }
-      // A small file may declare a huge image: refuse it before decoding.
-      int64_t w = 0, h = 0;
-      if (irmb::vision::declaredImageSize(bytes.data(), bytes.size(), w, h) &&
-          (w < 1 || h < 1 || h > kMaxPixels / w)) {
-        fail(path + ": the image declares " + std::to_string(w) + "x" +
-             std::to_string(h) + " pixels (at most " +
-             std::to_string(kMaxPixels) + ")");
-        return false;
-      }
-      // IMREAD_COLOR applies the EXIF orientation and makes grey and
-      // 4-channel files 3-channel BGR, as cv2.imread does.
-      try {
-        image = cv::imdecode(bytes, cv::IMREAD_COLOR);
-      } catch (const cv::Exception &e) {
-        fail(path + ": cannot decode the image (" + e.msg + ")");
-        return false;
-      }
-      if (image.empty()) {
-        fail(path + ": cannot read the image (missing, unreadable, or not a "
-                    "format OpenCV decodes)");
-        return false;
-      }
-      if (image.type() != CV_8UC3 ||
-          static_cast<int64_t>(image.rows) * image.cols > kMaxPixels) {
-        fail(path + ": decoded to an unexpected pixel type or size");
-        return false;
-      }
-      return true;
-    };
-    int rc = predict(model, count, source, options, results);
-    if (rc != 0)
-      irmb_detections_free(results, count);
-    return rc;
-  } catch (const std::exception &e) {
-    irmb_detections_free(results, count);
-    return fail(std::string("irmb_predict_files: ") + e.what());
-  }
+        if (!in) {
+          fail(path + ": cannot open the image (" + std::strerror(errno) +
+               ")");
+          return false;
+        }
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+        std::string error;
+        if (!irmb::vision::decodeImage(bytes, image, error)) {
+          fail(path + ": " + error);
+          return false;
+        }
+        return true;
+      });
 }
 
 void irmb_detections_free(irmb_detections *results, int64_t count) {
