@@ -141,7 +141,8 @@ private:
     for (Value v : inputs)
       args += ptr(v) + ", ";
     calls << "    IRMB_CALL(" << index << ", " << name << "(" << args
-          << ptr(result) << ", scratch, images));\n";
+          << ptr(result) << ", scratch, images), " << ptr(result) << ", "
+          << perImage(result) << ", " << imageStride(result) << ");\n";
     writtenBytes += bytesWritten.value_or(perImage(result) * 4);
   }
 
@@ -451,32 +452,30 @@ private:
         << "extern \"C\" int irmb_model_open(void **state) {\n"
         << "  *state = nullptr;\n  return 0;\n}\n"
         << "extern \"C\" void irmb_model_close(void *) {}\n\n"
-        << "#define IRMB_CALL(index, call)                                  "
-           "\\\n"
-        << "  do {                                                          "
-           "\\\n"
-        << "    if (kernel_ms) {                                            "
-           "\\\n"
-        << "      auto t0 = std::chrono::steady_clock::now();               "
-           "\\\n"
-        << "      call;                                                     "
-           "\\\n"
-        << "      kernel_ms[index] += std::chrono::duration<double, "
-           "std::milli>( \\\n"
-        << "          std::chrono::steady_clock::now() - t0).count();       "
-           "\\\n"
-        << "    } else {                                                    "
-           "\\\n"
-        << "      call;                                                     "
-           "\\\n"
-        << "    }                                                           "
-           "\\\n"
+        // One kernel call: timed when profiling, and then its result (the
+        // `floats` per image at `result`, `step` apart) scanned.
+        << "#define IRMB_CALL(index, call, result, floats, step)          \\\n"
+        << "  do {                                                        \\\n"
+        << "    if (kernel_ms) {                                          \\\n"
+        << "      auto t0 = std::chrono::steady_clock::now();             \\\n"
+        << "      call;                                                   \\\n"
+        << "      kernel_ms[index] += std::chrono::duration<double,       \\\n"
+        << "          std::milli>(std::chrono::steady_clock::now() - t0)  \\\n"
+        << "          .count();                                           \\\n"
+        << "    } else {                                                  \\\n"
+        << "      call;                                                   \\\n"
+        << "    }                                                         \\\n"
+        << "    if (first_nonfinite &&                                    \\\n"
+        << "        (*first_nonfinite < 0 || index < *first_nonfinite) && \\\n"
+        << "        !irmb::kernels::allFinite(result, floats, step, images)) \\\n"
+        << "      *first_nonfinite = index;                               \\\n"
         << "  } while (0)\n\n"
         << "extern \"C\" int irmb_model_run(void *, const float *input, "
            "float *output,\n"
-        << "                              void *arena_ptr, double *kernel_ms) "
-           "{\n"
+        << "                              void *arena_ptr, double *kernel_ms,\n"
+        << "                              int *first_nonfinite) {\n"
         << "  unsigned char *arena = static_cast<unsigned char *>(arena_ptr);\n"
+        << "  if (first_nonfinite)\n    *first_nonfinite = -1;\n"
         << llvm::formatv("  float *scratch = F(arena, {0});\n",
                          group * imageArena * 4)
                .str()

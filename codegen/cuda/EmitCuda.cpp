@@ -122,7 +122,9 @@ private:
     auto [index, name] = kernels.add(op);
     body << "  // " << name << ": " << op->getName().getStringRef().str()
          << sourceLine(op) << "\n  IRMB_CALL(" << index << ", {\n"
-         << calls << "  });\n";
+         << calls << "  });\n  IRMB_CHECK(" << index << ", "
+         << arg(op->getResult(0)) << ", " << perImage(op->getResult(0))
+         << ");\n";
     launches += count;
   }
   /// "launcher<T, params...>(stream, kBatch, args...);\n"

@@ -32,7 +32,7 @@ struct irmb_model {
   void *handle = nullptr;
   const irmb_model_desc *desc = nullptr;
   void (*setThreads)(int) = nullptr;
-  int (*run)(void *, const float *, float *, void *, double *) = nullptr;
+  int (*run)(void *, const float *, float *, void *, double *, int *) = nullptr;
   void (*close)(void *) = nullptr;
   const char *(*error)(void) = nullptr;
   void *state = nullptr;
@@ -41,6 +41,9 @@ struct irmb_model {
   bool profiling = false;
   std::vector<double> kernelMs;
   int64_t runs = 0;
+  /// The first kernel whose result held a NaN or an infinity in the last
+  /// profiled run (-1: none, or no profiled run yet).
+  int firstNonFinite = -1;
   /// Serialises the calls that use the instance's arena, state and
   /// counters: one instance runs one forward at a time, whichever threads
   /// call it (irmb.h, "Threads").
@@ -75,7 +78,8 @@ irmb_model *irmb_create(const char *path) {
       reinterpret_cast<void (*)(int)>(dlsym(handle, "irmb_model_set_threads"));
   model->run =
       reinterpret_cast<int (*)(void *, const float *, float *, void *,
-                               double *)>(dlsym(handle, "irmb_model_run"));
+                               double *, int *)>(
+          dlsym(handle, "irmb_model_run"));
   auto open =
       reinterpret_cast<int (*)(void **)>(dlsym(handle, "irmb_model_open"));
   model->close =
@@ -163,8 +167,10 @@ int irmb_run(irmb_model *model, const float *input, float *raw_output) {
   // OpenMP's thread count is a per-thread setting: apply this instance's
   // in the thread that runs it.
   model->setThreads(model->threads);
+  model->firstNonFinite = -1;
   if (model->run(model->state, input, raw_output, model->arena,
-                 model->profiling ? model->kernelMs.data() : nullptr) != 0)
+                 model->profiling ? model->kernelMs.data() : nullptr,
+                 model->profiling ? &model->firstNonFinite : nullptr) != 0)
     return fail(model->error());
   if (model->profiling)
     ++model->runs;
@@ -178,7 +184,15 @@ int irmb_enable_profiling(irmb_model *model, int enable) {
   model->profiling = enable != 0;
   std::fill(model->kernelMs.begin(), model->kernelMs.end(), 0.0);
   model->runs = 0;
+  model->firstNonFinite = -1;
   return 0;
+}
+
+int irmb_first_nonfinite_kernel(irmb_model *model) {
+  if (!model)
+    return fail("irmb_first_nonfinite_kernel: null model");
+  std::lock_guard<std::mutex> lock(model->mutex);
+  return model->firstNonFinite;
 }
 
 int irmb_kernel_profile(const irmb_model *model, int index, const char **name,

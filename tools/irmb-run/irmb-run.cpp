@@ -74,6 +74,23 @@ size_t firstNonFinite(const std::vector<float> &v) {
   return v.size();
 }
 
+/// Where a non-finite output came from: with `profiled`, the first kernel
+/// whose result held one (irmb_first_nonfinite_kernel), else how to find it.
+std::string firstNonFiniteKernel(irmb_model *model, bool profiled) {
+  if (!profiled)
+    return "run with --profile to name the first kernel that produced one";
+  int k = irmb_first_nonfinite_kernel(model);
+  const char *name = nullptr;
+  int layer = 0;
+  int64_t calls = 0;
+  double ms = 0;
+  if (k < 0 || irmb_kernel_profile(model, k, &name, &layer, &calls, &ms) != 0)
+    return "no kernel's result held one (it arose past the last kernel)";
+  return "the first kernel whose result held one is " + std::string(name) +
+         " (kernel " + std::to_string(k) + ", YAML layer " +
+         std::to_string(layer) + ")";
+}
+
 /// The multi-index of flat element `i` of an array of `shape`: "[0, 5, 17]".
 std::string indexText(size_t i, const std::vector<int64_t> &shape) {
   std::vector<int64_t> index(shape.size());
@@ -384,6 +401,9 @@ int main(int argc, char **argv) {
         indexText(bad, x.shape) + "); a model input is an image in [0, 1]");
   std::vector<int64_t> rawShape(mi.output_shape, mi.output_shape + 3);
   std::vector<float> y(rawShape[0] * rawShape[1] * rawShape[2]);
+  // With --profile the first run also scans every kernel's result.
+  if (profile)
+    irmb_enable_profiling(model, 1);
   if (irmb_run(model, x.values.data(), y.data()) != 0)
     die(irmb_last_error());
   // Never hand on silent garbage: a NaN or infinity in the output means
@@ -391,7 +411,8 @@ int main(int argc, char **argv) {
   if (size_t bad = firstNonFinite(y); bad != y.size())
     die(modelPath + ": the model produced a non-finite output (" +
         std::to_string(y[bad]) + " at raw output " +
-        indexText(bad, rawShape) + "); nothing was written");
+        indexText(bad, rawShape) + "); nothing was written; " +
+        firstNonFiniteKernel(model, profile));
   if (!raw.empty())
     save(raw, rawShape, y);
   if (!output.empty()) {

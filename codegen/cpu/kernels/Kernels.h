@@ -859,6 +859,26 @@ void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Checks
+//===----------------------------------------------------------------------===//
+
+/// Whether the `count` floats of each of `images` images (`stride` floats
+/// apart from `x`) are all finite. Tests the exponent bits, so it holds
+/// whatever floating-point flags the model was built with. Profiling runs
+/// call it on every kernel's result to name the first non-finite one.
+inline bool allFinite(const float *x, int64_t count, int64_t stride,
+                      int64_t images) {
+  uint32_t bad = 0;
+  for (int64_t b = 0; b < images; ++b)
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + b * stride + i, sizeof bits);
+      bad |= (bits & 0x7f800000u) == 0x7f800000u;
+    }
+  return bad == 0;
+}
+
 } // namespace irmb::kernels
 
 #endif // IRMB_CODEGEN_CPU_KERNELS_KERNELS_H

@@ -903,6 +903,30 @@ void detectDecodeLevel(cudaStream_t s, int batch, const T *x, int64_t xs,
          offset, y);
 }
 
+//===----------------------------------------------------------------------===//
+// Checks
+//===----------------------------------------------------------------------===//
+
+template <typename E>
+__global__ void flagNonFiniteKernel(int batch, const E *x, int64_t xs,
+                                    int64_t n, int *flag) {
+  IRMB_GRID_STRIDE(i, batch * n) {
+    float v = toFloat(x[(i / n) * xs + i % n]);
+    if (!(fabsf(v) <= 3.402823466e38f)) // NaN compares false
+      *flag = 1;
+  }
+}
+
+/// Sets *flag (device memory) to 1 when one of the n elements per image
+/// (xs apart) is a NaN or an infinity; profiling runs launch it after
+/// every kernel on its result.
+template <typename E>
+void flagNonFinite(cudaStream_t s, int batch, const E *x, int64_t xs,
+                   int64_t n, int *flag) {
+  launch(&flagNonFiniteKernel<E>, gridFor(batch * n), kThreads, s, batch, x,
+         xs, n, flag);
+}
+
 } // namespace irmb::cuda
 
 #endif // IRMB_CODEGEN_CUDA_KERNELS_CUDAKERNELS_CUH

@@ -7,8 +7,9 @@
 // scratch, output), the weights uploaded once (float, plus a T copy for the
 // tensor-core kernels) and the forward captured once as a CUDA graph. A run
 // copies the input in (host or device pointer: cudaMemcpyDefault), launches
-// the graph (or, when profiling, the kernels one by one between events) and
-// copies the output out. Every CUDA call is checked.
+// the graph (or, when profiling, the kernels one by one between events,
+// each result then flagged when it holds a NaN or an infinity) and copies
+// the output out. Every CUDA call is checked.
 //
 // Expected from the including file: T, kConvertInput (whether any kernel
 // reads the input in T rather than the float input), kInputElems, kOutputElems,
@@ -19,6 +20,7 @@
 #ifndef IRMB_CODEGEN_CUDA_KERNELS_CUDAMODEL_CUH
 #define IRMB_CODEGEN_CUDA_KERNELS_CUDAMODEL_CUH
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -37,10 +39,13 @@ struct Buffers {
   const T *wt = nullptr;        ///< the same blob in T (== wf for float)
 };
 
-/// Per-kernel CUDA events while profiling.
+/// Per-kernel CUDA events and non-finite flags while profiling.
 struct KernelTimer {
   cudaStream_t stream;
   std::vector<cudaEvent_t> start, stop;
+  /// Device, one int per kernel, set to 1 by flagNonFinite when the
+  /// kernel's result held a NaN or an infinity; null: results unchecked.
+  int *flags = nullptr;
   void begin(int i) { cudaEventRecord(start[i], stream); }
   void end(int i) { cudaEventRecord(stop[i], stream); }
 };
@@ -52,6 +57,8 @@ struct Instance {
   std::vector<void *> allocations;
   cudaGraphExec_t graph = nullptr;
   KernelTimer timer;
+  int *flags = nullptr;        ///< device: the timer's flags
+  std::vector<int> hostFlags;  ///< their host copy (zeros before a run)
 };
 
 inline thread_local std::string modelError;
@@ -77,6 +84,15 @@ inline int failed(const char *what, cudaError_t e) {
     __VA_ARGS__;                                                               \
     if (timer)                                                                 \
       timer->end(index);                                                       \
+  } while (0)
+
+/// After kernel `index` while profiling: flags its result (device pointer,
+/// image stride, elements per image) when it holds a non-finite value.
+#define IRMB_CHECK(index, ...)                                                 \
+  do {                                                                         \
+    if (timer && timer->flags)                                                 \
+      ::irmb::cuda::flagNonFinite(stream, kBatch, __VA_ARGS__,                 \
+                                  timer->flags + (index));                     \
   } while (0)
 
 } // namespace irmb::cuda
@@ -150,6 +166,9 @@ inline int open(Instance &s) {
     IRMB_CUDA_CHECK(cudaEventCreate(&s.timer.start[i]));
     IRMB_CUDA_CHECK(cudaEventCreate(&s.timer.stop[i]));
   }
+  if (allocate(s, s.flags, kernels))
+    return -1;
+  s.hostFlags.assign(kernels, 0);
   // The forward (input conversion included) as one CUDA graph.
   cudaGraph_t graph = nullptr;
   IRMB_CUDA_CHECK(
@@ -170,12 +189,19 @@ inline int open(Instance &s) {
 }
 
 inline int run(Instance &s, const float *input, float *output,
-               double *kernel_ms) {
+               double *kernel_ms, int *first_nonfinite) {
   const Buffers &b = s.buffers;
+  const size_t flagBytes = sizeof(int) * s.hostFlags.size();
   IRMB_CUDA_CHECK(cudaMemcpyAsync(const_cast<float *>(b.input), input,
                                   sizeof(float) * kInputElems,
                                   cudaMemcpyDefault, s.stream));
-  if (kernel_ms) {
+  s.timer.flags = first_nonfinite ? s.flags : nullptr;
+  if (first_nonfinite) {
+    std::fill(s.hostFlags.begin(), s.hostFlags.end(), 0);
+    IRMB_CUDA_CHECK(cudaMemcpyAsync(s.flags, s.hostFlags.data(), flagBytes,
+                                    cudaMemcpyHostToDevice, s.stream));
+  }
+  if (kernel_ms || first_nonfinite) {
     if constexpr (!std::is_same_v<T, float>)
       if (kConvertInput)
         convert(s.stream, b.input, b.in, kInputElems);
@@ -186,7 +212,16 @@ inline int run(Instance &s, const float *input, float *output,
   }
   IRMB_CUDA_CHECK(cudaMemcpyAsync(output, b.out, sizeof(float) * kOutputElems,
                                   cudaMemcpyDefault, s.stream));
+  if (first_nonfinite)
+    IRMB_CUDA_CHECK(cudaMemcpyAsync(s.hostFlags.data(), s.flags, flagBytes,
+                                    cudaMemcpyDeviceToHost, s.stream));
   IRMB_CUDA_CHECK(cudaStreamSynchronize(s.stream));
+  if (first_nonfinite) {
+    auto bad = std::find(s.hostFlags.begin(), s.hostFlags.end(), 1);
+    *first_nonfinite = bad == s.hostFlags.end()
+                           ? -1
+                           : static_cast<int>(bad - s.hostFlags.begin());
+  }
   if (kernel_ms)
     for (size_t i = 0; i < s.timer.start.size(); ++i) {
       float ms = 0.f;
@@ -226,13 +261,14 @@ extern "C" void irmb_model_close(void *state) {
 }
 
 extern "C" int irmb_model_run(void *state, const float *input, float *output,
-                              void *, double *kernel_ms) {
+                              void *, double *kernel_ms,
+                              int *first_nonfinite) {
   if (!state) {
     irmb::cuda::modelError = "irmb_model_run: no instance";
     return -1;
   }
   return irmb::cuda::run(*static_cast<irmb::cuda::Instance *>(state), input,
-                         output, kernel_ms);
+                         output, kernel_ms, first_nonfinite);
 }
 
 #endif // IRMB_CODEGEN_CUDA_KERNELS_CUDAMODEL_CUH

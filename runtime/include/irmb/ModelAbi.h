@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#define IRMB_MODEL_ABI_VERSION 4
+#define IRMB_MODEL_ABI_VERSION 5
 
 /** The model's exported entry points: a CPU model is built with
  * -fvisibility=hidden (its kernels bind locally, no PLT calls), so the ABI
@@ -72,9 +72,12 @@ IRMB_MODEL_EXPORT void irmb_model_set_threads(int threads);
 /** Runs the whole batch: input [B, C, H, W], output [B, 4 + nc, A] (CUDA:
  * host or device pointers), arena of arena_bytes (64-byte aligned; CPU
  * only, else NULL). When kernel_ms is not NULL, adds each kernel's time in
- * milliseconds to kernel_ms[i]. Returns 0, or -1 with irmb_model_error(). */
+ * milliseconds to kernel_ms[i]. When first_nonfinite is not NULL, scans
+ * each kernel's result after it ran (outside the timed span) and stores
+ * the lowest index of a kernel whose result held a NaN or an infinity, or
+ * -1 when none did. Returns 0, or -1 with irmb_model_error(). */
 IRMB_MODEL_EXPORT int irmb_model_run(void *state, const float *input, float *output,
-                   void *arena, double *kernel_ms);
+                   void *arena, double *kernel_ms, int *first_nonfinite);
 
 #ifdef __cplusplus
 }

@@ -77,6 +77,13 @@ int irmb_enable_profiling(irmb_model *model, int enable);
 int irmb_kernel_profile(const irmb_model *model, int index, const char **name,
                         int *layer, int64_t *runs, double *total_ms);
 
+/** While profiling, each run also scans every kernel's result (outside
+ * the timed span): the index of the first kernel (in run order) whose
+ * result held a NaN or an infinity in the last run, or -1 when none did,
+ * profiling is off or nothing ran yet. The model's YAML layer and name are
+ * irmb_kernel_profile's. */
+int irmb_first_nonfinite_kernel(irmb_model *model);
+
 /** Floating-point operations of kernel `index` per forward (2 per
  * multiply-add of the direct algorithm; 0 for data movement), or -1 for a
  * bad index. */

@@ -3,6 +3,7 @@
 
 edit_checkpoint.py IN OUT OP [ARG]
   drop KEY | reshape KEY | add KEY   missing / mis-shaped / unexpected keys
+  set KEY=VALUE                     every element of KEY set to VALUE (float)
   prefix                            every key as model.model.<i>... (HF form)
   fuse                              Ultralytics model.fuse(): Conv+BN -> conv with
                                     bias, RepVGGDW -> one 7x7 conv with bias
@@ -121,6 +122,10 @@ def main():
         t[arg] = (d, [s[0], s[1] * s[2] * s[3]] if len(s) == 4 else [s[0] // 2, 2], v)
     elif op == "add":
         t[arg] = ("F32", [2], [0.0, 1.0])
+    elif op == "set":
+        key, value = arg.split("=")
+        d, s, v = t[key]
+        t[key] = (d, s, [float(value)] * len(v))
     elif op == "prefix":
         t = {"model." + k: v for k, v in t.items()}
     elif op == "fuse":
