@@ -31,16 +31,16 @@ passed=$(grep -E '^\s*Passed' build/lit.log | grep -oE '[0-9]+' | head -1 || tru
 failed=$(grep -E '^\s*Failed' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 unsupported=$(grep -E '^\s*Unsupported' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${unsupported:-0} unsupported"
-# Hostile input: every reader fuzzed for IRMB_FUZZ_SECONDS (default 30) on
+# Hostile input: every reader fuzzed for IRMB_FUZZ_SECONDS (default 60) on
 # its corpus, then the sanitized build's subset (docs/reliability.md).
 # IRMB_TEST_QUICK=1 skips both while iterating.
 if [ -z "${IRMB_TEST_QUICK:-}" ]; then
-  echo "== fuzzing each reader for ${IRMB_FUZZ_SECONDS:-30} s (scripts/fuzz.sh)"
+  echo "== fuzzing each reader for ${IRMB_FUZZ_SECONDS:-60} s (scripts/fuzz.sh)"
   # A fixed seed, and 5 s per input: a slow shared CI machine under ASan
   # must not turn a 0.9 s input into a spurious hang (the 1 s bound is
   # scripts/fuzz.sh's default for real runs).
   FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-5} FUZZ_FLAGS="${FUZZ_FLAGS:--seed=1}" \
-    ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-30}" || status=1
+    ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-60}" || status=1
   echo "== sanitizers: ${IRMB_SANITIZE:-address,undefined} (scripts/sanitize.sh)"
   ./scripts/sanitize.sh || status=1
 fi
