@@ -9,9 +9,9 @@
 //  1. Input transform, channel by channel: the zero-padded channel is split
 //     into m column phases (phase q holds padded columns m·t + q), so the
 //     (m+2)² values of L horizontally adjacent tiles are L-wide contiguous
-//     vector loads; Bᵀ d B is applied in registers and written to
-//     V[ξ][ci][tile], already in the packed-panel layout the micro-kernels
-//     read (no B packing pass).
+//     vector loads; Bᵀ d B is applied in registers, staged per channel in
+//     tile order with whole-vector stores, and copied to V[ξ][ci][tile] in
+//     the packed-panel layout the micro-kernels read (no B packing pass).
 //  2. For each tile position ξ the GEMM M[ξ] = U[ξ] · V[ξ] (Cout × Cin times
 //     Cin × tiles, Gemm.h's packed GEMM; U is transformed and packed by
 //     irmb-compile). Each thread takes an equal share of the (ξ, panel)
@@ -136,9 +136,14 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   float *mbuf = scratch + kA * kA * VS + L; // [kA²][CO][NT]
 #pragma omp parallel
   {
-    thread_local std::vector<float> phaseStore;
+    thread_local std::vector<float> phaseStore, stageStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
+    // One image-channel's transformed tiles in natural order: position ξ
+    // at stage + ξ·SS, tile t at t (L floats of slack past T).
+    constexpr int64_t SS = T + L;
+    stageStore.resize(kA * kA * SS);
+    float *stage = stageStore.data();
     // 1. Input transform.
 #pragma omp for schedule(static)
     for (int64_t bc = 0; bc < images * CI; ++bc) {
@@ -154,6 +159,10 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         splitColumnPhases<M, W, PW>(xc + iy * W, phases + py * PW, PH * PW,
                                     padded);
       }
+      // Whole-vector stores only: a row's last group spills into the next
+      // row's first tiles, which the next row's first group (later, in
+      // this thread) overwrites. (Masked stores cost 10+ cycles each on
+      // AMD cores; straddling panels needed two per vector.)
       for (int64_t ty = 0; ty < TY; ++ty)
         for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
           R d[kA][kA], t[kA][kA], v[kA][kA];
@@ -169,25 +178,32 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
             applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
-          // Tiles t0 .. t0 + n − 1 in packed-panel order: one store when
-          // they lie in one panel, else a piece per panel.
-          int64_t n = std::min(L, TX - tx0), t0 = image * T + ty * TX + tx0;
-          int64_t col = t0 % kTileCols, first = std::min(n, kTileCols - col);
-          float *dst = vbuf + ((t0 / kTileCols) * CI + c) * kTileCols + col;
-          float *next = dst + CI * kTileCols - col;
+          float *dst = stage + ty * TX + tx0;
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
 #pragma GCC unroll 8
-            for (int64_t j = 0; j < kA; ++j) {
-              int64_t at = (i * kA + j) * VS;
-              if (first == L) {
-                V::store(dst + at, v[i][j]);
-              } else {
-                V::storeLanes(dst + at, v[i][j], 0, first);
-                V::storeLanes(next + at - first, v[i][j], first, n);
-              }
-            }
+            for (int64_t j = 0; j < kA; ++j)
+              V::store(dst + (i * kA + j) * SS, v[i][j]);
         }
+      // Into the packed panels: this image's tiles are the GEMM columns
+      // [g0, g0 + T); whole panels by vectors, the (at most two) panels
+      // shared with a neighbouring image column by column.
+      const int64_t g0 = image * T;
+      for (int64_t p = g0 / kTileCols; p * kTileCols < g0 + T; ++p) {
+        const int64_t lo = std::max(g0, p * kTileCols);
+        const int64_t hi = std::min(g0 + T, (p + 1) * kTileCols);
+        float *to = vbuf + (p * CI + c) * kTileCols;
+        if (hi - lo == kTileCols) {
+          const float *from = stage + (lo - g0);
+          for (int64_t xi = 0; xi < kA * kA; ++xi)
+            for (int64_t q = 0; q < kTileVectors; ++q)
+              V::store(to + xi * VS + q * L, V::load(from + xi * SS + q * L));
+        } else {
+          for (int64_t xi = 0; xi < kA * kA; ++xi)
+            for (int64_t n = lo; n < hi; ++n)
+              to[xi * VS + n - p * kTileCols] = stage[xi * SS + n - g0];
+        }
+      }
     }
     // 2. The kA² GEMMs.
     {
