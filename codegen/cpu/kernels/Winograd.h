@@ -106,6 +106,44 @@ inline void splitColumnPhases(const float *row, float *out, int64_t phaseStride,
   }
 }
 
+/// The M results o[0 .. M) of L horizontally adjacent tiles interleaved
+/// into one output row: to[l·M + j] = lane l of o[j] (writes L·M floats).
+/// AVX2 transposes in registers (M = 4: a 4 × 8 transpose in 12 shuffles,
+/// M = 2: 4); the other ISAs go through memory lane by lane.
+template <int64_t M>
+inline void interleaveTiles(const Isa::Reg (&o)[M], float *to) {
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+  if constexpr (M == 4) {
+    // Per 128-bit half: t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2/t3 for c, d;
+    // u_l = a_l b_l c_l d_l | a_{l+4} b_{l+4} c_{l+4} d_{l+4}.
+    __m256 t0 = _mm256_unpacklo_ps(o[0], o[1]), t1 = _mm256_unpackhi_ps(o[0], o[1]);
+    __m256 t2 = _mm256_unpacklo_ps(o[2], o[3]), t3 = _mm256_unpackhi_ps(o[2], o[3]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(to, _mm256_permute2f128_ps(u0, u1, 0x20));
+    _mm256_storeu_ps(to + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
+    _mm256_storeu_ps(to + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
+    _mm256_storeu_ps(to + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
+    return;
+  }
+  if constexpr (M == 2) {
+    __m256 lo = _mm256_unpacklo_ps(o[0], o[1]), hi = _mm256_unpackhi_ps(o[0], o[1]);
+    _mm256_storeu_ps(to, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(to + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    return;
+  }
+#endif
+  constexpr int64_t L = Isa::kLanes;
+  for (int64_t j = 0; j < M; ++j) {
+    alignas(64) float lanes[L];
+    Isa::store(lanes, o[j]);
+    for (int64_t l = 0; l < L; ++l)
+      to[l * M + j] = lanes[l];
+  }
+}
+
 /// Convolution [CI, H, W] -> [CO, H, W], 3×3, stride 1, padding 1, groups
 /// 1 (one image), by F(M×M, 3×3). `u` holds the transformed weights of
 /// WinogradTransforms.h, each position ξ packed as an M = CO, K = CI GEMM
@@ -227,7 +265,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
       const int64_t co = bco % CO, image = bco / CO;
       float *yi = y + image * yStride;
       const float *ri = res ? res + image * resStride : nullptr;
-      alignas(64) float rows[M][TX * M + L];
+      // Whole groups of L tiles per row (the last group's extra columns
+      // are never read).
+      alignas(64) float rows[M][(TX + L - 1) / L * L * M];
       for (int64_t ty = 0; ty < TY; ++ty) {
         for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
           R mv[kA][kA], s[kA][M], o[M][M];
@@ -243,17 +283,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
 #pragma GCC unroll 8
           for (int64_t jj = 0; jj < M; ++jj)
             applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
-          int64_t n = std::min(L, TX - tx0);
 #pragma GCC unroll 8
           for (int64_t ii = 0; ii < M; ++ii)
-#pragma GCC unroll 8
-            for (int64_t jj = 0; jj < M; ++jj) {
-              alignas(64) float lanes[L];
-              V::store(lanes, o[ii][jj]);
-              float *to = rows[ii] + tx0 * M + jj;
-              for (int64_t l = 0; l < n; ++l)
-                to[l * M] = lanes[l];
-            }
+            interleaveTiles<M>(o[ii], rows[ii] + tx0 * M);
         }
         for (int64_t ii = 0; ii < M && ty * M + ii < H; ++ii) {
           int64_t oy = ty * M + ii;
