@@ -53,11 +53,6 @@ struct Isa {
                                             20, 22, 24, 26, 28, 30);
     return _mm512_permutex2var_ps(load(p), index, load(p + 16));
   }
-  /// Stores lanes lo <= l < hi of v at p + l.
-  static void storeLanes(float *p, Reg v, int64_t lo, int64_t hi) {
-    __mmask16 m = static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-    _mm512_mask_storeu_ps(p, m, v);
-  }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
     __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
@@ -91,14 +86,6 @@ struct Isa {
     return _mm256_castpd_ps(
         _mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
   }
-  /// Stores lanes lo <= l < hi of v at p + l.
-  static void storeLanes(float *p, Reg v, int64_t lo, int64_t hi) {
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i in = _mm256_and_si256(
-        _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(static_cast<int>(lo) - 1)),
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), lane));
-    _mm256_maskstore_ps(p, in, v);
-  }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
@@ -130,13 +117,6 @@ struct Isa {
   /// p[0], p[2], p[4], p[6] (reads 8 floats).
   static Reg evens(const float *p) {
     return _mm_shuffle_ps(load(p), load(p + 4), _MM_SHUFFLE(2, 0, 2, 0));
-  }
-  /// Stores lanes lo <= l < hi of v at p + l.
-  static void storeLanes(float *p, Reg v, int64_t lo, int64_t hi) {
-    alignas(16) float lanes[4];
-    _mm_store_ps(lanes, v);
-    for (int64_t l = lo; l < hi; ++l)
-      p[l] = lanes[l];
   }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {
