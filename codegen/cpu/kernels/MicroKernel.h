@@ -33,6 +33,7 @@ struct Isa {
   using Reg = __m512;
   static constexpr int64_t kLanes = 16, kRows = kAvx512TileRows, kVectors = 3;
   static constexpr const char *kName = "avx512";
+  static constexpr bool kFused = true; ///< fma() rounds once
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg load(const float *p) { return _mm512_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm512_storeu_ps(p, v); }
@@ -58,6 +59,21 @@ struct Isa {
     __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
   }
+  /// −|x|.
+  static Reg negAbs(Reg x) {
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
+                                               _mm512_set1_epi32(INT32_MIN)));
+  }
+  /// Per lane: ifNeg where x's sign bit is set, else ifNonNeg.
+  static Reg signSelect(Reg x, Reg ifNeg, Reg ifNonNeg) {
+    __mmask16 m = _mm512_test_epi32_mask(_mm512_castps_si512(x),
+                                         _mm512_set1_epi32(INT32_MIN));
+    return _mm512_mask_blend_ps(m, ifNonNeg, ifNeg);
+  }
+  /// The float whose exponent field is the low 9 bits of v's bits.
+  static Reg exponentBits(Reg v) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(v), 23));
+  }
 };
 #elif defined(__AVX2__) && defined(__FMA__)
 /// AVX2 + FMA: 16 ymm registers; tile 6 × 2 vectors = 12 accumulators,
@@ -66,6 +82,7 @@ struct Isa {
   using Reg = __m256;
   static constexpr int64_t kLanes = 8, kRows = kAvx2TileRows, kVectors = 2;
   static constexpr const char *kName = "avx2";
+  static constexpr bool kFused = true; ///< fma() rounds once
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg load(const float *p) { return _mm256_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm256_storeu_ps(p, v); }
@@ -91,6 +108,16 @@ struct Isa {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
   }
+  /// −|x|.
+  static Reg negAbs(Reg x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.f)); }
+  /// Per lane: ifNeg where x's sign bit is set, else ifNonNeg.
+  static Reg signSelect(Reg x, Reg ifNeg, Reg ifNonNeg) {
+    return _mm256_blendv_ps(ifNonNeg, ifNeg, x);
+  }
+  /// The float whose exponent field is the low 9 bits of v's bits.
+  static Reg exponentBits(Reg v) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23));
+  }
 };
 #else
 /// SSE2 (any x86-64): 16 xmm registers; tile 4 × 2 vectors, multiply + add.
@@ -98,6 +125,7 @@ struct Isa {
   using Reg = __m128;
   static constexpr int64_t kLanes = 4, kRows = kSseTileRows, kVectors = 2;
   static constexpr const char *kName = "sse";
+  static constexpr bool kFused = false; ///< fma() is a multiply, then an add
   static Reg zero() { return _mm_setzero_ps(); }
   static Reg load(const float *p) { return _mm_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm_storeu_ps(p, v); }
@@ -122,6 +150,17 @@ struct Isa {
   static Reg pow2(Reg n) {
     __m128i e = _mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127));
     return _mm_castsi128_ps(_mm_slli_epi32(e, 23));
+  }
+  /// −|x|.
+  static Reg negAbs(Reg x) { return _mm_or_ps(x, _mm_set1_ps(-0.f)); }
+  /// Per lane: ifNeg where x's sign bit is set, else ifNonNeg.
+  static Reg signSelect(Reg x, Reg ifNeg, Reg ifNonNeg) {
+    __m128 m = _mm_castsi128_ps(_mm_srai_epi32(_mm_castps_si128(x), 31));
+    return _mm_or_ps(_mm_and_ps(m, ifNeg), _mm_andnot_ps(m, ifNonNeg));
+  }
+  /// The float whose exponent field is the low 9 bits of v's bits.
+  static Reg exponentBits(Reg v) {
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), 23));
   }
 };
 #endif
