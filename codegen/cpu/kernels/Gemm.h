@@ -247,34 +247,19 @@ template <typename V> inline typename V::Reg expVector(typename V::Reg x) {
   return v[0];
 }
 
-/// 1 / d for d ≥ 1 on N vectors in place: the hardware estimate and one
-/// Newton step (about 23 bits; a division costs 3–10× more on every x86
-/// core).
+/// e[u] = e^−|x[u]| on N vectors: z = −|x| ≤ 0 never overflows, so no
+/// upper clamp. e^z = 2^n · e^t: adding 1.5·2^23 + 127 to z·log2(e)
+/// rounds it to n and leaves n + 127 in the low mantissa bits, which
+/// shifted into the exponent field give 2^n (no float-to-int conversion);
+/// t = z − n·ln 2 in one FMA (its error, below 2.5e-7 relative, only where
+/// e^z < 2^−16; two steps where the ISA has no fused multiply-add);
+/// e^t = 1 + t·p(t), p of degree 5 fitted for relative error 1.7e-8 on
+/// [−ln2/2, ln2/2]. NaN stays NaN.
 template <typename V, int N>
-inline void reciprocals(typename V::Reg (&d)[N]) {
-  typename V::Reg r[N];
-  IRMB_EACH r[u] = V::rcp(d[u]);
-  // r · (2 − d·r), as r + r·(1 − d·r).
-  IRMB_EACH d[u] =
-      V::fma(r[u], V::sub(V::set1(1.f), V::mul(d[u], r[u])), r[u]);
-}
-
-/// σ(x) = 1 / (1 + e^−x) on N vectors in place. Through z = −|x| ≤ 0, so
-/// e^z never overflows and no upper clamp is needed: σ(−|x|) = e^z / (1 +
-/// e^z), and σ(x) = 1 − σ(−x) for x ≥ 0. e^z = 2^n · e^t: adding 1.5·2^23 +
-/// 127 to z·log2(e) rounds it to n and leaves n + 127 in the low mantissa
-/// bits, which shifted into the exponent field give 2^n; t = z − n·ln 2 in
-/// one FMA (its error, below 2.5e-7 relative, only where e^z < 2^−16; two
-/// steps where the ISA has no fused multiply-add);
-/// e^t = 1 + t·p(t), p of degree 4 fitted for relative error 1e-7 on
-/// [−ln2/2, ln2/2]; then the reciprocal estimate and one Newton step. About
-/// 20 operations and a shorter dependency chain than exp, add, reciprocal;
-/// NaN stays NaN.
-template <typename V, int N>
-inline void sigmoidVectors(typename V::Reg (&x)[N]) {
+inline void expNegAbs(const typename V::Reg (&x)[N], typename V::Reg (&e)[N]) {
   using R = typename V::Reg;
   const R magic = V::set1(12583039.0f); // 1.5·2^23 + 127
-  R v[N], s[N], t[N], p[N], e[N];
+  R v[N], s[N], t[N], p[N];
   // z = max(−|x|, ln 2^−126): 2^n stays a normal float.
   IRMB_EACH t[u] = V::max(V::negAbs(x[u]), V::set1(-87.33654f));
   IRMB_EACH v[u] = V::fma(t[u], V::set1(1.44269504f), magic);
@@ -287,16 +272,26 @@ inline void sigmoidVectors(typename V::Reg (&x)[N]) {
     IRMB_EACH t[u] = V::fma(v[u], V::set1(-0.693359375f), t[u]);
     IRMB_EACH t[u] = V::fma(v[u], V::set1(2.12194440e-4f), t[u]);
   }
-  IRMB_EACH p[u] = V::fma(V::set1(8.290314116e-3f), t[u],
-                          V::set1(4.189793020e-2f));
-  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(1.666763574e-1f));
-  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(4.999915063e-1f));
-  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(9.999997020e-1f));
+  IRMB_EACH p[u] = V::fma(V::set1(1.384365372e-3f), t[u],
+                          V::set1(8.374155499e-3f));
+  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(4.166800156e-2f));
+  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(1.666643173e-1f));
+  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(4.999999404e-1f));
+  IRMB_EACH p[u] = V::fma(p[u], t[u], V::set1(1.f));
   IRMB_EACH e[u] = V::fma(V::mul(t[u], s[u]), p[u], s[u]);
-  IRMB_EACH v[u] = V::add(e[u], V::set1(1.f));
-  reciprocals<V, N>(v);
-  IRMB_EACH e[u] = V::mul(e[u], v[u]);
-  IRMB_EACH x[u] = V::signSelect(x[u], e[u], V::sub(V::set1(1.f), e[u]));
+}
+
+/// σ(x) = 1 / (1 + e^−x) on N vectors in place, as num / (1 + e) with e =
+/// e^−|x| and num = 1 for x ≥ 0 (PyTorch's formula), e for x < 0 (the same
+/// value without overflow): one correctly rounded division, which on
+/// current x86 cores costs no more than a reciprocal estimate and its
+/// Newton step and rounds less.
+template <typename V, int N>
+inline void sigmoidVectors(typename V::Reg (&x)[N]) {
+  typename V::Reg e[N];
+  expNegAbs<V, N>(x, e);
+  IRMB_EACH x[u] = V::div(V::signSelect(x[u], e[u], V::set1(1.f)),
+                          V::add(e[u], V::set1(1.f)));
 }
 
 /// activate<A> on N vectors in place.
@@ -307,10 +302,11 @@ inline void activateVectors(typename V::Reg (&x)[N]) {
   } else if constexpr (A == Act::Relu6) {
     IRMB_EACH x[u] = V::min(V::max(x[u], V::zero()), V::set1(6.f));
   } else if constexpr (A == Act::Silu) {
-    typename V::Reg g[N];
-    IRMB_EACH g[u] = x[u];
-    sigmoidVectors<V, N>(g);
-    IRMB_EACH x[u] = V::mul(x[u], g[u]);
+    // x / (1 + e^−x) as sigmoidVectors: x · num / (1 + e^−|x|).
+    typename V::Reg e[N];
+    expNegAbs<V, N>(x, e);
+    IRMB_EACH x[u] = V::div(V::mul(x[u], V::signSelect(x[u], e[u], V::set1(1.f))),
+                            V::add(e[u], V::set1(1.f)));
   }
 }
 #undef IRMB_EACH
