@@ -24,7 +24,11 @@ void letterbox(const cv::Mat &bgr, int64_t height, int64_t width, float *chw) {
   int64_t h = bgr.rows, w = bgr.cols;
   double r = std::min(static_cast<double>(height) / h,
                       static_cast<double>(width) / w);
-  int64_t newW = pyRound(w * r), newH = pyRound(h * r);
+  // At least one pixel: an image thinner than 1 / r (say 4000 × 1 into
+  // 640 × 640) would round to an empty size, which cv::resize refuses (and
+  // Ultralytics' cv2.resize raises on); a one-pixel strip still predicts.
+  int64_t newW = std::max<int64_t>(1, pyRound(w * r));
+  int64_t newH = std::max<int64_t>(1, pyRound(h * r));
   double dw = (width - newW) / 2.0, dh = (height - newH) / 2.0;
   cv::Mat resized = bgr;
   if (newW != w || newH != h)
