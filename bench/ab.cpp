@@ -5,7 +5,10 @@
 // the same network, e.g. before and after a kernel change, compiled by two
 // irmb-compile binaries) and alternates their runs in one process, so both
 // see the same noise; it prints each one's median and minimum and the
-// ratios A/B (> 1: B is faster). The models must take the same input shape.
+// ratios A/B (> 1: B is faster), then how far B's output lies from A's
+// (bit-identical, or the largest absolute difference), so a kernel change
+// meant to keep every result is checked in the same run. The models must
+// take the same input shape.
 //
 //   c++ -O2 -std=c++17 -Iruntime/include bench/ab.cpp -Lbuild/lib \
 //       -lirmb_runtime -Wl,-rpath,$PWD/build/lib -o ab
@@ -16,8 +19,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace {
@@ -85,6 +90,17 @@ int main(int argc, char **argv) {
               threads, runs, median(ms[0]), minimum(ms[0]), median(ms[1]),
               minimum(ms[1]), median(ms[0]) / median(ms[1]),
               minimum(ms[0]) / minimum(ms[1]));
+  if (y[0].size() != y[1].size()) {
+    std::printf("outputs: different shapes\n");
+  } else {
+    double worst = 0;
+    for (size_t i = 0; i < y[0].size(); ++i)
+      worst = std::max(worst, static_cast<double>(std::abs(y[0][i] - y[1][i])));
+    if (std::memcmp(y[0].data(), y[1].data(), sizeof(float) * y[0].size()) == 0)
+      std::printf("outputs: bit-identical\n");
+    else
+      std::printf("outputs: max |A - B| = %.3g\n", worst);
+  }
   for (irmb_model *m : models)
     irmb_destroy(m);
   return 0;

@@ -110,6 +110,9 @@ struct CLayout {
 
 /// Panels packed per block: kPanelsPerBlock · kTileCols columns of B.
 constexpr int64_t kPanelsPerBlock = 8;
+#ifndef IRMB_GEMM_AHEAD
+#define IRMB_GEMM_AHEAD (2 * kTileCols)
+#endif
 
 /// This thread's index and the team size inside a parallel region.
 inline void threadShare(int64_t &thread, int64_t &threads) {
@@ -449,63 +452,74 @@ inline void epilogue(float *c, int64_t ldc, const float *bias,
   }
 }
 
-/// Every row tile of packed A (M rows, K columns) times one packed panel of
-/// B (`panel`: kc rows of the K block starting at k0, kTileCols floats
-/// each) into C's global columns [j0, j0 + w): accumulating into C after
-/// the first K block, and with the epilogue after the last. A panel
-/// narrower than kTileCols (the last of N) or split between two images
-/// goes through a full-width tile on the stack.
+/// Asks for the `rows` rows of kTileCols floats at p (row stride ldc) to
+/// be brought into cache for writing. A prefetch never faults, so p may lie
+/// past the end of C.
+inline void prefetchTile(const float *p, int64_t ldc, int64_t rows) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < kTileCols; j += 16)
+      __builtin_prefetch(p + i * ldc + j, 1, 3);
+}
+
+/// Row tile m0 of packed A (M rows, K columns) times one packed panel of B
+/// (`panel`: kc rows of the K block starting at k0, kTileCols floats each)
+/// into C's global columns [j0, j0 + w): accumulating into C after the
+/// first K block, and with the epilogue after the last. A panel narrower
+/// than kTileCols (the last of N) or split between two images goes through
+/// a full-width tile on the stack. `ahead` is how far (in floats of C's
+/// row) the tile written next after this one lies, or 0: its lines are
+/// prefetched for writing, so that the next tile's stores and its
+/// epilogue's loads do not wait on lines of C that are not in cache.
 template <Act A>
-inline void panelRowTiles(int64_t M, int64_t K, int64_t k0, int64_t kc,
-                          const float *apacked, const float *panel,
-                          const float *bias, const float *res, float *c,
-                          const CLayout &cl, int64_t j0, int64_t w) {
-  alignas(64) float edge[kTileRows * kTileCols];
+inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
+                    const float *apacked, const float *panel,
+                    const float *bias, const float *res, float *c,
+                    const CLayout &cl, int64_t j0, int64_t w, int64_t ahead) {
   bool accumulate = k0 > 0, last = k0 + kc == K;
   const int64_t ldc = cl.ldc;
-  // The panel's pieces: one per image it touches.
-  int64_t first = std::min(w, cl.imageRest(j0));
-  bool direct = w == kTileCols && first == w;
-  for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
-    int64_t rows = std::min(kTileRows, M - m0);
-    const float *a = apacked + m0 * K + k0 * rows;
-    const float *bm = bias ? bias + m0 : nullptr;
-    if (direct) {
-      float *ct = c + m0 * ldc + cl.column(j0);
-      microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
-      if (last)
-        epilogue<A>(ct, ldc, bm, res ? res + m0 * ldc + cl.column(j0, true)
-                                     : nullptr,
-                    rows, w);
-      continue;
+  int64_t rows = std::min(kTileRows, M - m0);
+  const float *a = apacked + m0 * K + k0 * rows;
+  const float *bm = bias ? bias + m0 : nullptr;
+  if (w == kTileCols && cl.imageRest(j0) >= w) {
+    float *ct = c + m0 * ldc + cl.column(j0);
+    const float *rt = res ? res + m0 * ldc + cl.column(j0, true) : nullptr;
+    if (ahead) {
+      prefetchTile(ct + ahead, ldc, rows);
+      if (last && rt)
+        prefetchTile(rt + ahead, ldc, rows);
     }
-    // Through the stack tile, piece by piece.
-    auto pieces = [&](auto &&each) {
-      for (int64_t off = 0; off < w;) {
-        int64_t len = std::min(w - off, cl.imageRest(j0 + off));
-        each(off, len);
-        off += len;
-      }
-    };
-    if (accumulate)
-      pieces([&](int64_t off, int64_t len) {
-        const float *from = c + m0 * ldc + cl.column(j0 + off);
-        for (int64_t i = 0; i < rows; ++i)
-          std::memcpy(edge + i * kTileCols + off, from + i * ldc,
-                      sizeof(float) * len);
-      });
-    microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
-    pieces([&](int64_t off, int64_t len) {
-      float *to = c + m0 * ldc + cl.column(j0 + off);
-      for (int64_t i = 0; i < rows; ++i)
-        std::memcpy(to + i * ldc, edge + i * kTileCols + off,
-                    sizeof(float) * len);
-      if (last)
-        epilogue<A>(to, ldc, bm,
-                    res ? res + m0 * ldc + cl.column(j0 + off, true) : nullptr,
-                    rows, len);
-    });
+    microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
+    if (last)
+      epilogue<A>(ct, ldc, bm, rt, rows, w);
+    return;
   }
+  // Through the stack tile, piece by piece (one per image it touches).
+  alignas(64) float edge[kTileRows * kTileCols];
+  auto pieces = [&](auto &&each) {
+    for (int64_t off = 0; off < w;) {
+      int64_t len = std::min(w - off, cl.imageRest(j0 + off));
+      each(off, len);
+      off += len;
+    }
+  };
+  if (accumulate)
+    pieces([&](int64_t off, int64_t len) {
+      const float *from = c + m0 * ldc + cl.column(j0 + off);
+      for (int64_t i = 0; i < rows; ++i)
+        std::memcpy(edge + i * kTileCols + off, from + i * ldc,
+                    sizeof(float) * len);
+    });
+  microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
+  pieces([&](int64_t off, int64_t len) {
+    float *to = c + m0 * ldc + cl.column(j0 + off);
+    for (int64_t i = 0; i < rows; ++i)
+      std::memcpy(to + i * ldc, edge + i * kTileCols + off,
+                  sizeof(float) * len);
+    if (last)
+      epilogue<A>(to, ldc, bm,
+                  res ? res + m0 * ldc + cl.column(j0 + off, true) : nullptr,
+                  rows, len);
+  });
 }
 
 /// Panels [p0, p1) of the packed GEMM (see packedGemm), run by the calling
@@ -524,12 +538,15 @@ void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
       int64_t kc = std::min(kBlockK, K - k0);
       packBBlock(b, layout, k0, kc, packed.data());
-      for (int64_t p = pb; p < pe; ++p) {
-        int64_t j0 = p * kTileCols;
-        panelRowTiles<A>(M, K, k0, kc, apacked,
-                         packed.data() + (p - pb) * kc * kTileCols, bias, res,
-                         c, cl, j0, std::min(kTileCols, N - j0));
-      }
+      // Row tile by row tile across the block's panels: a tile's rows of C
+      // are then written as IRMB_GEMM_AHEAD consecutive stretches.
+      for (int64_t m0 = 0; m0 < M; m0 += kTileRows)
+        for (int64_t p = pb; p < pe; ++p) {
+          int64_t j0 = p * kTileCols;
+          rowTile<A>(m0, M, K, k0, kc, apacked,
+                     packed.data() + (p - pb) * kc * kTileCols, bias, res, c,
+                     cl, j0, std::min(kTileCols, N - j0), IRMB_GEMM_AHEAD);
+        }
     }
   }
 }
@@ -545,9 +562,10 @@ void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
   for (int64_t p = p0; p < p1; ++p) {
     int64_t j0 = p * kTileCols;
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK)
-      panelRowTiles<A>(M, K, k0, std::min(kBlockK, K - k0), apacked,
-                       bpacked + (p * K + k0) * kTileCols, bias, res, c,
-                       CLayout{ldc}, j0, std::min(kTileCols, N - j0));
+      for (int64_t m0 = 0; m0 < M; m0 += kTileRows)
+        rowTile<A>(m0, M, K, k0, std::min(kBlockK, K - k0), apacked,
+                   bpacked + (p * K + k0) * kTileCols, bias, res, c,
+                   CLayout{ldc}, j0, std::min(kTileCols, N - j0), kTileCols);
   }
 }
 
