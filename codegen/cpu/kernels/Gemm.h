@@ -11,10 +11,13 @@
 // thread takes an equal contiguous range of panels (so both cores get the
 // same share of every layer, however small); per block of kPanelsPerBlock
 // panels and K block of kBlockK rows the B block is packed once into a
-// thread-local buffer, panel-major ([panel][k][kTileCols], zero past N),
-// then every row tile of A runs the micro-kernel against each panel while
-// the panel sits in L1. The epilogue (bias, activation, residual) runs on
-// each finished tile while it is in L1.
+// thread-local buffer, panel-major ([panel][k][kTileCols], zero past N,
+// in L2), then each row tile of A (in L1) runs the micro-kernel against the
+// block's panels in turn, so a tile's rows of C are written as consecutive
+// stretches (panel by panel for all row tiles would touch M far-apart lines
+// of C per panel, and wait on them), the lines two tiles ahead prefetched.
+// The epilogue (bias, activation, residual) runs on each finished tile
+// while it is in L1.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_GEMM_H
@@ -110,9 +113,9 @@ struct CLayout {
 
 /// Panels packed per block: kPanelsPerBlock · kTileCols columns of B.
 constexpr int64_t kPanelsPerBlock = 8;
-#ifndef IRMB_GEMM_AHEAD
-#define IRMB_GEMM_AHEAD (2 * kTileCols)
-#endif
+/// How far ahead along C's rows (in floats) a row tile prefetches the lines
+/// it writes next: two tiles, about as long as a DRAM miss takes.
+constexpr int64_t kPrefetchAhead = 2 * kTileCols;
 
 /// This thread's index and the team size inside a parallel region.
 inline void threadShare(int64_t &thread, int64_t &threads) {
@@ -539,13 +542,13 @@ void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
       int64_t kc = std::min(kBlockK, K - k0);
       packBBlock(b, layout, k0, kc, packed.data());
       // Row tile by row tile across the block's panels: a tile's rows of C
-      // are then written as IRMB_GEMM_AHEAD consecutive stretches.
+      // are then written as consecutive stretches.
       for (int64_t m0 = 0; m0 < M; m0 += kTileRows)
         for (int64_t p = pb; p < pe; ++p) {
           int64_t j0 = p * kTileCols;
           rowTile<A>(m0, M, K, k0, kc, apacked,
                      packed.data() + (p - pb) * kc * kTileCols, bias, res, c,
-                     cl, j0, std::min(kTileCols, N - j0), IRMB_GEMM_AHEAD);
+                     cl, j0, std::min(kTileCols, N - j0), kPrefetchAhead);
         }
     }
   }
