@@ -167,11 +167,14 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   constexpr int64_t PH = TY * M + 2, PW = TX + L;
   // The images' tiles side by side: NT columns in every GEMM. V[ξ] is
   // written as the packed B of its GEMM: panel after panel, each
-  // [CI][kTileCols]; VS floats per position.
+  // [CI][kTileCols]; VS floats per position, and MS per position of the
+  // GEMM results (winogradPositionStride: no two positions in one L1 set).
   const int64_t NT = images * T;
-  const int64_t panels = panelCount(NT), VS = panels * CI * kTileCols;
-  float *vbuf = scratch;                   // [kA²][VS]
-  float *mbuf = scratch + kA * kA * VS + L; // [kA²][CO][NT]
+  const int64_t panels = panelCount(NT);
+  const int64_t VS = winogradPositionStride(panels * CI * kTileCols);
+  const int64_t MS = winogradPositionStride(CO * NT);
+  float *vbuf = scratch;                    // [kA²][VS]
+  float *mbuf = scratch + kA * kA * VS + L; // [kA²][MS ≥ CO·NT]
 #pragma omp parallel
   {
     thread_local std::vector<float> phaseStore, stageStore;
@@ -255,7 +258,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         if (p0 < p1)
           prepackedGemmPanelRange<Act::None>(CO, NT, CI, u + xi * CO * CI,
                                              vbuf + xi * VS, nullptr, nullptr,
-                                             mbuf + xi * CO * NT, NT, p0, p1);
+                                             mbuf + xi * MS, NT, p0, p1);
       }
     }
 #pragma omp barrier
@@ -276,7 +279,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
           for (int64_t i = 0; i < kA; ++i)
 #pragma GCC unroll 8
             for (int64_t j = 0; j < kA; ++j)
-              mv[i][j] = V::load(from + (i * kA + j) * CO * NT);
+              mv[i][j] = V::load(from + (i * kA + j) * MS);
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
             applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
