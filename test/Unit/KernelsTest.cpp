@@ -248,6 +248,12 @@ TEST(Kernels, BatchedConv) {
     checkBatchedConv<16, 9, 7, 19, 3, 1, 1, 1, 1, 4>(images); // Winograd
     checkBatchedConv<16, 5, 3, 8, 3, 1, 1, 1, 1, 2>(images);
   }
+  // Winograd bands (WinogradTransforms.h): row bands of 3 tile rows of 20
+  // (the last one of 2; rows not a multiple of a vector wide) in each of
+  // 2 images, and no bands where V and M are small.
+  static_assert(winogradBands(32, 80, 78, 32, 4, 2).rows == 3);
+  static_assert(winogradBands(64, 20, 20, 64, 4, 5).images == 5);
+  checkBatchedConv<32, 80, 78, 32, 3, 1, 1, 1, 1, 4>(2);
 }
 
 TEST(Kernels, DepthwiseConv) {

@@ -4,16 +4,20 @@
 // Winograd-transformed tiles (WinogradTransforms.h): 2.25× (m = 2) or 4×
 // (m = 4) fewer multiplies than the direct GEMM, at the price of two
 // transforms and a larger rounding error (measured in docs/design-notes.md).
-// Three phases inside one parallel region:
+// The tiles are cut into bands (winogradBands in WinogradTransforms.h: a
+// few tile rows of a large map, or whole images of small ones), and each
+// band runs three phases inside one parallel region before the next, so
+// its V and M stay in cache:
 //
-//  1. Input transform, channel by channel: the zero-padded channel is split
-//     into m column phases (phase q holds padded columns m·t + q), so the
-//     (m+2)² values of L horizontally adjacent tiles are L-wide contiguous
-//     vector loads; Bᵀ d B is applied in registers, staged per channel in
-//     tile order with whole-vector stores, and copied to V[ξ][ci][tile] in
-//     the packed-panel layout the micro-kernels read (no B packing pass).
+//  1. Input transform, channel by channel: the band's rows of the
+//     zero-padded channel are split into m column phases (phase q holds
+//     padded columns m·t + q), so the (m+2)² values of L horizontally
+//     adjacent tiles are L-wide contiguous vector loads; Bᵀ d B is applied
+//     in registers, staged per channel in tile order with whole-vector
+//     stores, and copied to V[ξ][ci][tile] in the packed-panel layout the
+//     micro-kernels read (no B packing pass).
 //  2. For each tile position ξ the GEMM M[ξ] = U[ξ] · V[ξ] (Cout × Cin times
-//     Cin × tiles, Gemm.h's packed GEMM; U is transformed and packed by
+//     Cin × band tiles, Gemm.h's packed GEMM; U is transformed and packed by
 //     irmb-compile). Each thread takes an equal share of the (ξ, panel)
 //     pairs.
 //  3. Output transform per output channel: Aᵀ M A in registers, the m×m
@@ -145,14 +149,14 @@ inline void interleaveTiles(const Isa::Reg (&o)[M], float *to) {
 }
 
 /// Convolution [CI, H, W] -> [CO, H, W], 3×3, stride 1, padding 1, groups
-/// 1 (one image), by F(M×M, 3×3). `u` holds the transformed weights of
+/// 1, by F(M×M, 3×3). `u` holds the transformed weights of
 /// WinogradTransforms.h, each position ξ packed as an M = CO, K = CI GEMM
 /// operand (Packing.h). bias, activation and the residual `res` (the
-/// result's layout, or null) are fused. A batch of `images` runs every GEMM
-/// once over all their tiles; image i's input, result and residual start
-/// xStride, yStride and resStride floats after image i − 1's. `scratch`
-/// holds winogradScratchFloats(CI, H, W, CO, M, kVectorFloats, images)
-/// floats.
+/// result's layout, or null) are fused. A batch of `images` runs the GEMMs
+/// over several images' tiles at once where whole images fit a band;
+/// image i's input, result and residual start xStride, yStride and
+/// resStride floats after image i − 1's. `scratch` holds
+/// winogradScratchFloats(CI, H, W, CO, M, kVectorFloats, images) floats.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t M, Act A>
 void winogradConv3x3(const float *x, const float *u, const float *bias,
                      const float *res, float *y, float *scratch,
@@ -162,139 +166,165 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   using V = Isa;
   using R = V::Reg;
   constexpr int64_t kA = Wg::kTile, L = V::kLanes;
-  constexpr int64_t TY = (H + M - 1) / M, TX = (W + M - 1) / M, T = TY * TX;
-  // Phase planes: TY·M + 2 padded rows, TX + L columns (vector slack).
-  constexpr int64_t PH = TY * M + 2, PW = TX + L;
-  // The images' tiles side by side: NT columns in every GEMM. V[ξ] is
-  // written as the packed B of its GEMM: panel after panel, each
-  // [CI][kTileCols]; VS floats per position, and MS per position of the
-  // GEMM results (winogradPositionStride: no two positions in one L1 set).
-  const int64_t NT = images * T;
-  const int64_t panels = panelCount(NT);
-  const int64_t VS = winogradPositionStride(panels * CI * kTileCols);
-  const int64_t MS = winogradPositionStride(CO * NT);
+  constexpr int64_t TY = (H + M - 1) / M, TX = (W + M - 1) / M;
+  // The band plan (WinogradTransforms.h): BR tile rows of one image, or
+  // (BR = TY) BI whole images, per band.
+  const WinogradBands plan = winogradBands(CI, H, W, CO, M, images);
+  const int64_t BR = plan.rows, BI = plan.images;
+  const int64_t rowBands = (TY + BR - 1) / BR;
+  const int64_t bands = BR < TY ? images * rowBands : (images + BI - 1) / BI;
+  // The largest band's tiles and panels, and the position strides of V
+  // (packed GEMM B panels, [panel][CI][kTileCols]) and M ([CO][band
+  // tiles]): winogradPositionStride keeps the kA² positions out of each
+  // other's L1 sets.
+  const int64_t maxTiles = BI * BR * TX;
+  const int64_t VS =
+      winogradPositionStride(panelCount(maxTiles) * CI * kTileCols);
+  const int64_t MS = winogradPositionStride(CO * maxTiles);
   float *vbuf = scratch;                    // [kA²][VS]
-  float *mbuf = scratch + kA * kA * VS + L; // [kA²][MS ≥ CO·NT]
+  float *mbuf = scratch + kA * kA * VS + L; // [kA²][MS]
+  // Phase planes of a band: BR·M + 2 padded rows and one more, TX + L
+  // columns (vector slack). splitColumnPhases writes whole vectors, up to
+  // L − 1 floats past a row's PW: into the next row, which is written
+  // after it, and past the band's last row into the spare one.
+  constexpr int64_t PW = TX + L;
+  const int64_t PH = BR * M + 3;
 #pragma omp parallel
   {
     thread_local std::vector<float> phaseStore, stageStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
-    // One image-channel's transformed tiles in natural order: position ξ
-    // at stage + ξ·SS, tile t at t (L floats of slack past T).
-    constexpr int64_t SS = T + L;
+    // One image-channel's transformed tiles of the band in natural order:
+    // position ξ at stage + ξ·SS, tile t at t (L floats of slack).
+    const int64_t SS = BR * TX + L;
     stageStore.resize(kA * kA * SS);
     float *stage = stageStore.data();
-    // 1. Input transform.
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    for (int64_t band = 0; band < bands; ++band) {
+      // Images [i0, i0 + ni), tile rows [ty0, ty0 + nr) of each.
+      const int64_t i0 = BR < TY ? band / rowBands : band * BI;
+      const int64_t ni = BR < TY ? 1 : std::min(BI, images - i0);
+      const int64_t ty0 = BR < TY ? (band % rowBands) * BR : 0;
+      const int64_t nr = std::min(BR, TY - ty0), bandTiles = nr * TX;
+      const int64_t NB = ni * bandTiles, panels = panelCount(NB);
+      // 1. Input transform (ends with the omp for's barrier: V complete).
 #pragma omp for schedule(static)
-    for (int64_t bc = 0; bc < images * CI; ++bc) {
-      const int64_t c = bc % CI, image = bc / CI;
-      const float *xc = x + image * xStride + c * H * W;
-      for (int64_t py = 0; py < PH; ++py) {
-        int64_t iy = py - 1;
-        if (iy < 0 || iy >= H) {
-          for (int64_t q = 0; q < M; ++q)
-            std::memset(phases + (q * PH + py) * PW, 0, sizeof(float) * PW);
-          continue;
+      for (int64_t ic = 0; ic < ni * CI; ++ic) {
+        const int64_t c = ic % CI, image = i0 + ic / CI;
+        const float *xc = x + image * xStride + c * H * W;
+        for (int64_t py = 0; py < nr * M + 2; ++py) {
+          int64_t iy = ty0 * M + py - 1;
+          if (iy < 0 || iy >= H) {
+            for (int64_t q = 0; q < M; ++q)
+              std::memset(phases + (q * PH + py) * PW, 0, sizeof(float) * PW);
+            continue;
+          }
+          splitColumnPhases<M, W, PW>(xc + iy * W, phases + py * PW, PH * PW,
+                                      padded);
         }
-        splitColumnPhases<M, W, PW>(xc + iy * W, phases + py * PW, PH * PW,
-                                    padded);
-      }
-      // Whole-vector stores only: a row's last group spills into the next
-      // row's first tiles, which the next row's first group (later, in
-      // this thread) overwrites. (Masked stores cost 10+ cycles each on
-      // AMD cores; straddling panels needed two per vector.)
-      for (int64_t ty = 0; ty < TY; ++ty)
-        for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
-          R d[kA][kA], t[kA][kA], v[kA][kA];
+        // Whole-vector stores only: a row's last group spills into the
+        // next row's first tiles, which the next row's first group (later,
+        // in this thread) overwrites. (Masked stores cost 10+ cycles each
+        // on AMD cores; straddling panels needed two per vector.)
+        for (int64_t ty = 0; ty < nr; ++ty)
+          for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
+            R d[kA][kA], t[kA][kA], v[kA][kA];
 #pragma GCC unroll 8
-          for (int64_t r = 0; r < kA; ++r)
+            for (int64_t r = 0; r < kA; ++r)
+#pragma GCC unroll 8
+              for (int64_t q = 0; q < kA; ++q)
+                d[r][q] = V::load(phases + ((q % M) * PH + ty * M + r) * PW +
+                                  tx0 + q / M);
 #pragma GCC unroll 8
             for (int64_t q = 0; q < kA; ++q)
-              d[r][q] = V::load(phases + ((q % M) * PH + ty * M + r) * PW +
-                                tx0 + q / M);
+              applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
 #pragma GCC unroll 8
-          for (int64_t q = 0; q < kA; ++q)
-            applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
+            for (int64_t i = 0; i < kA; ++i)
+              applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
+            float *dst = stage + ty * TX + tx0;
 #pragma GCC unroll 8
-          for (int64_t i = 0; i < kA; ++i)
-            applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
-          float *dst = stage + ty * TX + tx0;
+            for (int64_t i = 0; i < kA; ++i)
 #pragma GCC unroll 8
-          for (int64_t i = 0; i < kA; ++i)
-#pragma GCC unroll 8
-            for (int64_t j = 0; j < kA; ++j)
-              V::store(dst + (i * kA + j) * SS, v[i][j]);
-        }
-      // Into the packed panels: this image's tiles are the GEMM columns
-      // [g0, g0 + T); whole panels by vectors, the (at most two) panels
-      // shared with a neighbouring image column by column.
-      const int64_t g0 = image * T;
-      for (int64_t p = g0 / kTileCols; p * kTileCols < g0 + T; ++p) {
-        const int64_t lo = std::max(g0, p * kTileCols);
-        const int64_t hi = std::min(g0 + T, (p + 1) * kTileCols);
-        float *to = vbuf + (p * CI + c) * kTileCols;
-        if (hi - lo == kTileCols) {
-          const float *from = stage + (lo - g0);
-          for (int64_t xi = 0; xi < kA * kA; ++xi)
-            for (int64_t q = 0; q < kTileVectors; ++q)
-              V::store(to + xi * VS + q * L, V::load(from + xi * SS + q * L));
-        } else {
-          for (int64_t xi = 0; xi < kA * kA; ++xi)
-            for (int64_t n = lo; n < hi; ++n)
-              to[xi * VS + n - p * kTileCols] = stage[xi * SS + n - g0];
+              for (int64_t j = 0; j < kA; ++j)
+                V::store(dst + (i * kA + j) * SS, v[i][j]);
+          }
+        // Into the packed panels: this image's tiles are the band's GEMM
+        // columns [g0, g0 + bandTiles); whole panels by vectors, the (at
+        // most two) panels shared with a neighbouring image column by
+        // column.
+        const int64_t g0 = (image - i0) * bandTiles;
+        for (int64_t p = g0 / kTileCols; p * kTileCols < g0 + bandTiles; ++p) {
+          const int64_t lo = std::max(g0, p * kTileCols);
+          const int64_t hi = std::min(g0 + bandTiles, (p + 1) * kTileCols);
+          float *to = vbuf + (p * CI + c) * kTileCols;
+          if (hi - lo == kTileCols) {
+            const float *from = stage + (lo - g0);
+            for (int64_t xi = 0; xi < kA * kA; ++xi)
+              for (int64_t q = 0; q < kTileVectors; ++q)
+                V::store(to + xi * VS + q * L,
+                         V::load(from + xi * SS + q * L));
+          } else {
+            for (int64_t xi = 0; xi < kA * kA; ++xi)
+              for (int64_t n = lo; n < hi; ++n)
+                to[xi * VS + n - p * kTileCols] = stage[xi * SS + n - g0];
+          }
         }
       }
-    }
-    // 2. The kA² GEMMs.
-    {
-      int64_t thread, threads;
-      threadShare(thread, threads);
-      int64_t units = kA * kA * panels;
-      int64_t u0 = units * thread / threads, u1 = units * (thread + 1) / threads;
-      for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1; ++xi) {
-        int64_t p0 = std::max(u0, xi * panels) - xi * panels;
-        int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
-        if (p0 < p1)
-          prepackedGemmPanelRange<Act::None>(CO, NT, CI, u + xi * CO * CI,
-                                             vbuf + xi * VS, nullptr, nullptr,
-                                             mbuf + xi * MS, NT, p0, p1);
+      // 2. The kA² GEMMs of the band: each thread an equal share of the
+      // (ξ, panel) pairs.
+      {
+        int64_t units = kA * kA * panels;
+        int64_t u0 = units * thread / threads,
+                u1 = units * (thread + 1) / threads;
+        for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1;
+             ++xi) {
+          int64_t p0 = std::max(u0, xi * panels) - xi * panels;
+          int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
+          if (p0 < p1)
+            prepackedGemmPanelRange<Act::None>(
+                CO, NB, CI, u + xi * CO * CI, vbuf + xi * VS, nullptr, nullptr,
+                mbuf + xi * MS, NB, p0, p1);
+        }
       }
-    }
 #pragma omp barrier
-    // 3. Output transform, bias, activation, residual.
-#pragma omp for schedule(static)
-    for (int64_t bco = 0; bco < images * CO; ++bco) {
-      const int64_t co = bco % CO, image = bco / CO;
-      float *yi = y + image * yStride;
-      const float *ri = res ? res + image * resStride : nullptr;
-      // Whole groups of L tiles per row (the last group's extra columns
-      // are never read).
-      alignas(64) float rows[M][(TX + L - 1) / L * L * M];
-      for (int64_t ty = 0; ty < TY; ++ty) {
-        for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
-          R mv[kA][kA], s[kA][M], o[M][M];
-          const float *from = mbuf + co * NT + image * T + ty * TX + tx0;
+      // 3. Output transform, bias, activation, residual. No barrier after
+      // it: the next band's input transform writes only V, and every
+      // thread passes that phase's barrier before anyone writes M again.
+#pragma omp for schedule(static) nowait
+      for (int64_t ico = 0; ico < ni * CO; ++ico) {
+        const int64_t co = ico % CO, image = i0 + ico / CO;
+        float *yi = y + image * yStride;
+        const float *ri = res ? res + image * resStride : nullptr;
+        // Whole groups of L tiles per row (the last group's extra columns
+        // are never read).
+        alignas(64) float rows[M][(TX + L - 1) / L * L * M];
+        for (int64_t ty = 0; ty < nr; ++ty) {
+          for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
+            R mv[kA][kA], s[kA][M], o[M][M];
+            const float *from =
+                mbuf + co * NB + (image - i0) * bandTiles + ty * TX + tx0;
 #pragma GCC unroll 8
-          for (int64_t i = 0; i < kA; ++i)
+            for (int64_t i = 0; i < kA; ++i)
 #pragma GCC unroll 8
-            for (int64_t j = 0; j < kA; ++j)
-              mv[i][j] = V::load(from + (i * kA + j) * MS);
+              for (int64_t j = 0; j < kA; ++j)
+                mv[i][j] = V::load(from + (i * kA + j) * MS);
 #pragma GCC unroll 8
-          for (int64_t i = 0; i < kA; ++i)
-            applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
+            for (int64_t i = 0; i < kA; ++i)
+              applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
 #pragma GCC unroll 8
-          for (int64_t jj = 0; jj < M; ++jj)
-            applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
+            for (int64_t jj = 0; jj < M; ++jj)
+              applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
 #pragma GCC unroll 8
-          for (int64_t ii = 0; ii < M; ++ii)
-            interleaveTiles<M>(o[ii], rows[ii] + tx0 * M);
-        }
-        for (int64_t ii = 0; ii < M && ty * M + ii < H; ++ii) {
-          int64_t oy = ty * M + ii;
-          biasActivateRow<A>(rows[ii], bias ? bias[co] : 0.f,
-                             ri ? ri + (co * H + oy) * W : nullptr,
-                             yi + (co * H + oy) * W, W);
+            for (int64_t ii = 0; ii < M; ++ii)
+              interleaveTiles<M>(o[ii], rows[ii] + tx0 * M);
+          }
+          for (int64_t ii = 0; ii < M && (ty0 + ty) * M + ii < H; ++ii) {
+            int64_t oy = (ty0 + ty) * M + ii;
+            biasActivateRow<A>(rows[ii], bias ? bias[co] : 0.f,
+                               ri ? ri + (co * H + oy) * W : nullptr,
+                               yi + (co * H + oy) * W, W);
+          }
         }
       }
     }

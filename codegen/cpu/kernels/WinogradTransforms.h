@@ -98,16 +98,67 @@ constexpr int64_t winogradPositionStride(int64_t floats) {
   return 16 * (lines % 2 == 0 ? lines + 1 : lines);
 }
 
+/// How winogradConv3x3 cuts its tiles into bands, each run through all
+/// three phases before the next, so that a band's transformed input V and
+/// GEMM results M stay in cache instead of going out to memory and back.
+/// A band is `rows` tile rows of one image or, with rows = all of them,
+/// `images` whole images.
+struct WinogradBands {
+  int64_t rows, images;
+};
+
+/// Images whose V and M together are smaller than this run unbanded (all
+/// images' tiles in one band): they stay in the last-level cache anyway.
+constexpr int64_t kWinogradBandAbove = 3 * 1024 * 1024;
+/// Bytes of V and M per band the plan aims at (with U and the thread's
+/// staging, about what a 512 KiB L2 holds) ...
+constexpr int64_t kWinogradBandBytes = 384 * 1024;
+/// ... but no fewer tiles than this: each of a band's GEMMs is only its
+/// tiles wide (narrow GEMMs waste their last panel).
+constexpr int64_t kWinogradMinBandTiles = 64;
+
+/// The band plan of winogradConv3x3<ci, h, w, co, m> for `images` images
+/// (the same on every ISA: the compiler sizes the scratch from it). Every
+/// band reads all of U again, so bands are used only where the U they
+/// re-read is less than half the V and M traffic they keep in cache.
+/// Measured on Zen 3 (docs/design-notes.md): 1.2× on 16 channels at
+/// 160 × 160 and 64 at 80 × 80; 0.92× on 64 and 128 channels at 40 × 40,
+/// which these rules leave unbanded.
+constexpr WinogradBands winogradBands(int64_t ci, int64_t h, int64_t w,
+                                      int64_t co, int64_t m, int64_t images) {
+  int64_t tx = (w + m - 1) / m, ty = (h + m - 1) / m;
+  int64_t positions = (m + 2) * (m + 2), perTile = positions * (ci + co) * 4;
+  int64_t unbanded = perTile * tx * ty, weights = positions * ci * co * 4;
+  WinogradBands whole{ty, images};
+  if (unbanded < kWinogradBandAbove)
+    return whole;
+  int64_t tiles = kWinogradBandBytes / perTile;
+  if (tiles < kWinogradMinBandTiles)
+    tiles = kWinogradMinBandTiles;
+  int64_t rows = tiles / tx < 1 ? 1 : tiles / tx;
+  int64_t bands = (ty + rows - 1) / rows;
+  if (rows >= ty || weights * (bands - 1) > unbanded / 2)
+    return whole;
+  return {rows, 1};
+}
+
+/// Tiles in the largest band of winogradBands(...).
+constexpr int64_t winogradBandTiles(int64_t ci, int64_t h, int64_t w,
+                                    int64_t co, int64_t m, int64_t images) {
+  WinogradBands b = winogradBands(ci, h, w, co, m, images);
+  return b.images * b.rows * ((w + m - 1) / m);
+}
+
 /// Floats of scratch winogradConv3x3<CI, H, W, CO, M> needs for `images`
 /// images (`lanes`: the vector width it is built for, or more; the GEMM
-/// panels are 3 vectors wide at most): the transformed input [ξ][CI][tiles
-/// of all images, rounded up to whole panels] and the GEMM results
+/// panels are 3 vectors wide at most): one band's transformed input
+/// [ξ][CI][tiles, rounded up to whole panels] and GEMM results
 /// [ξ][CO][tiles], each position at winogradPositionStride, plus one
 /// vector of slack.
 constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
                                         int64_t co, int64_t m, int64_t lanes,
                                         int64_t images = 1) {
-  int64_t a = m + 2, tiles = images * ((h + m - 1) / m) * ((w + m - 1) / m);
+  int64_t a = m + 2, tiles = winogradBandTiles(ci, h, w, co, m, images);
   // Rounding up to whole panels of at most 3 vectors adds less than 3 vectors.
   int64_t padded = tiles + 3 * lanes;
   return a * a * (winogradPositionStride(padded * ci) +
