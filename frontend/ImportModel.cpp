@@ -169,6 +169,13 @@ private:
                                  << " elements (check this layer's arguments)";
       layerParams += n;
     }
+    // 2^50 multiply-adds is 10^6 times the largest real layer at 640 x 640
+    // (the window attention of a huge window is the way past it).
+    constexpr double kMaxLayerMacs = double(int64_t(1) << 50);
+    if (!(desc.deployedMacs <= kMaxLayerMacs))
+      return op->emitError()
+             << "this layer would need more than 2^50 multiply-adds (check "
+                "its arguments)";
     totalParameters += layerParams;
     if (totalParameters > kMaxParameters)
       return op->emitError()

@@ -14,7 +14,7 @@
 namespace irmb::vision {
 
 bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
-                       int64_t &height) {
+                       int64_t &height, int64_t &pixelsPerByte) {
   auto be16 = [&](size_t at) { return (d[at] << 8) | d[at + 1]; };
   auto be32 = [&](size_t at) {
     return (int64_t(d[at]) << 24) | (d[at + 1] << 16) | (d[at + 2] << 8) |
@@ -25,6 +25,7 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
       std::memcmp(d + 12, "IHDR", 4) == 0) {
     width = be32(16);
     height = be32(20);
+    pixelsPerByte = 8256;
     return true;
   }
   if (n < 4 || d[0] != 0xFF || d[1] != 0xD8)
@@ -44,9 +45,12 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
     if (!frame)
       continue;
     int64_t h = be16(at + 5), w = be16(at + 7);
+    // C9-CB and CD-CF: arithmetic coding.
+    bool arithmetic = marker >= 0xC9 && marker != 0xCC;
     if (!found || w * h > width * height) {
       width = w;
       height = h;
+      pixelsPerByte = arithmetic ? 0 : 512;
     }
     found = true;
   }
@@ -55,13 +59,23 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
 
 bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
                  std::string &error) {
-  int64_t w = 0, h = 0;
-  if (declaredImageSize(bytes.data(), bytes.size(), w, h) &&
-      (w < 1 || h < 1 || h > kMaxImagePixels / w)) {
-    error = "the image declares " + std::to_string(w) + "x" +
-            std::to_string(h) + " pixels (at most " +
-            std::to_string(kMaxImagePixels) + ")";
-    return false;
+  int64_t w = 0, h = 0, perByte = 0;
+  if (declaredImageSize(bytes.data(), bytes.size(), w, h, perByte)) {
+    if (w < 1 || h < 1 || h > kMaxImagePixels / w) {
+      error = "the image declares " + std::to_string(w) + "x" +
+              std::to_string(h) + " pixels (at most " +
+              std::to_string(kMaxImagePixels) + ")";
+      return false;
+    }
+    int64_t bound = 2 * perByte * static_cast<int64_t>(bytes.size()) +
+                    kMinBoundPixels;
+    if (perByte > 0 && w * h > bound) {
+      error = "the image declares " + std::to_string(w) + "x" +
+              std::to_string(h) + " pixels, more than its " +
+              std::to_string(bytes.size()) +
+              " bytes can encode (the file is truncated or damaged)";
+      return false;
+    }
   }
   try {
     image = cv::imdecode(bytes, cv::IMREAD_COLOR);

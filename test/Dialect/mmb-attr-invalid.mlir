@@ -6,8 +6,15 @@ func.func private @f() attributes {cfg = #irmb.mmb<exp_ratio = 0.0, op = dwconv,
 
 // -----
 
-// expected-error @+1 {{window must be >= 0 (0 = global), got -1}}
+// expected-error @+1 {{window must be in [0, 1024] (0 = global), got -1}}
 func.func private @f() attributes {cfg = #irmb.mmb<exp_ratio = 1.0, op = window_attention, window = -1, dim_head = 8, attn_pre = false, groups = 0, se_ratio = 0.0, dw_ks = 3, stride = 1, dilation = 1, act = relu, norm_in = true, has_skip = true, v_proj = true, qkv_bias = false, v_group = false>}
+
+// -----
+
+// A window pads the map to a multiple of itself: bounded (a fuzzer's window
+// of 71e9 overflowed the padded map's area).
+// expected-error @+1 {{window must be in [0, 1024] (0 = global), got 71000000000}}
+func.func private @f() attributes {cfg = #irmb.mmb<exp_ratio = 1.0, op = window_attention, window = 71000000000, dim_head = 8, attn_pre = false, groups = 0, se_ratio = 0.0, dw_ks = 3, stride = 1, dilation = 1, act = relu, norm_in = true, has_skip = true, v_proj = true, qkv_bias = false, v_group = false>}
 
 // -----
 

@@ -93,8 +93,12 @@ MMBConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!(seRatio >= 0.0) || !std::isfinite(seRatio))
     return emitError() << "se_ratio must be >= 0, got "
                        << formatShortestDouble(seRatio);
-  if (window < 0)
-    return emitError() << "window must be >= 0 (0 = global), got " << window;
+  // A window pads the map to a multiple of itself (and attends within it),
+  // so a huge one is a huge padded map: EMO uses 7.
+  constexpr int64_t kMaxWindow = 1024;
+  if (window < 0 || window > kMaxWindow)
+    return emitError() << "window must be in [0, " << kMaxWindow
+                       << "] (0 = global), got " << window;
   if (stride < 1 || dilation < 1)
     return emitError() << "stride and dilation must be >= 1";
   bool attention = op == OperatorF::window_attention;

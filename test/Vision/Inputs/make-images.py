@@ -6,7 +6,9 @@ usage: make-images.py BUS.jpg OUTDIR
 OUTDIR gets: grey.png (8-bit grey), rgb.png (the same pixels as 3 equal
 channels), rgba.png (the same with an opaque alpha channel), tiny.png
 (1x1), wide.png (2000x24), rotated.jpg (BUS.jpg with an EXIF Orientation
-of 6, i.e. shown rotated 90 degrees clockwise), and not-an-image.jpg.
+of 6, i.e. shown rotated 90 degrees clockwise), flat.png (4000x4000 of one
+grey, about 16 KB: far more pixels than bytes, as a real file can have),
+and not-an-image.jpg.
 """
 import os
 import struct
@@ -41,6 +43,18 @@ def with_exif_orientation(jpeg, orientation):
     return jpeg[:2] + segment + jpeg[2:]
 
 
+def flat_png(path, width, height):
+    rows = (b"\x00" + bytes(width)) * height
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(rows, 9)))
+        f.write(chunk(b"IEND", b""))
+
+
 def main():
     bus, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -50,6 +64,7 @@ def main():
     png(os.path.join(out, "rgba.png"), w, h, 4, lambda x, y: (grey(x, y),) * 3 + (255,))
     png(os.path.join(out, "tiny.png"), 1, 1, 3, lambda x, y: (200, 30, 60))
     png(os.path.join(out, "wide.png"), 2000, 24, 3, lambda x, y: (x % 256, y * 10, 128))
+    flat_png(os.path.join(out, "flat.png"), 4000, 4000)
     with open(bus, "rb") as f:
         data = f.read()
     with open(os.path.join(out, "rotated.jpg"), "wb") as f:
