@@ -196,8 +196,11 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
       float *d = dst + (p * kc + k) * kTileCols;
       if (layout.whole[p]) {
         const float *from = row + layout.pieces[layout.first[p]].src;
+        // The same stretch of the next block (past the row's end for the
+        // last one: an integer address, a prefetch never faults).
         _mm_prefetch(reinterpret_cast<const char *>(
-                         from + kPanelsPerBlock * kTileCols),
+                         reinterpret_cast<uintptr_t>(from) +
+                         4 * kPanelsPerBlock * kTileCols),
                      _MM_HINT_T0);
         for (int64_t v = 0; v < kTileVectors; ++v)
           V::store(d + v * V::kLanes, V::load(from + v * V::kLanes));
@@ -455,13 +458,17 @@ inline void epilogue(float *c, int64_t ldc, const float *bias,
   }
 }
 
-/// Asks for the `rows` rows of kTileCols floats at p (row stride ldc) to
-/// be brought into cache for writing. A prefetch never faults, so p may lie
-/// past the end of C.
-inline void prefetchTile(const float *p, int64_t ldc, int64_t rows) {
+/// Asks for the `rows` rows of kTileCols floats at `offset` floats after p
+/// (row stride ldc) to be brought into cache for writing. A prefetch never
+/// faults, so they may lie past the end of C; the addresses are computed as
+/// integers, not as (out-of-bounds) pointers.
+inline void prefetchTile(const float *p, int64_t offset, int64_t ldc,
+                         int64_t rows) {
+  const uintptr_t base = reinterpret_cast<uintptr_t>(p) + 4 * offset;
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < kTileCols; j += 16)
-      __builtin_prefetch(p + i * ldc + j, 1, 3);
+      __builtin_prefetch(reinterpret_cast<const void *>(base + 4 * (i * ldc + j)),
+                         1, 3);
 }
 
 /// Row tile m0 of packed A (M rows, K columns) times one packed panel of B
@@ -487,9 +494,9 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
     float *ct = c + m0 * ldc + cl.column(j0);
     const float *rt = res ? res + m0 * ldc + cl.column(j0, true) : nullptr;
     if (ahead) {
-      prefetchTile(ct + ahead, ldc, rows);
+      prefetchTile(ct, ahead, ldc, rows);
       if (last && rt)
-        prefetchTile(rt + ahead, ldc, rows);
+        prefetchTile(rt, ahead, ldc, rows);
     }
     microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
     if (last)
