@@ -3,7 +3,8 @@
 // JPEG: every start-of-frame marker (C0-CF except DHT C4, JPG C8, DAC CC)
 // in the file, whose payload holds precision, height, width; the largest
 // counts. PNG: the signature, then IHDR's width and height. Every read is
-// bounds-checked. decodeImage checks that size, then decodes with OpenCV.
+// bounds-checked. decodeImage accepts JPEG and PNG only, checks that size,
+// then decodes with OpenCV.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/vision/ImageHeader.h"
@@ -13,6 +14,11 @@
 
 namespace irmb::vision {
 
+namespace {
+/// The first bytes of every PNG file.
+constexpr uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+} // namespace
+
 bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
                        int64_t &height, int64_t &pixelsPerByte) {
   auto be16 = [&](size_t at) { return (d[at] << 8) | d[at + 1]; };
@@ -20,7 +26,6 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
     return (int64_t(d[at]) << 24) | (d[at + 1] << 16) | (d[at + 2] << 8) |
            d[at + 3];
   };
-  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (n >= 24 && std::memcmp(d, kPng, 8) == 0 &&
       std::memcmp(d + 12, "IHDR", 4) == 0) {
     width = be32(16);
@@ -59,6 +64,20 @@ bool declaredImageSize(const uint8_t *d, size_t n, int64_t &width,
 
 bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
                  std::string &error) {
+  // Only JPEG and PNG reach OpenCV: it picks a decoder by signature, and
+  // the others are not bounded here (their declared sizes are not read)
+  // nor hardened (a 133-byte file with "DICM" at offset 128 reached GDCM,
+  // whose reader asserts, aborting the process). A file with one of these
+  // two signatures goes to that format's decoder, which OpenCV tries
+  // before the others.
+  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 &&
+                    bytes[2] == 0xFF;
+  const bool png =
+      bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0;
+  if (!jpeg && !png) {
+    error = "not a JPEG or PNG file (the only image formats irmb reads)";
+    return false;
+  }
   int64_t w = 0, h = 0, perByte = 0;
   if (declaredImageSize(bytes.data(), bytes.size(), w, h, perByte)) {
     if (w < 1 || h < 1 || h > kMaxImagePixels / w) {
