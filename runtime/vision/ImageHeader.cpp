@@ -78,23 +78,28 @@ bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
     error = "not a JPEG or PNG file (the only image formats irmb reads)";
     return false;
   }
+  // Every JPEG has a frame header and every PNG an IHDR: one that declares
+  // no size is damaged, and never reaches the decoder unbounded.
   int64_t w = 0, h = 0, perByte = 0;
-  if (declaredImageSize(bytes.data(), bytes.size(), w, h, perByte)) {
-    if (w < 1 || h < 1 || h > kMaxImagePixels / w) {
-      error = "the image declares " + std::to_string(w) + "x" +
-              std::to_string(h) + " pixels (at most " +
-              std::to_string(kMaxImagePixels) + ")";
-      return false;
-    }
-    int64_t bound = 2 * perByte * static_cast<int64_t>(bytes.size()) +
-                    kMinBoundPixels;
-    if (perByte > 0 && w * h > bound) {
-      error = "the image declares " + std::to_string(w) + "x" +
-              std::to_string(h) + " pixels, more than its " +
-              std::to_string(bytes.size()) +
-              " bytes can encode (the file is truncated or damaged)";
-      return false;
-    }
+  if (!declaredImageSize(bytes.data(), bytes.size(), w, h, perByte)) {
+    error = std::string("the ") + (jpeg ? "JPEG" : "PNG") +
+            " file declares no image size (truncated or damaged)";
+    return false;
+  }
+  if (w < 1 || h < 1 || h > kMaxImagePixels / w) {
+    error = "the image declares " + std::to_string(w) + "x" +
+            std::to_string(h) + " pixels (at most " +
+            std::to_string(kMaxImagePixels) + ")";
+    return false;
+  }
+  int64_t bound =
+      2 * perByte * static_cast<int64_t>(bytes.size()) + kMinBoundPixels;
+  if (perByte > 0 && w * h > bound) {
+    error = "the image declares " + std::to_string(w) + "x" +
+            std::to_string(h) + " pixels, more than its " +
+            std::to_string(bytes.size()) +
+            " bytes can encode (the file is truncated or damaged)";
+    return false;
   }
   try {
     image = cv::imdecode(bytes, cv::IMREAD_COLOR);

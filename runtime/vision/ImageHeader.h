@@ -2,12 +2,12 @@
 //
 // The width and height a JPEG (largest SOFn marker) or PNG (IHDR) file
 // declares, read before decoding, so that a tiny file claiming a gigapixel
-// image is refused before the decoder allocates and fills it. Other
-// formats report "unknown" and rely on OpenCV's own limit. A file too
-// small to hold the pixels it declares (201 bytes claiming 1280 × 63568:
-// half a second of decoding) is refused too. decodeImage is
-// the whole path from file bytes to a BGR image that irmb_predict_files
-// and the image fuzzer share.
+// image is refused before the decoder allocates and fills it, and so is a
+// file too small to hold the pixels it declares (201 bytes claiming
+// 1280 × 63568: half a second of decoding). decodeImage reads JPEG and PNG
+// only, refuses one whose size it cannot read, and is the whole path from
+// file bytes to a BGR image that irmb_predict_files and the image fuzzer
+// share.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_RUNTIME_VISION_IMAGEHEADER_H
@@ -38,10 +38,11 @@ constexpr int64_t kMaxImagePixels = int64_t(1) << 27;
 /// pixels for headers that outweigh a tiny image's data.
 constexpr int64_t kMinBoundPixels = int64_t(1) << 16;
 
-/// Decodes `bytes` as cv2.imread does (IMREAD_COLOR: EXIF orientation
-/// applied, grey and 4-channel files made 3-channel BGR) into a CV_8UC3
-/// `image`, refusing a declared or decoded size above kMaxImagePixels
-/// before the decoder allocates it. On failure returns false and sets
+/// Decodes a JPEG or PNG `bytes` as cv2.imread does (IMREAD_COLOR: EXIF
+/// orientation applied, grey and 4-channel files made 3-channel BGR) into a
+/// CV_8UC3 `image`, refusing any other format, an unreadable header, and a
+/// declared or decoded size above kMaxImagePixels or above what the file's
+/// bytes can encode, before the decoder allocates it. On failure returns false and sets
 /// `error` (without the file name).
 bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
                  std::string &error);

@@ -458,6 +458,13 @@ inline void epilogue(float *c, int64_t ldc, const float *bias,
   }
 }
 
+/// Whether the panel of C's global columns [j0, j0 + kTileCols) is a whole
+/// tile the micro-kernel writes in place: inside N and inside one image
+/// (otherwise it goes through a tile on the stack).
+inline bool directPanel(const CLayout &cl, int64_t N, int64_t j0) {
+  return N - j0 >= kTileCols && cl.imageRest(j0) >= kTileCols;
+}
+
 /// Asks for the `rows` rows of kTileCols floats at `offset` floats after p
 /// (row stride ldc) to be brought into cache for writing. A prefetch never
 /// faults, so they may lie past the end of C; the addresses are computed as
@@ -480,8 +487,8 @@ inline void prefetchTile(const float *p, int64_t offset, int64_t ldc,
 /// row) the tile written next after this one lies, or 0: its lines are
 /// prefetched for writing, so that the next tile's stores and its
 /// epilogue's loads do not wait on lines of C that are not in cache.
-/// `deferred`: a full-width tile leaves its epilogue to the caller
-/// (rowEpilogue), which runs it over several tiles' columns at once.
+/// `deferred`: a direct tile (directPanel) leaves its epilogue to the
+/// caller (rowEpilogue), which runs it over several tiles' columns at once.
 template <Act A>
 inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
                     const float *apacked, const float *panel,
@@ -493,7 +500,7 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
   int64_t rows = std::min(kTileRows, M - m0);
   const float *a = apacked + m0 * K + k0 * rows;
   const float *bm = bias ? bias + m0 : nullptr;
-  if (w == kTileCols && cl.imageRest(j0) >= w) {
+  if (directPanel(cl, j0 + w, j0)) {
     float *ct = c + m0 * ldc + cl.column(j0);
     const float *rt = res ? res + m0 * ldc + cl.column(j0, true) : nullptr;
     if (ahead) {
@@ -536,7 +543,7 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
 }
 
 /// The deferred epilogues of row tile m0 over panels [p0, p1): each run of
-/// full-width panels whose columns are contiguous in C (one image) as one
+/// direct panels whose columns are contiguous in C (one image) as one
 /// pass of rows, so the activation's constants and chains are set up once
 /// per row of the block instead of once per tile (the SiLU epilogue of a
 /// K = 27 GEMM took a quarter of its time tile by tile).
@@ -544,13 +551,8 @@ template <Act A>
 inline void rowEpilogue(int64_t m0, int64_t M, int64_t N, const float *bias,
                         const float *res, float *c, const CLayout &cl,
                         int64_t p0, int64_t p1) {
-  if (!bias && !res && A == Act::None)
-    return;
   const int64_t rows = std::min(kTileRows, M - m0), ldc = cl.ldc;
-  auto full = [&](int64_t p) {
-    int64_t j0 = p * kTileCols;
-    return N - j0 >= kTileCols && cl.imageRest(j0) >= kTileCols;
-  };
+  auto full = [&](int64_t p) { return directPanel(cl, N, p * kTileCols); };
   for (int64_t p = p0; p < p1;) {
     if (!full(p)) {
       ++p;

@@ -121,9 +121,9 @@ constexpr int64_t kWinogradMinBandTiles = 64;
 /// (the same on every ISA: the compiler sizes the scratch from it). Every
 /// band reads all of U again, so bands are used only where the U they
 /// re-read is less than half the V and M traffic they keep in cache.
-/// Measured on Zen 3 (docs/design-notes.md): 1.2× on 16 channels at
-/// 160 × 160 and 64 at 80 × 80; 0.92× on 64 and 128 channels at 40 × 40,
-/// which these rules leave unbanded.
+/// Measured on Zen 3 (docs/design-notes.md): 1.5× on 16 channels at
+/// 160 × 160, 1.15× on 64 at 80 × 80; 0.92× on 64 and 128 channels at
+/// 40 × 40, which these rules leave unbanded.
 constexpr WinogradBands winogradBands(int64_t ci, int64_t h, int64_t w,
                                       int64_t co, int64_t m, int64_t images) {
   int64_t tx = (w + m - 1) / m, ty = (h + m - 1) / m;
