@@ -108,8 +108,8 @@ bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
     return false;
   }
   if (image.empty()) {
-    error = "cannot read the image (missing, unreadable, or not a format "
-            "OpenCV decodes)";
+    error = "OpenCV decoded no image (damaged, or a variant it does not "
+            "decode)";
     return false;
   }
   if (image.type() != CV_8UC3 ||

@@ -235,7 +235,7 @@ int irmb_predict_files(irmb_model *model, const char *const *paths,
                                    std::istreambuf_iterator<char>());
         std::string error;
         if (!irmb::vision::decodeImage(bytes, image, error)) {
-          fail(path + ": " + error);
+          fail(path + ": cannot read the image: " + error);
           return false;
         }
         return true;
