@@ -9,6 +9,7 @@
 #include "codegen/cpu/kernels/Kernels.h"
 
 #include <ATen/ATen.h>
+#include <omp.h>
 #include <gtest/gtest.h>
 
 using namespace irmb::kernels;
@@ -266,10 +267,44 @@ TEST(Kernels, DepthwiseConv) {
       got.data_ptr<float>());
   EXPECT_LT(maxRelative(got, want), 1e-5);
   at::Tensor r = at::randn(want.sizes());
-  depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
-      x.data_ptr<float>(), w.data_ptr<float>(), nullptr, r.data_ptr<float>(),
-      got.data_ptr<float>());
-  EXPECT_LT(maxRelative(got, want + r), 1e-5);
+  // Each thread takes a range of the 5 output rows: 1, 2, 3 threads, and 7
+  // (two with no rows).
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    got.fill_(NAN);
+    omp_set_num_threads(threads);
+    depthwiseConv2d<5, 9, 10, 5, 2, 2, 1, Act::Relu>(
+        x.data_ptr<float>(), w.data_ptr<float>(), nullptr, r.data_ptr<float>(),
+        got.data_ptr<float>());
+    EXPECT_LT(maxRelative(got, want + r), 1e-5);
+  }
+  omp_set_num_threads(before);
+}
+
+/// Stride 1 runs in registers, four vectors of a row at a time, with an
+/// accumulator-row tail: rows of 37 (one group of 32 and a tail of 5 with
+/// AVX2, of 37 with AVX-512) and of 80, 3×3 and 5×5, with bias, SiLU and
+/// a residual.
+template <int64_t K, int64_t W> void checkDepthwiseStride1() {
+  SCOPED_TRACE(testing::Message() << K << "x" << K << ", width " << W);
+  constexpr int64_t C = 3, H = 6, P = K / 2;
+  at::Tensor x = at::randn({1, C, H, W}), w = at::randn({C, 1, K, K}),
+             b = at::randn({C}), r = at::randn({1, C, H, W});
+  at::Tensor want = at::silu(at::conv2d(x, w, b, {1, 1}, {P, P}, {1, 1}, C)) + r;
+  at::Tensor got = at::empty_like(want);
+  depthwiseConv2d<C, H, W, K, 1, P, 1, Act::Silu>(
+      x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
+      r.data_ptr<float>(), got.data_ptr<float>());
+  EXPECT_LT(maxRelative(got, want), 1e-5);
+}
+
+TEST(Kernels, DepthwiseConvStride1) {
+  at::manual_seed(4);
+  checkDepthwiseStride1<3, 37>();
+  checkDepthwiseStride1<3, 80>();
+  checkDepthwiseStride1<5, 37>();
+  checkDepthwiseStride1<5, 80>();
 }
 
 /// ATen strided-grid window attention for comparison.
