@@ -185,7 +185,13 @@ struct BlockLayout {
 inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
                        int64_t kc, float *dst) {
   using V = Isa;
-  int64_t panels = static_cast<int64_t>(layout.whole.size());
+  const int64_t panels = static_cast<int64_t>(layout.whole.size());
+  // The layout's arrays in locals: `layout` is thread-local, and GCC
+  // recomputed its address (a __tls_get_addr call in a dlopen'ed model) on
+  // every panel of every row.
+  const PanelPiece *const pieces = layout.pieces.data();
+  const int64_t *const first = layout.first.data();
+  const char *const whole = layout.whole.data();
   // Row by row, so each source row is read as one contiguous stretch (rows
   // of a dense B are H·W floats apart: reading a panel's column strip over
   // all rows would touch kc pages, and for H·W a multiple of 1024 the same
@@ -194,8 +200,8 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
     const float *row = b.base + b.koffset(k0 + k);
     for (int64_t p = 0; p < panels; ++p) {
       float *d = dst + (p * kc + k) * kTileCols;
-      if (layout.whole[p]) {
-        const float *from = row + layout.pieces[layout.first[p]].src;
+      if (whole[p]) {
+        const float *from = row + pieces[first[p]].src;
         // The same stretch of the next block (past the row's end for the
         // last one: an integer address, a prefetch never faults).
         _mm_prefetch(reinterpret_cast<const char *>(
@@ -208,8 +214,8 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
       }
       for (int64_t v = 0; v < kTileVectors; ++v)
         V::store(d + v * V::kLanes, V::zero());
-      for (int64_t i = layout.first[p]; i < layout.first[p + 1]; ++i) {
-        const PanelPiece &piece = layout.pieces[i];
+      for (int64_t i = first[p]; i < first[p + 1]; ++i) {
+        const PanelPiece &piece = pieces[i];
         const float *from = row + piece.src;
         if (b.colStep == 1) {
           for (int64_t j = 0; j < piece.len; ++j)
@@ -576,23 +582,28 @@ template <Act A>
 void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
                     const BSource &b, const float *bias, const float *res,
                     float *c, const CLayout &cl, int64_t p0, int64_t p1) {
-  thread_local std::vector<float> packed;
-  thread_local BlockLayout layout;
-  packed.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
+  // The thread's buffers (thread-local: reused across calls), their
+  // addresses taken once: in a dlopen'ed model naming a thread_local is a
+  // call to __tls_get_addr.
+  thread_local std::vector<float> packedStore;
+  thread_local BlockLayout layoutStore;
+  BlockLayout &layout = layoutStore;
+  packedStore.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
+  float *const packed = packedStore.data();
   for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
     int64_t pe = std::min(p1, pb + kPanelsPerBlock);
     int64_t n0 = pb * kTileCols, cols = std::min(N, pe * kTileCols) - n0;
     layout.build(b, n0, cols);
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
       int64_t kc = std::min(kBlockK, K - k0);
-      packBBlock(b, layout, k0, kc, packed.data());
+      packBBlock(b, layout, k0, kc, packed);
       // Row tile by row tile across the block's panels: a tile's rows of C
       // are then written as consecutive stretches.
       for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
         for (int64_t p = pb; p < pe; ++p) {
           int64_t j0 = p * kTileCols;
           rowTile<A>(m0, M, K, k0, kc, apacked,
-                     packed.data() + (p - pb) * kc * kTileCols, bias, res, c,
+                     packed + (p - pb) * kc * kTileCols, bias, res, c,
                      cl, j0, std::min(kTileCols, N - j0), kPrefetchAhead,
                      /*deferred=*/true);
         }
