@@ -42,8 +42,9 @@ constexpr int64_t kMinBoundPixels = int64_t(1) << 16;
 /// orientation applied, grey and 4-channel files made 3-channel BGR) into a
 /// CV_8UC3 `image`, refusing any other format, an unreadable header, and a
 /// declared or decoded size above kMaxImagePixels or above what the file's
-/// bytes can encode, before the decoder allocates it. On failure returns false and sets
-/// `error` (without the file name).
+/// bytes can encode, before the decoder allocates it. On failure returns
+/// false and sets `error` (without the file name; irmb_predict_files puts
+/// "PATH: cannot read the image: " before it).
 bool decodeImage(const std::vector<uint8_t> &bytes, cv::Mat &image,
                  std::string &error);
 

@@ -582,12 +582,12 @@ template <Act A>
 void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
                     const BSource &b, const float *bias, const float *res,
                     float *c, const CLayout &cl, int64_t p0, int64_t p1) {
-  // The thread's buffers (thread-local: reused across calls), their
-  // addresses taken once: in a dlopen'ed model naming a thread_local is a
-  // call to __tls_get_addr.
+  // The thread's buffers, reused across calls. In a dlopen'ed model naming
+  // a thread_local is a call to __tls_get_addr, so the loops below use a
+  // local pointer to the packed block (and packBBlock reads the layout's
+  // arrays through locals).
   thread_local std::vector<float> packedStore;
-  thread_local BlockLayout layoutStore;
-  BlockLayout &layout = layoutStore;
+  thread_local BlockLayout layout;
   packedStore.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
   float *const packed = packedStore.data();
   for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
