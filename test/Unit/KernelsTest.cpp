@@ -410,6 +410,23 @@ TEST(Kernels, PoolResizeAndSqueezeExcite) {
   resizeNearest<3, 9, 7, 3>(x.data_ptr<float>(), gotUp.data_ptr<float>());
   EXPECT_EQ(maxRelative(gotUp, up), 0.0);
 
+  // Separable pooling in vectors with scalar tails (37 columns), and strides
+  // 2 with and without padding; upsampling by 2 at the same width.
+  at::Tensor wide = at::randn({1, 5, 20, 37});
+  auto pool = [&](auto kernel, int64_t k, int64_t s, int64_t p) {
+    at::Tensor want = at::max_pool2d(wide, {k, k}, {s, s}, {p, p});
+    at::Tensor got = at::empty_like(want);
+    kernel(wide.data_ptr<float>(), got.data_ptr<float>());
+    EXPECT_EQ(maxRelative(got, want), 0.0) << k << "x" << k << " stride " << s;
+  };
+  pool(maxPool<5, 20, 37, 5, 1, 2>, 5, 1, 2);
+  pool(maxPool<5, 20, 37, 3, 2, 1>, 3, 2, 1);
+  pool(maxPool<5, 20, 37, 2, 2, 0>, 2, 2, 0);
+  at::Tensor up2 = at::upsample_nearest2d(wide, {40, 74}, 2.0, 2.0);
+  at::Tensor gotUp2 = at::empty_like(up2);
+  resizeNearest<5, 20, 37, 2>(wide.data_ptr<float>(), gotUp2.data_ptr<float>());
+  EXPECT_EQ(maxRelative(gotUp2, up2), 0.0);
+
   at::Tensor w1 = at::randn({2, 3, 1, 1}), b1 = at::randn({2}),
              w2 = at::randn({3, 2, 1, 1}), b2 = at::randn({3});
   at::Tensor s = at::relu(at::conv2d(x.mean({2, 3}, true), w1, b1));

@@ -286,35 +286,84 @@ void cropTopLeft(const float *x, float *y) {
                   sizeof(float) * WO);
 }
 
+/// Max pooling, K×K window, stride S, padding P (padding never wins: the
+/// maximum of the window's pixels inside the map). Separable: each input
+/// row's window maxima along x into a per-thread plane, then each output
+/// row the maximum of K of those rows, both in vectors at stride 1. Every
+/// step is max(later, earlier) as vmaxps orders it, which is exactly
+/// std::max(earlier, later) of a row-major scan, NaNs and zero signs
+/// included: the result equals the direct window scan bit for bit.
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P>
 void maxPool(const float *x, float *y) {
+  using V = Isa;
+  constexpr int64_t L = V::kLanes;
   constexpr int64_t HO = (H + 2 * P - K) / S + 1, WO = (W + 2 * P - K) / S + 1;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t oy = 0; oy < HO; ++oy)
-      for (int64_t ox = 0; ox < WO; ++ox) {
-        float m = -INFINITY;
-        for (int64_t ky = 0; ky < K; ++ky) {
-          int64_t iy = oy * S - P + ky;
-          if (iy < 0 || iy >= H)
-            continue;
-          for (int64_t kx = 0; kx < K; ++kx) {
-            int64_t ix = ox * S - P + kx;
-            if (ix >= 0 && ix < W)
-              m = std::max(m, x[(c * H + iy) * W + ix]);
+  constexpr int64_t WP = (WO - 1) * S + K; // padded columns a window reads
+#pragma omp parallel
+  {
+    // rowMax[iy][ox]: the maximum of input row iy over output column ox's
+    // window; padded: one input row with -inf on both sides.
+    std::vector<float> rowMax(H * WO), padded(std::max(WP, P + W), -INFINITY);
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < C; ++c) {
+      const float *xc = x + c * H * W;
+      for (int64_t iy = 0; iy < H; ++iy) {
+        std::memcpy(padded.data() + P, xc + iy * W, sizeof(float) * W);
+        const float *in = padded.data();
+        float *out = rowMax.data() + iy * WO;
+        int64_t ox = 0;
+        if constexpr (S == 1)
+          for (; ox + L <= WO; ox += L) {
+            typename V::Reg m = V::load(in + ox);
+            for (int64_t kx = 1; kx < K; ++kx)
+              m = V::max(V::load(in + ox + kx), m);
+            V::store(out + ox, m);
           }
+        for (; ox < WO; ++ox) {
+          float m = in[ox * S];
+          for (int64_t kx = 1; kx < K; ++kx)
+            m = std::max(m, in[ox * S + kx]);
+          out[ox] = m;
         }
-        y[(c * HO + oy) * WO + ox] = m;
       }
+      for (int64_t oy = 0; oy < HO; ++oy) {
+        // The window's rows inside the map (at least one: P < K).
+        const int64_t y0 = std::max<int64_t>(0, oy * S - P);
+        const int64_t y1 = std::min<int64_t>(H, oy * S - P + K);
+        const float *first = rowMax.data() + y0 * WO;
+        float *out = y + (c * HO + oy) * WO;
+        int64_t ox = 0;
+        for (; ox + L <= WO; ox += L) {
+          typename V::Reg m = V::load(first + ox);
+          for (int64_t iy = y0 + 1; iy < y1; ++iy)
+            m = V::max(V::load(first + (iy - y0) * WO + ox), m);
+          V::store(out + ox, m);
+        }
+        for (; ox < WO; ++ox) {
+          float m = first[ox];
+          for (int64_t iy = y0 + 1; iy < y1; ++iy)
+            m = std::max(m, first[(iy - y0) * WO + ox]);
+          out[ox] = m;
+        }
+      }
+    }
+  }
 }
 
+/// Nearest-neighbour upsampling by an integral factor S: each input row
+/// widened once (every value S times), then written to its S output rows.
 template <int64_t C, int64_t H, int64_t W, int64_t S>
 void resizeNearest(const float *x, float *y) {
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < H * S; ++i)
-      for (int64_t j = 0; j < W * S; ++j)
-        y[(c * H * S + i) * W * S + j] = x[(c * H + i / S) * W + j / S];
+  for (int64_t ci = 0; ci < C * H; ++ci) {
+    const float *src = x + ci * W;
+    float *first = y + ci * S * W * S;
+    for (int64_t j = 0; j < W; ++j)
+      for (int64_t s = 0; s < S; ++s)
+        first[j * S + s] = src[j];
+    for (int64_t s = 1; s < S; ++s)
+      std::memcpy(first + s * W * S, first, sizeof(float) * W * S);
+  }
 }
 
 //===----------------------------------------------------------------------===//
