@@ -368,6 +368,17 @@ TEST(Kernels, WindowAttention) {
   checkAttention<23, 11, 1, 8, 8, 0>(); // global over 253 keys: 4 blocks
   checkAttention<20, 20, 2, 32, 64, 0>(); // PSA: token-major v, 7 blocks
   checkAttention<9, 16, 2, 8, 16, 7>();   // token-major v, padded windows
+  // Global attention as GEMMs: 851 tokens are three query blocks and a
+  // 3-query tail (no whole vector); 1, 2, 3 and 7 threads split the query
+  // panels unevenly (7 threads: more threads than some heads' panels need).
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    omp_set_num_threads(threads);
+    checkAttention<23, 37, 2, 8, 16, 0>();
+    checkAttention<3, 5, 2, 8, 8, 0>(); // 15 tokens: one partial panel
+  }
+  omp_set_num_threads(before);
   checkAttention<16, 16, 1, 3, 24, 0>();  // 256 keys: 4 whole blocks, DV 3 vectors
   checkAttention<11, 6, 2, 5, 3, 0>();    // 66 keys: a block of 2, odd dims
 }

@@ -384,10 +384,103 @@ void resizeNearest(const float *x, float *y) {
 /// scores, maximum and exponentials in vectors, so only one block of scores
 /// is ever held.
 constexpr int64_t kKeyBlock = 64;
+/// Queries a thread takes at a time in globalAttention: its scores block
+/// is T × kQueryBlock floats (400 tokens: 600 KiB, in L2).
+constexpr int64_t kQueryBlock = 8 * kTileCols;
+
+/// Whole-map attention (attention with WIN = 0) as two packed GEMMs per
+/// head and query block, in the maps' own layout, nothing gathered:
+/// Sᵀ[key][query] = Kᵀ·Q (keys as A, packed transposed; the queries' map
+/// [d][token] is B as it lies), a softmax down each column (over the keys,
+/// queries in vector lanes: scale, maximum, e^x, sum, × 1/sum, as PyTorch's
+/// softmax(q·k · scale)), then y[d][query] = V·P (V [d][token] packed as A,
+/// the block of P as B) written straight into the result. Each thread
+/// takes an equal range of query panels of every head and runs both GEMMs
+/// and the softmax on it alone (gemmPanelRange): no barrier, no shared
+/// buffer.
+template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV>
+void globalAttention(const float *q, const float *k, const float *v,
+                     float scale, float *y) {
+  using V = Isa;
+  using R = V::Reg;
+  constexpr int64_t L = V::kLanes, T = H * W;
+  constexpr int64_t panels = panelCount(T);
+#pragma omp parallel
+  {
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    const int64_t c0 = std::min(T, panels * thread / threads * kTileCols);
+    const int64_t c1 = std::min(T, panels * (thread + 1) / threads * kTileCols);
+    std::vector<float> keys(T * DK), values(DV * T), scores(T * kQueryBlock);
+    alignas(64) float lanes[L];
+    for (int64_t h = 0; h < HEADS && c0 < c1; ++h) {
+      const float *qh = q + h * DK * T, *kh = k + h * DK * T;
+      const float *vh = v + h * DV * T;
+      packTransposed(kh, T, T, DK, kTileRows, keys.data());
+      packWeights(vh, DV, T, kTileRows, values.data());
+      for (int64_t b0 = c0; b0 < c1; b0 += kQueryBlock) {
+        const int64_t n = std::min(kQueryBlock, c1 - b0);
+        float *s = scores.data();
+        gemmPanelRange<Act::None>(T, n, DK, keys.data(),
+                                  denseB(qh + b0, T), nullptr, nullptr, s,
+                                  CLayout{kQueryBlock}, 0, panelCount(n));
+        // Column softmax: lanes are queries, rows are keys.
+        auto column = [&](int64_t j, auto load, auto store) {
+          R m = V::mul(load(s + j), V::set1(scale));
+          for (int64_t key = 1; key < T; ++key)
+            m = V::max(m, V::mul(load(s + key * kQueryBlock + j),
+                                 V::set1(scale)));
+          R sum = V::zero();
+          for (int64_t key = 0; key < T; ++key) {
+            float *at = s + key * kQueryBlock + j;
+            R e = expVector<V>(V::fma(load(at), V::set1(scale),
+                                      V::sub(V::zero(), m)));
+            store(at, e);
+            sum = V::add(sum, e);
+          }
+          R inv = V::div(V::set1(1.f), sum);
+          for (int64_t key = 0; key < T; ++key) {
+            float *at = s + key * kQueryBlock + j;
+            store(at, V::mul(load(at), inv));
+          }
+        };
+        int64_t j = 0;
+        for (; j + L <= n; j += L)
+          column(
+              j, [](const float *p) { return V::load(p); },
+              [](float *p, R x) { V::store(p, x); });
+        if (j < n) {
+          // The last queries through a vector of lanes on the stack.
+          const int64_t rest = n - j;
+          column(
+              j,
+              [&](const float *p) {
+                for (int64_t l = 0; l < L; ++l)
+                  lanes[l] = l < rest ? p[l] : 0.f;
+                return V::load(lanes);
+              },
+              [&](float *p, R x) {
+                V::store(lanes, x);
+                std::memcpy(p, lanes, sizeof(float) * rest);
+              });
+        }
+        gemmPanelRange<Act::None>(DV, n, T, values.data(),
+                                  denseB(s, kQueryBlock), nullptr, nullptr,
+                                  y + h * DV * T + b0, CLayout{T}, 0,
+                                  panelCount(n));
+      }
+    }
+  }
+}
+
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
 void attention(const float *q, const float *k, const float *v, float scale,
                float *y) {
+  if constexpr (WIN == 0) {
+    globalAttention<H, W, HEADS, DK, DV>(q, k, v, scale, y);
+    return;
+  }
   constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
   constexpr int64_t HP = (H + WH - 1) / WH * WH, WP = (W + WW - 1) / WW * WW;
   constexpr int64_t N1 = HP / WH, N2 = WP / WW, T = WH * WW;

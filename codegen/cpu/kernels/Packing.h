@@ -43,6 +43,20 @@ inline void packWeights(const T *a, int64_t M, int64_t K, int64_t tileRows,
   }
 }
 
+/// packWeights of the M×K matrix A[m][k] = at[k·lda + m] (A given
+/// transposed, e.g. attention's keys [d][token] as the token × d operand):
+/// each K step of a tile reads `rows` consecutive floats.
+template <typename T>
+inline void packTransposed(const T *at, int64_t lda, int64_t M, int64_t K,
+                           int64_t tileRows, T *packed) {
+  for (int64_t m0 = 0; m0 < M; m0 += tileRows) {
+    int64_t rows = std::min(tileRows, M - m0);
+    T *tile = packed + m0 * K;
+    for (int64_t k = 0; k < K; ++k)
+      std::memcpy(tile + k * rows, at + k * lda + m0, sizeof(T) * rows);
+  }
+}
+
 /// packWeights for each of `groups` independent M×K matrices stored one
 /// after the other (a grouped convolution's weights).
 template <typename T>
