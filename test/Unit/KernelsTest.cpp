@@ -368,6 +368,8 @@ TEST(Kernels, WindowAttention) {
   checkAttention<23, 11, 1, 8, 8, 0>(); // global over 253 keys: 4 blocks
   checkAttention<20, 20, 2, 32, 64, 0>(); // PSA: token-major v, 7 blocks
   checkAttention<9, 16, 2, 8, 16, 7>();   // token-major v, padded windows
+  checkAttention<20, 20, 1, 8, 8, 17>();  // 289-token windows: online path
+  checkAttention<20, 20, 2, 8, 20, 7>();  // DV 20: blocks of 8, 8 and 4
   // Global attention as GEMMs: 851 tokens are three query blocks and a
   // 3-query tail (no whole vector); 1, 2, 3 and 7 threads split the query
   // panels unevenly (7 threads: more threads than some heads' panels need).
