@@ -112,8 +112,8 @@ inline void splitColumnPhases(const float *row, float *out, int64_t phaseStride,
 
 /// The M results o[0 .. M) of L horizontally adjacent tiles interleaved
 /// into one output row: to[l·M + j] = lane l of o[j] (writes L·M floats).
-/// AVX2 transposes in registers (M = 4: a 4 × 8 transpose in 12 shuffles,
-/// M = 2: 4); the other ISAs go through memory lane by lane.
+/// AVX2 and AVX-512 transpose in registers (AVX2 M = 4: a 4 × 8 transpose
+/// in 12 shuffles, M = 2: 4); SSE goes through memory lane by lane.
 template <int64_t M>
 inline void interleaveTiles(const Isa::Reg (&o)[M], float *to) {
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
@@ -136,6 +136,36 @@ inline void interleaveTiles(const Isa::Reg (&o)[M], float *to) {
     __m256 lo = _mm256_unpacklo_ps(o[0], o[1]), hi = _mm256_unpackhi_ps(o[0], o[1]);
     _mm256_storeu_ps(to, _mm256_permute2f128_ps(lo, hi, 0x20));
     _mm256_storeu_ps(to + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    return;
+  }
+#endif
+#if defined(__AVX512F__)
+  // The same in 512 bits: unpack and shuffle within 128-bit lanes, then a
+  // transpose of the 128-bit lanes (M = 4: 16 shuffles, M = 2: 4).
+  if constexpr (M == 4) {
+    __m512 t0 = _mm512_unpacklo_ps(o[0], o[1]), t1 = _mm512_unpackhi_ps(o[0], o[1]);
+    __m512 t2 = _mm512_unpacklo_ps(o[2], o[3]), t3 = _mm512_unpackhi_ps(o[2], o[3]);
+    // u_l holds tile l, l + 4, l + 8, l + 12 (a b c d each).
+    __m512 u0 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 u1 = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 u2 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 u3 = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 v0 = _mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 v1 = _mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 v2 = _mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(3, 2, 3, 2));
+    __m512 v3 = _mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm512_storeu_ps(to, _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(2, 0, 2, 0)));
+    _mm512_storeu_ps(to + 16, _mm512_shuffle_f32x4(v0, v1, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm512_storeu_ps(to + 32, _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(2, 0, 2, 0)));
+    _mm512_storeu_ps(to + 48, _mm512_shuffle_f32x4(v2, v3, _MM_SHUFFLE(3, 1, 3, 1)));
+    return;
+  }
+  if constexpr (M == 2) {
+    __m512 lo = _mm512_unpacklo_ps(o[0], o[1]), hi = _mm512_unpackhi_ps(o[0], o[1]);
+    __m512 w0 = _mm512_shuffle_f32x4(lo, hi, _MM_SHUFFLE(1, 0, 1, 0));
+    __m512 w1 = _mm512_shuffle_f32x4(lo, hi, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm512_storeu_ps(to, _mm512_shuffle_f32x4(w0, w0, _MM_SHUFFLE(3, 1, 2, 0)));
+    _mm512_storeu_ps(to + 16, _mm512_shuffle_f32x4(w1, w1, _MM_SHUFFLE(3, 1, 2, 0)));
     return;
   }
 #endif
