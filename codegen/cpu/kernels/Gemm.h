@@ -335,7 +335,7 @@ inline typename V::Reg activateVector(typename V::Reg x) {
 }
 
 /// y[j] = act(x[j] + bias) (+ res[j]) for j < n, in vectors, four at a time
-/// (scalar tail); y may be x. `res` may be null.
+/// (the tail as one partial vector); y may be x. `res` may be null.
 template <Act A>
 inline void biasActivateRow(const float *x, float bias, const float *res,
                             float *y, int64_t n) {
@@ -359,8 +359,13 @@ inline void biasActivateRow(const float *x, float bias, const float *res,
       v = V::add(v, V::load(res + j));
     V::store(y + j, v);
   }
-  for (; j < n; ++j)
-    y[j] = activate<A>(x[j] + bias) + (res ? res[j] : 0.f);
+  if (j < n) {
+    // The tail as one partial vector (the same formula as the rest).
+    R v = activateVector<A, V>(V::add(V::loadFirst(x + j, n - j), bv));
+    if (res)
+      v = V::add(v, V::loadFirst(res + j, n - j));
+    V::storeFirst(y + j, v, n - j);
+  }
 }
 
 /// 1 / (1 + e^-x) on a vector.
@@ -376,8 +381,11 @@ inline void gateRow(const float *x, const float *gate, float *y, int64_t n) {
   int64_t j = 0;
   for (; j + V::kLanes <= n; j += V::kLanes)
     V::store(y + j, V::mul(V::load(x + j), sigmoidVector<V>(V::load(gate + j))));
-  for (; j < n; ++j)
-    y[j] = x[j] * sigmoid(gate[j]);
+  if (j < n)
+    V::storeFirst(y + j,
+                  V::mul(V::loadFirst(x + j, n - j),
+                         sigmoidVector<V>(V::loadFirst(gate + j, n - j))),
+                  n - j);
 }
 
 /// y[j] = σ(x[j]) for j < n (y may be x).
@@ -386,8 +394,8 @@ inline void sigmoidRow(const float *x, float *y, int64_t n) {
   int64_t j = 0;
   for (; j + V::kLanes <= n; j += V::kLanes)
     V::store(y + j, sigmoidVector<V>(V::load(x + j)));
-  for (; j < n; ++j)
-    y[j] = sigmoid(x[j]);
+  if (j < n)
+    V::storeFirst(y + j, sigmoidVector<V>(V::loadFirst(x + j, n - j)), n - j);
 }
 
 /// y[j] = act(x[j] · scale + shift) for j < n (y may be x).
@@ -399,8 +407,10 @@ inline void affineActivateRow(const float *x, float scale, float shift,
   int64_t j = 0;
   for (; j + V::kLanes <= n; j += V::kLanes)
     V::store(y + j, activateVector<A, V>(V::fma(V::load(x + j), sv, tv)));
-  for (; j < n; ++j)
-    y[j] = activate<A>(x[j] * scale + shift);
+  if (j < n)
+    V::storeFirst(y + j,
+                  activateVector<A, V>(V::fma(V::loadFirst(x + j, n - j), sv, tv)),
+                  n - j);
 }
 
 /// p[j] = e^(p[j] − m) for j < n; returns their sum.

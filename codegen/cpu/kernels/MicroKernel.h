@@ -23,6 +23,7 @@
 #include "Packing.h"
 
 #include <cstdint>
+#include <cstring>
 #include <immintrin.h>
 
 namespace irmb::kernels {
@@ -37,6 +38,15 @@ struct Isa {
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg load(const float *p) { return _mm512_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm512_storeu_ps(p, v); }
+  /// p[0 .. n) into the first n lanes (0 < n < 16), zeros after; masked,
+  /// so nothing past p + n is read.
+  static Reg loadFirst(const float *p, int64_t n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  }
+  /// The first n lanes of v into p[0 .. n) (0 < n < 16), masked.
+  static void storeFirst(float *p, Reg v, int64_t n) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v);
+  }
   static Reg broadcast(const float *p) { return _mm512_set1_ps(*p); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
@@ -86,6 +96,19 @@ struct Isa {
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg load(const float *p) { return _mm256_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm256_storeu_ps(p, v); }
+  /// p[0 .. n) into the first n lanes (0 < n < 8), zeros after, through
+  /// a vector on the stack (masked moves are slow on the AMD cores).
+  static Reg loadFirst(const float *p, int64_t n) {
+    alignas(64) float lanes[kLanes] = {};
+    std::memcpy(lanes, p, sizeof(float) * n);
+    return load(lanes);
+  }
+  /// The first n lanes of v into p[0 .. n) (0 < n < 8).
+  static void storeFirst(float *p, Reg v, int64_t n) {
+    alignas(64) float lanes[kLanes];
+    store(lanes, v);
+    std::memcpy(p, lanes, sizeof(float) * n);
+  }
   static Reg broadcast(const float *p) { return _mm256_broadcast_ss(p); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
@@ -129,6 +152,19 @@ struct Isa {
   static Reg zero() { return _mm_setzero_ps(); }
   static Reg load(const float *p) { return _mm_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm_storeu_ps(p, v); }
+  /// p[0 .. n) into the first n lanes (0 < n < 4), zeros after, through
+  /// a vector on the stack (masked moves are slow on the AMD cores).
+  static Reg loadFirst(const float *p, int64_t n) {
+    alignas(64) float lanes[kLanes] = {};
+    std::memcpy(lanes, p, sizeof(float) * n);
+    return load(lanes);
+  }
+  /// The first n lanes of v into p[0 .. n) (0 < n < 4).
+  static void storeFirst(float *p, Reg v, int64_t n) {
+    alignas(64) float lanes[kLanes];
+    store(lanes, v);
+    std::memcpy(p, lanes, sizeof(float) * n);
+  }
   static Reg broadcast(const float *p) { return _mm_set1_ps(*p); }
   static Reg fma(Reg a, Reg b, Reg c) {
     return _mm_add_ps(_mm_mul_ps(a, b), c);
