@@ -254,7 +254,17 @@ TEST(Kernels, BatchedConv) {
   // 2 images, and no bands where V and M are small.
   static_assert(winogradBands(32, 80, 78, 32, 4, 2).rows == 3);
   static_assert(winogradBands(64, 20, 20, 64, 4, 5).images == 5);
-  checkBatchedConv<32, 80, 78, 32, 3, 1, 1, 1, 1, 4>(2);
+  // Each thread its own range of the 2 × 20 tile rows (cut at the image
+  // boundary and at the 3-row bands) with private V and M: 2, 3 and 7
+  // threads; 1 runs the shared-band form.
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    omp_set_num_threads(threads);
+    checkBatchedConv<32, 80, 78, 32, 3, 1, 1, 1, 1, 4>(2);
+    checkBatchedConv<32, 80, 78, 32, 3, 1, 1, 1, 1, 4>(1);
+  }
+  omp_set_num_threads(before);
 }
 
 TEST(Kernels, DepthwiseConv) {
