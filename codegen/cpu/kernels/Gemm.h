@@ -217,7 +217,20 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
       for (int64_t i = first[p]; i < first[p + 1]; ++i) {
         const PanelPiece &piece = pieces[i];
         const float *from = row + piece.src;
-        if (b.colStep == 1) {
+        if (b.colStep == 1 && V::kLanes == 16) {
+          // AVX-512: whole vectors, then the rest as one masked vector (a
+          // piece never runs past its panel, so neither do the stores):
+          // 1.03-1.08 on the stride-2 convolutions, whose panels straddle
+          // output rows. (AVX2 has no cheap masked move: GCC's vectorized
+          // loop below.)
+          float *to = d + piece.col;
+          int64_t j = 0;
+          for (; j + V::kLanes <= piece.len; j += V::kLanes)
+            V::store(to + j, V::load(from + j));
+          if (j < piece.len)
+            V::storeFirst(to + j, V::loadFirst(from + j, piece.len - j),
+                          piece.len - j);
+        } else if (b.colStep == 1) {
           for (int64_t j = 0; j < piece.len; ++j)
             d[piece.col + j] = from[j];
         } else {
