@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the tools, the runtime, the unit tests, the load test and the fuzz
-# replay drivers with sanitizers into build-sanitize/ (GCC, -fsanitize=
+# Builds the tools, the runtime, the unit tests (the AVX-512 kernel tests
+# too: test/Unit runs them where the CPU has AVX-512F), the load test and
+# the fuzz replay drivers with sanitizers into build-sanitize/ (GCC, -fsanitize=
 # $IRMB_SANITIZE, default address,undefined) and runs the unit tests and a
 # representative lit subset there: the frontend and its errors, the
 # reference executor, checkpoint and .pt errors, the fuzz regressions, the
@@ -24,7 +25,7 @@ if [ ! -f $dir/build.ninja ]; then
 fi
 echo "== building the sanitized tools and tests (ninja -C $dir)"
 ninja -C $dir irmb-compile irmb-run irmb-reference irmb-npy-compare irmb-opt \
-  irmb-unittests irmb-runtime-load-test \
+  irmb-unittests irmb-kernels-avx512-tests irmb-runtime-load-test \
   $(printf 'irmb-fuzz-replay-%s ' npy pickle pt yaml safetensors image)
 # Leaks are checked by the load test (resident memory); LeakSanitizer would
 # report the process-lifetime statics of MLIR, LLVM and LibTorch at exit.
