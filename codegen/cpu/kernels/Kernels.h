@@ -189,10 +189,10 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
 /// registers from the channel's zero-padded plane and runs the activation
 /// on all its vectors at once, then stores (the row's last vector masked).
 /// The same sums in the same order as the accumulator-row form, so the
-/// results are bit-identical; on AVX-512 (Sapphire Rapids-class Xeon)
-/// 1.3× (80 wide) to 2.1× (20 wide) faster, tuning-independent. Not used
-/// for AVX2: there the accumulator-row form is as fast or faster (Zen 3,
-/// and AVX2 builds on the Xeon: 0.7–0.9× at widths 37–80).
+/// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
+/// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
+/// tuning. Not used for AVX2: there the accumulator-row form is as fast or
+/// faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9× at widths 37–80).
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t P, Act A>
 void depthwiseStride1Registers(const float *x, const float *w,
                                const float *bias, const float *res, float *y) {
