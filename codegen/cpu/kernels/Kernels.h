@@ -473,7 +473,6 @@ void globalAttention(const float *q, const float *k, const float *v,
     const int64_t c0 = std::min(T, panels * thread / threads * kTileCols);
     const int64_t c1 = std::min(T, panels * (thread + 1) / threads * kTileCols);
     std::vector<float> keys(T * DK), values(DV * T), scores(T * kQueryBlock);
-    alignas(64) float lanes[L];
     for (int64_t h = 0; h < HEADS && c0 < c1; ++h) {
       const float *qh = q + h * DK * T, *kh = k + h * DK * T;
       const float *vh = v + h * DV * T;
@@ -485,7 +484,8 @@ void globalAttention(const float *q, const float *k, const float *v,
         gemmPanelRange<Act::None>(T, n, DK, keys.data(),
                                   denseB(qh + b0, T), nullptr, nullptr, s,
                                   CLayout{kQueryBlock}, 0, panelCount(n));
-        // Column softmax: lanes are queries, rows are keys.
+        // Column softmax: lanes are queries, rows are keys. `load` and
+        // `store` move a whole vector of queries, or the last w < L.
         auto column = [&](int64_t j, auto load, auto store) {
           R m = V::mul(load(s + j), V::set1(scale));
           for (int64_t key = 1; key < T; ++key)
@@ -510,27 +510,30 @@ void globalAttention(const float *q, const float *k, const float *v,
           column(
               j, [](const float *p) { return V::load(p); },
               [](float *p, R x) { V::store(p, x); });
-        if (j < n) {
-          // The last queries through a vector of lanes on the stack.
-          const int64_t rest = n - j;
+        if (const int64_t w = n - j; w > 0)
           column(
-              j,
-              [&](const float *p) {
-                for (int64_t l = 0; l < L; ++l)
-                  lanes[l] = l < rest ? p[l] : 0.f;
-                return V::load(lanes);
-              },
-              [&](float *p, R x) {
-                V::store(lanes, x);
-                std::memcpy(p, lanes, sizeof(float) * rest);
-              });
-        }
+              j, [w](const float *p) { return V::loadFirst(p, w); },
+              [w](float *p, R x) { V::storeFirst(p, x, w); });
         gemmPanelRange<Act::None>(DV, n, T, values.data(),
                                   denseB(s, kQueryBlock), nullptr, nullptr,
                                   y + h * DV * T + b0, CLayout{T}, 0,
                                   panelCount(n));
       }
     }
+  }
+}
+
+/// The pixels of window `win` (row-major over the N1 × N2 grid of windows)
+/// of a strided-grid window attention over an H × W map, WIN × WIN tokens:
+/// token t is map pixel ((t / WIN)·N1 + win / N2, (t % WIN)·N2 + win % N2),
+/// or −1 where that lies in the zero padding past the map.
+template <int64_t H, int64_t W, int64_t WIN>
+inline void windowPixels(int64_t win, int64_t *pixels) {
+  constexpr int64_t N1 = (H + WIN - 1) / WIN, N2 = (W + WIN - 1) / WIN;
+  const int64_t a = win / N2, cc = win % N2;
+  for (int64_t t = 0; t < WIN * WIN; ++t) {
+    int64_t row = (t / WIN) * N1 + a, col = (t % WIN) * N2 + cc;
+    pixels[t] = (row < H && col < W) ? row * W + col : -1;
   }
 }
 
@@ -568,11 +571,7 @@ void windowAttention(const float *q, const float *k, const float *v,
 #pragma omp for collapse(2) schedule(static)
     for (int64_t win = 0; win < N1 * N2; ++win) {
       for (int64_t h = 0; h < HEADS; ++h) {
-        const int64_t a = win / N2, cc = win % N2;
-        for (int64_t t = 0; t < T; ++t) {
-          int64_t row = (t / WIN) * N1 + a, col = (t % WIN) * N2 + cc;
-          pixels[t] = (row < H && col < W) ? row * W + col : -1;
-        }
+        windowPixels<H, W, WIN>(win, pixels.data());
         for (int64_t d = 0; d < DK; ++d) {
           const float *qh = q + (h * DK + d) * H * W;
           const float *kh = k + (h * DK + d) * H * W;
@@ -608,6 +607,8 @@ void windowAttention(const float *q, const float *k, const float *v,
             sum = V::add(sum, e);
           }
           const R inv = V::div(V::set1(1.f), sum);
+          for (int64_t j = 0; j < T; ++j)
+            V::store(&sc[j * TP + i0], V::mul(V::load(&sc[j * TP + i0]), inv));
           // Outputs d0 .. d0 + ND − 1 of the query vector.
           auto outputs = [&](int64_t d0, auto nd) {
             constexpr int64_t ND = decltype(nd)::value;
@@ -615,7 +616,7 @@ void windowAttention(const float *q, const float *k, const float *v,
             for (int64_t u = 0; u < ND; ++u)
               acc[u] = V::zero();
             for (int64_t j = 0; j < T; ++j) {
-              const R pj = V::mul(V::load(&sc[j * TP + i0]), inv);
+              const R pj = V::load(&sc[j * TP + i0]);
               const float *vj = &vt[j * DV + d0];
               for (int64_t u = 0; u < ND; ++u)
                 acc[u] = V::fma(V::set1(vj[u]), pj, acc[u]);
@@ -640,33 +641,21 @@ void windowAttention(const float *q, const float *k, const float *v,
   }
 }
 
-/// Multi-head softmax attention over strided-grid windows (WIN = 0: the
-/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. With WIN > 0
-/// the map is taken as zero-padded to whole windows: padded tokens are zero
-/// keys and values (they still count in the softmax) and their own rows are
-/// never computed, so neither the padded maps nor the crop exist. The
-/// whole map runs as globalAttention, windows of up to kSmallWindowTokens
-/// tokens as windowAttention; larger windows here, with O(T) memory: per
-/// window and head, k is gathered transposed ([d][token], rows padded with
-/// zeros to whole vectors) and v either the same way (DV not a multiple of
-/// the vector: the P·V sums run along the keys) or token-major (each key's
-/// v row is added to the accumulator with one broadcast, four keys in
-/// flight, no horizontal sums); each query row runs an online softmax over
-/// key blocks of kKeyBlock (running maximum and sum, rescaled accumulator),
-/// scores, maximum and exponentials in vectors, so only one block of scores
-/// is ever held.
+/// attention's windows of more than kSmallWindowTokens tokens, with O(T)
+/// memory: per window and head, k is gathered transposed ([d][token], rows
+/// padded with zeros to whole vectors) and v either the same way (DV not a
+/// multiple of the vector: the P·V sums run along the keys) or token-major
+/// (each key's v row is added to the accumulator with one broadcast, four
+/// keys in flight, no horizontal sums); each query row runs an online
+/// softmax over key blocks of kKeyBlock (running maximum and sum, rescaled
+/// accumulator), scores, maximum and exponentials in vectors, so only one
+/// block of scores is ever held.
 template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
           int64_t WIN>
-void attention(const float *q, const float *k, const float *v, float scale,
-               float *y) {
-  if constexpr (WIN == 0) {
-    globalAttention<H, W, HEADS, DK, DV>(q, k, v, scale, y);
-    return;
-  } else if constexpr (WIN * WIN <= kSmallWindowTokens) {
-    windowAttention<H, W, HEADS, DK, DV, WIN>(q, k, v, scale, y);
-    return;
-  }
-  constexpr int64_t WH = WIN > 0 ? WIN : H, WW = WIN > 0 ? WIN : W;
+void largeWindowAttention(const float *q, const float *k, const float *v,
+                          float scale, float *y) {
+  static_assert(WIN > 0, "the whole map is globalAttention");
+  constexpr int64_t WH = WIN, WW = WIN;
   constexpr int64_t HP = (H + WH - 1) / WH * WH, WP = (W + WW - 1) / WW * WW;
   constexpr int64_t N1 = HP / WH, N2 = WP / WW, T = WH * WW;
   using V = Isa;
@@ -685,11 +674,7 @@ void attention(const float *q, const float *k, const float *v, float scale,
 #pragma omp for collapse(2) schedule(static)
     for (int64_t win = 0; win < N1 * N2; ++win) {
       for (int64_t h = 0; h < HEADS; ++h) {
-        int64_t a = win / N2, cc = win % N2;
-        for (int64_t t = 0; t < T; ++t) {
-          int64_t row = (t / WW) * N1 + a, col = (t % WW) * N2 + cc;
-          pixels[t] = (row < H && col < W) ? row * W + col : -1;
-        }
+        windowPixels<H, W, WIN>(win, pixels.data());
         for (int64_t d = 0; d < DK; ++d) {
           const float *qd = q + (h * DK + d) * H * W;
           const float *kd = k + (h * DK + d) * H * W;
@@ -801,6 +786,25 @@ void attention(const float *q, const float *k, const float *v, float scale,
       }
     }
   }
+}
+
+/// Multi-head softmax attention over strided-grid windows (WIN = 0: the
+/// whole map). q, k: [HEADS·DK, H, W]; v, y: [HEADS·DV, H, W]. With WIN > 0
+/// the map is taken as zero-padded to whole windows: padded tokens are zero
+/// keys and values (they still count in the softmax) and their own rows are
+/// never computed, so neither the padded maps nor the crop exist. The
+/// whole map runs as globalAttention, windows of up to kSmallWindowTokens
+/// tokens as windowAttention, larger ones as largeWindowAttention.
+template <int64_t H, int64_t W, int64_t HEADS, int64_t DK, int64_t DV,
+          int64_t WIN>
+void attention(const float *q, const float *k, const float *v, float scale,
+               float *y) {
+  if constexpr (WIN == 0)
+    globalAttention<H, W, HEADS, DK, DV>(q, k, v, scale, y);
+  else if constexpr (WIN * WIN <= kSmallWindowTokens)
+    windowAttention<H, W, HEADS, DK, DV, WIN>(q, k, v, scale, y);
+  else
+    largeWindowAttention<H, W, HEADS, DK, DV, WIN>(q, k, v, scale, y);
 }
 
 //===----------------------------------------------------------------------===//

@@ -96,19 +96,10 @@ struct Isa {
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg load(const float *p) { return _mm256_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm256_storeu_ps(p, v); }
-  /// p[0 .. n) into the first n lanes (0 < n < 8), zeros after, through
-  /// a vector on the stack (masked moves are slow on the AMD cores).
-  static Reg loadFirst(const float *p, int64_t n) {
-    alignas(64) float lanes[kLanes] = {};
-    std::memcpy(lanes, p, sizeof(float) * n);
-    return load(lanes);
-  }
-  /// The first n lanes of v into p[0 .. n) (0 < n < 8).
-  static void storeFirst(float *p, Reg v, int64_t n) {
-    alignas(64) float lanes[kLanes];
-    store(lanes, v);
-    std::memcpy(p, lanes, sizeof(float) * n);
-  }
+  /// p[0 .. n) into the first n lanes (0 < n < kLanes), zeros after, and
+  /// back: through a vector on the stack (defined after the ISAs).
+  static Reg loadFirst(const float *p, int64_t n);
+  static void storeFirst(float *p, Reg v, int64_t n);
   static Reg broadcast(const float *p) { return _mm256_broadcast_ss(p); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
@@ -152,19 +143,10 @@ struct Isa {
   static Reg zero() { return _mm_setzero_ps(); }
   static Reg load(const float *p) { return _mm_loadu_ps(p); }
   static void store(float *p, Reg v) { _mm_storeu_ps(p, v); }
-  /// p[0 .. n) into the first n lanes (0 < n < 4), zeros after, through
-  /// a vector on the stack (masked moves are slow on the AMD cores).
-  static Reg loadFirst(const float *p, int64_t n) {
-    alignas(64) float lanes[kLanes] = {};
-    std::memcpy(lanes, p, sizeof(float) * n);
-    return load(lanes);
-  }
-  /// The first n lanes of v into p[0 .. n) (0 < n < 4).
-  static void storeFirst(float *p, Reg v, int64_t n) {
-    alignas(64) float lanes[kLanes];
-    store(lanes, v);
-    std::memcpy(p, lanes, sizeof(float) * n);
-  }
+  /// p[0 .. n) into the first n lanes (0 < n < kLanes), zeros after, and
+  /// back: through a vector on the stack (defined after the ISAs).
+  static Reg loadFirst(const float *p, int64_t n);
+  static void storeFirst(float *p, Reg v, int64_t n);
   static Reg broadcast(const float *p) { return _mm_set1_ps(*p); }
   static Reg fma(Reg a, Reg b, Reg c) {
     return _mm_add_ps(_mm_mul_ps(a, b), c);
@@ -199,6 +181,21 @@ struct Isa {
     return _mm_castsi128_ps(_mm_slli_epi32(_mm_castps_si128(v), 23));
   }
 };
+#endif
+
+#if !defined(__AVX512F__)
+// AVX2 and SSE have no cheap masked moves (AMD cores take 10+ cycles for a
+// masked store): the partial vectors go through a vector on the stack.
+inline Isa::Reg Isa::loadFirst(const float *p, int64_t n) {
+  alignas(64) float lanes[kLanes] = {};
+  std::memcpy(lanes, p, sizeof(float) * n);
+  return load(lanes);
+}
+inline void Isa::storeFirst(float *p, Reg v, int64_t n) {
+  alignas(64) float lanes[kLanes];
+  store(lanes, v);
+  std::memcpy(p, lanes, sizeof(float) * n);
+}
 #endif
 
 /// Rows and columns of the full register tile, and the K block.
