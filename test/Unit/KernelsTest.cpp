@@ -61,6 +61,51 @@ TEST(Kernels, Conv2dOddShapes) {
   checkConv<300, 5, 3, 9, 1, 1, 0, 1, 1>();
 }
 
+/// Convolutions whose B is read on its row grid (gridGemmPanelRange: stride
+/// 2 through the phase planes, padded stride 1, groups), with the scratch
+/// exactly as large as convScratchFloats says (the grid's last panel reads
+/// into its slack: ASan in scripts/sanitize.sh sees any read past it), on
+/// 1, 2, 3 and 7 threads (grid panels split between them; 7 leaves some
+/// without any at 20 × 10), bit-identical across thread counts.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, int64_t K, int64_t S,
+          int64_t P, int64_t G>
+void checkGridConv() {
+  at::manual_seed(CI * 17 + W);
+  at::Tensor x = at::randn({1, CI, H, W}), w = at::randn({CO, CI / G, K, K});
+  at::Tensor b = at::randn({CO}), r;
+  at::Tensor want = at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {1, 1}, G));
+  r = at::randn(want.sizes());
+  std::vector<float> packed(w.numel());
+  packGroupedWeights(w.data_ptr<float>(), G, CO / G, CI / G * K * K, kTileRows,
+                     packed.data());
+  const int before = omp_get_max_threads();
+  at::Tensor first;
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    omp_set_num_threads(threads);
+    std::vector<float> scratch(convScratchFloats(CI, H, W, K, S, P, 1, G),
+                               NAN);
+    at::Tensor got = at::full(want.sizes(), NAN);
+    conv2d<CI, H, W, CO, K, S, P, 1, G, Act::Silu>(
+        x.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+        r.data_ptr<float>(), got.data_ptr<float>(), scratch.data());
+    EXPECT_LT(maxRelative(got, want + r), 1e-5);
+    if (threads == 1)
+      first = got;
+    else
+      EXPECT_TRUE(at::equal(got, first));
+  }
+  omp_set_num_threads(before);
+}
+
+TEST(Kernels, Conv2dOnRowGrid) {
+  checkGridConv<16, 40, 20, 24, 3, 2, 1, 1>();  // 10 columns of 11 real
+  checkGridConv<8, 33, 97, 13, 3, 2, 1, 1>();   // odd map, 49 of 50
+  checkGridConv<12, 20, 37, 18, 3, 1, 1, 3>();  // padded stride 1, groups
+  checkGridConv<6, 15, 15, 9, 5, 1, 2, 1>();    // 5×5: slack (K − 1) more
+  checkGridConv<4, 21, 64, 8, 5, 2, 2, 1>();    // stride 2, 5×5
+}
+
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile
 /// is 8 × 3, AVX2 6 × 2) against plain loops, overwriting and accumulating,
 /// with this build's ISA.
@@ -80,7 +125,8 @@ template <int64_t R, int64_t NV> void checkMicroKernel() {
             s += a[k * R + i] * b[k * NR + j];
         want[i * LDC + j] = j < NR ? s : c[i * LDC + j];
       }
-    microKernel<Isa, R, NV>(KC, a.data(), b.data(), c.data(), LDC, accumulate);
+    microKernel<Isa, R, NV>(KC, a.data(), b.data(), NR, nullptr, c.data(), LDC,
+                            accumulate);
     for (int64_t i = 0; i < R * LDC; ++i)
       ASSERT_NEAR(c[i], want[i], 1e-3 * (1 + std::abs(want[i])))
           << R << "x" << NV << " element " << i << " accumulate "

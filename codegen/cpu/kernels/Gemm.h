@@ -81,6 +81,9 @@ struct BSource {
   const int64_t *koff;
   int64_t kStride, wo, rowStep, colStep;
   int64_t rows = 1, imageStride = 0;
+  /// Floats readable from `base` (per image), or 0 if unknown: a source
+  /// with room past its last row can be read on its row grid (gridGemm).
+  int64_t extent = 0;
   int64_t koffset(int64_t k) const { return koff ? koff[k] : k * kStride; }
 };
 
@@ -141,6 +144,7 @@ struct BlockLayout {
   std::vector<PanelPiece> pieces;
   std::vector<int64_t> first;
   std::vector<char> whole;
+  bool packs = false; ///< whether any panel is not whole (needs packing)
 
   /// Columns [n0, n0 + cols) of B.
   void build(const BSource &b, int64_t n0, int64_t cols) {
@@ -177,11 +181,26 @@ struct BlockLayout {
                       end - p0 == kTileCols);
     }
     first.push_back(static_cast<int64_t>(pieces.size()));
+    packs = std::find(whole.begin(), whole.end(), 0) != whole.end();
   }
 };
 
-/// Packs rows [k0, k0 + kc) of a block into `dst` ([panel][kc][kTileCols],
-/// zeros past the block's last column).
+/// Where the micro-kernel reads a panel's K block: row k at b + k·ldb, or
+/// at b + koff[k] where koff is not null (see microKernel).
+struct BPanel {
+  const float *b;
+  int64_t ldb;
+  const int64_t *koff;
+};
+
+/// Packs rows [k0, k0 + kc) of a block's panels that are not whole into
+/// `dst` ([panel][kc][kTileCols], zeros past the block's last column). A
+/// whole panel (one contiguous stretch of every row) is not copied: the
+/// micro-kernel reads it where it lies (wholePanel). Measured on the Xeon of
+/// docs/benchmarks.md (session 11): reading whole panels in place is
+/// 1.0–1.17× the packed copy on 1×1 convolutions (also where H·W floats are
+/// a multiple of 4 KiB, so all rows of a panel share L1 sets: 0.98–1.01)
+/// and 1.06–1.24× on stride-2 convolutions.
 inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
                        int64_t kc, float *dst) {
   using V = Isa;
@@ -199,19 +218,9 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
   for (int64_t k = 0; k < kc; ++k) {
     const float *row = b.base + b.koffset(k0 + k);
     for (int64_t p = 0; p < panels; ++p) {
+      if (whole[p])
+        continue; // the micro-kernel reads it where it lies (bPanel)
       float *d = dst + (p * kc + k) * kTileCols;
-      if (whole[p]) {
-        const float *from = row + pieces[first[p]].src;
-        // The same stretch of the next block (past the row's end for the
-        // last one: an integer address, a prefetch never faults).
-        _mm_prefetch(reinterpret_cast<const char *>(
-                         reinterpret_cast<uintptr_t>(from) +
-                         4 * kPanelsPerBlock * kTileCols),
-                     _MM_HINT_T0);
-        for (int64_t v = 0; v < kTileVectors; ++v)
-          V::store(d + v * V::kLanes, V::load(from + v * V::kLanes));
-        continue;
-      }
       for (int64_t v = 0; v < kTileVectors; ++v)
         V::store(d + v * V::kLanes, V::zero());
       for (int64_t i = first[p]; i < first[p + 1]; ++i) {
@@ -507,7 +516,15 @@ inline void prefetchTile(const float *p, int64_t offset, int64_t ldc,
                          1, 3);
 }
 
-/// Row tile m0 of packed A (M rows, K columns) times one packed panel of B
+/// The K block [k0, k0 + kc) of whole panel p of a block, where it lies in
+/// B (its one piece starts `src` floats into every row).
+inline BPanel wholePanel(const BSource &b, int64_t src, int64_t k0) {
+  if (b.koff)
+    return {b.base + src, 0, b.koff + k0};
+  return {b.base + src + k0 * b.kStride, b.kStride, nullptr};
+}
+
+/// Row tile m0 of packed A (M rows, K columns) times one panel of B
 /// (`panel`: kc rows of the K block starting at k0, kTileCols floats each)
 /// into C's global columns [j0, j0 + w): accumulating into C after the
 /// first K block, and with the epilogue after the last. A panel narrower
@@ -520,7 +537,7 @@ inline void prefetchTile(const float *p, int64_t offset, int64_t ldc,
 /// caller (rowEpilogue), which runs it over several tiles' columns at once.
 template <Act A>
 inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
-                    const float *apacked, const float *panel,
+                    const float *apacked, const BPanel &panel,
                     const float *bias, const float *res, float *c,
                     const CLayout &cl, int64_t j0, int64_t w, int64_t ahead,
                     bool deferred = false) {
@@ -537,7 +554,8 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
       if (last && rt)
         prefetchTile(rt, ahead, ldc, rows);
     }
-    microKernelRows(rows, kc, a, panel, ct, ldc, accumulate);
+    microKernelRows(rows, kc, a, panel.b, panel.ldb, panel.koff, ct, ldc,
+                    accumulate);
     if (last && !deferred)
       epilogue<A>(ct, ldc, bm, rt, rows, w);
     return;
@@ -558,7 +576,8 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
         std::memcpy(edge + i * kTileCols + off, from + i * ldc,
                     sizeof(float) * len);
     });
-  microKernelRows(rows, kc, a, panel, edge, kTileCols, accumulate);
+  microKernelRows(rows, kc, a, panel.b, panel.ldb, panel.koff, edge,
+                  kTileCols, accumulate);
   pieces([&](int64_t off, int64_t len) {
     float *to = c + m0 * ldc + cl.column(j0 + off);
     for (int64_t i = 0; i < rows; ++i)
@@ -617,17 +636,27 @@ void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
     int64_t pe = std::min(p1, pb + kPanelsPerBlock);
     int64_t n0 = pb * kTileCols, cols = std::min(N, pe * kTileCols) - n0;
     layout.build(b, n0, cols);
+    // In locals: naming the thread_local is a __tls_get_addr call.
+    const char *const whole = layout.whole.data();
+    const PanelPiece *const pieces = layout.pieces.data();
+    const int64_t *const first = layout.first.data();
+    const bool packs = layout.packs;
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
       int64_t kc = std::min(kBlockK, K - k0);
-      packBBlock(b, layout, k0, kc, packed);
+      if (packs)
+        packBBlock(b, layout, k0, kc, packed);
       // Row tile by row tile across the block's panels: a tile's rows of C
       // are then written as consecutive stretches.
       for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
         for (int64_t p = pb; p < pe; ++p) {
           int64_t j0 = p * kTileCols;
-          rowTile<A>(m0, M, K, k0, kc, apacked,
-                     packed + (p - pb) * kc * kTileCols, bias, res, c,
-                     cl, j0, std::min(kTileCols, N - j0), kPrefetchAhead,
+          BPanel panel =
+              whole[p - pb]
+                  ? wholePanel(b, pieces[first[p - pb]].src, k0)
+                  : BPanel{packed + (p - pb) * kc * kTileCols, kTileCols,
+                           nullptr};
+          rowTile<A>(m0, M, K, k0, kc, apacked, panel, bias, res, c, cl, j0,
+                     std::min(kTileCols, N - j0), kPrefetchAhead,
                      /*deferred=*/true);
         }
         if (k0 + kc == K)
@@ -650,7 +679,9 @@ void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
     for (int64_t k0 = 0; k0 < K; k0 += kBlockK)
       for (int64_t m0 = 0; m0 < M; m0 += kTileRows)
         rowTile<A>(m0, M, K, k0, std::min(kBlockK, K - k0), apacked,
-                   bpacked + (p * K + k0) * kTileCols, bias, res, c,
+                   BPanel{bpacked + (p * K + k0) * kTileCols, kTileCols,
+                          nullptr},
+                   bias, res, c,
                    CLayout{ldc}, j0, std::min(kTileCols, N - j0), kTileCols);
   }
 }
@@ -658,6 +689,76 @@ void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
 /// Panels of N columns.
 constexpr int64_t panelCount(int64_t N) {
   return (N + kTileCols - 1) / kTileCols;
+}
+
+/// Columns of the row grid of a convolution's B (see gridGemmPanelRange):
+/// `rows` output rows of rowStep columns, the first wo of each real.
+inline int64_t gridColumns(const BSource &b) { return b.rows * b.rowStep; }
+
+/// Whether B can be read on its row grid: one image of an implicit-GEMM
+/// convolution whose taps are contiguous rows (colStep 1) of a source with
+/// room for every whole grid panel's reads.
+inline bool gridReadable(const BSource &b, int64_t N, int64_t K,
+                         const CLayout &cl) {
+  if (!b.koff || b.colStep != 1 || b.imageStride != 0 || cl.imageCols != 0 ||
+      b.extent <= 0 || b.rowStep < b.wo || b.wo >= N || b.rows * b.wo != N)
+    return false;
+  int64_t reach = *std::max_element(b.koff, b.koff + K);
+  return reach + panelCount(gridColumns(b)) * kTileCols <= b.extent;
+}
+
+/// Panels [p0, p1) of a GEMM over B's row grid: the columns of a
+/// convolution's B (an output pixel's taps) read consecutive floats of its
+/// padded or phase-split input along an output row and continue, past
+/// rowStep − wo columns that reach no output (the padding), into the next
+/// row. Run over that grid, every panel is one contiguous stretch of every
+/// tap's row, so the micro-kernel reads B where it lies (no packing, no
+/// panel straddling rows); C goes to a per-thread block buffer, from which
+/// the epilogue writes each output row's real columns. The waste is
+/// (rowStep − wo) / rowStep of the work: 1/81 at 80 wide, 1/21 at 20.
+/// Measured on the Xeon of docs/benchmarks.md (session 11), stride-2 3×3
+/// convolutions of yolo11n: 1.06–1.24× the packed form, bit-identical.
+template <Act A>
+void gridGemmPanelRange(int64_t M, int64_t K, const float *apacked,
+                        const BSource &b, const float *bias, const float *res,
+                        float *c, const CLayout &cl, int64_t p0, int64_t p1) {
+  constexpr int64_t kBlockCols = kPanelsPerBlock * kTileCols;
+  thread_local std::vector<float> blockStore;
+  blockStore.resize(M * kBlockCols);
+  float *const block = blockStore.data();
+  const int64_t grid = gridColumns(b), step = b.rowStep, ldc = cl.ldc;
+  for (int64_t pb = p0; pb < p1; pb += kPanelsPerBlock) {
+    const int64_t pe = std::min(p1, pb + kPanelsPerBlock);
+    const int64_t q0 = pb * kTileCols, q1 = std::min(grid, pe * kTileCols);
+    for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+      const int64_t kc = std::min(kBlockK, K - k0);
+      for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+        const int64_t rows = std::min(kTileRows, M - m0);
+        for (int64_t p = pb; p < pe; ++p)
+          microKernelRows(rows, kc, apacked + m0 * K + k0 * rows,
+                          b.base + p * kTileCols, 0, b.koff + k0,
+                          block + m0 * kBlockCols + (p - pb) * kTileCols,
+                          kBlockCols, k0 > 0);
+        if (k0 + kc < K)
+          continue;
+        // The row tile is finished: each output row's real columns.
+        for (int64_t i = m0; i < m0 + rows; ++i) {
+          const float *from = block + i * kBlockCols;
+          for (int64_t q = q0; q < q1;) {
+            const int64_t oy = q / step, ox = q % step;
+            const int64_t len = std::min(q1 - q, step - ox);
+            const int64_t real = std::min(len, b.wo - ox);
+            if (real > 0) {
+              const int64_t at = i * ldc + oy * b.wo + ox;
+              biasActivateRow<A>(from + (q - q0), bias ? bias[i] : 0.f,
+                                 res ? res + at : nullptr, c + at, real);
+            }
+            q += len;
+          }
+        }
+      }
+    }
+  }
 }
 
 /// The packed GEMM: M rows of packed A (Packing.h, kTileRows tiles), N
@@ -669,6 +770,18 @@ template <Act A>
 void packedGemm(int64_t M, int64_t N, int64_t K, const float *apacked,
                 const BSource &b, const float *bias, const float *res,
                 float *c, const CLayout &cl) {
+  if (gridReadable(b, N, K, cl)) {
+    const int64_t panels = panelCount(gridColumns(b));
+#pragma omp parallel
+    {
+      int64_t thread, threads;
+      threadShare(thread, threads);
+      gridGemmPanelRange<A>(M, K, apacked, b, bias, res, c, cl,
+                            panels * thread / threads,
+                            panels * (thread + 1) / threads);
+    }
+    return;
+  }
   const int64_t panels = panelCount(N);
 #pragma omp parallel
   {

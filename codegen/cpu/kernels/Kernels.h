@@ -33,18 +33,25 @@ namespace irmb::kernels {
 // Convolutions
 //===----------------------------------------------------------------------===//
 
+/// Floats past the planes of conv2d's scratch that the GEMM's grid panels
+/// may read (gridGemmPanelRange: the last panel runs up to a tile's width
+/// past the last output row, the taps up to (k − 1)·d beyond that). Zeroed
+/// by conv2d, they only reach columns that are no output.
+constexpr int64_t convScratchSlack(int64_t k, int64_t d) {
+  return 64 + (k - 1) * d;
+}
+
 /// Floats of scratch conv2d needs: the four stride-2 phase planes of the
 /// zero-padded input, or the zero-padded input (nothing for unpadded convs,
-/// which read the input directly).
+/// which read the input directly), and the slack after them.
 constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
                                     int64_t s, int64_t p, int64_t d,
                                     int64_t g) {
-  (void)k;
   (void)g;
   int64_t hp = h + 2 * p, wp = w + 2 * p;
   if (s == 2 && d == 1)
-    return 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2);
-  return p > 0 ? ci * hp * wp : 0;
+    return 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2) + convScratchSlack(k, d);
+  return p > 0 ? ci * hp * wp + convScratchSlack(k, d) : 0;
 }
 
 /// Splits the zero-padded (by P) [C, H, W] map into its four stride-2
@@ -151,15 +158,20 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
     // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    for (int64_t i = 0; i < images; ++i)
+    constexpr int64_t PLANES = 4 * CI * HH * WH;
+    for (int64_t i = 0; i < images; ++i) {
       splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
+      std::fill(scratch + i * SCRATCH + PLANES, scratch + (i + 1) * SCRATCH,
+                0.f);
+    }
     for (int64_t g = 0; g < G; ++g) {
       for (int64_t r = 0; r < KK; ++r) {
         int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
         int64_t phase = (ky % 2) * 2 + kx % 2;
         koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
       }
-      BSource b{scratch, koff, 0, WO, WH, 1, HO, images > 1 ? SCRATCH : 0};
+      BSource b{scratch, koff, 0, WO, WH, 1, HO, images > 1 ? SCRATCH : 0,
+                SCRATCH};
       run(g, b);
     }
     return;
@@ -167,8 +179,11 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   const float *padded = x;
   int64_t paddedStride = xStride;
   if constexpr (P > 0) {
-    for (int64_t i = 0; i < images; ++i)
+    for (int64_t i = 0; i < images; ++i) {
       padBorder<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
+      std::fill(scratch + i * SCRATCH + CI * HP * WP,
+                scratch + (i + 1) * SCRATCH, 0.f);
+    }
     padded = scratch;
     paddedStride = SCRATCH;
   }
@@ -178,7 +193,7 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
       koff[r] = ci * HP * WP + ky * D * WP + kx * D;
     }
     BSource b{padded, koff, 0, WO, S * WP, S, HO,
-              images > 1 ? paddedStride : 0};
+              images > 1 ? paddedStride : 0, P > 0 ? SCRATCH : 0};
     run(g, b);
   }
 }

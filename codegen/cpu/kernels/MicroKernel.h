@@ -12,9 +12,12 @@
 // the assembly test (test/Codegen/microkernel-asm.test) disassembles to
 // check that its inner loop never touches the stack.
 //
-// Operands: `a` is the packed tile of Packing.h (K block start), `b` the
-// packed panel [kc][NV·L] (Gemm.h packs it), `c` row-major with row stride
-// ldc; `accumulate` adds to C instead of overwriting it.
+// Operands: `a` is the packed tile of Packing.h (K block start); `b` the
+// K block's first row of the B panel, the next rows `ldb` floats apart (a
+// panel Gemm.h packed, [kc][NV·L], or a dense B read where it lies) or, in
+// the `Offsets` form, at b + koff[k] (an implicit-GEMM convolution's taps
+// read from its zero-padded or phase-split input); `c` row-major with row
+// stride ldc; `accumulate` adds to C instead of overwriting it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_MICROKERNEL_H
@@ -238,12 +241,14 @@ constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
 #define IRMB_ROWS(op)                                                          \
   op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7)
 
-/// C[0:R, 0:NV·L] (+)= Σ_k a[k·R + i] · b[k·NV·L + j] for k < kc: the
-/// micro-kernel (R ≤ 8 rows, NV ≤ 3 vectors).
-template <typename V, int64_t R, int64_t NV>
+/// C[0:R, 0:NV·L] (+)= Σ_k a[k·R + i] · B_k[j] for k < kc, where B_k is
+/// b + k·ldb, or b + koff[k] when `Offsets`: the micro-kernel (R ≤ 8 rows,
+/// NV ≤ 3 vectors).
+template <typename V, int64_t R, int64_t NV, bool Offsets = false>
 __attribute__((noinline)) static void
 microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
-            float *__restrict c, int64_t ldc, bool accumulate) {
+            int64_t ldb, const int64_t *__restrict koff, float *__restrict c,
+            int64_t ldc, bool accumulate) {
   static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
   IRMB_ROWS(IRMB_ROW_DECL)
   if (accumulate) {
@@ -252,14 +257,18 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
   // One K step: NV vectors of B, a broadcast of A per row, R·NV FMAs.
 #define IRMB_K_STEP                                                            \
   {                                                                            \
-    typename V::Reg b0 = V::load(b), b1 = b0, b2 = b0;                         \
+    const float *bk = b;                                                       \
+    if constexpr (Offsets)                                                     \
+      bk = b + *koff++;                                                        \
+    else                                                                       \
+      b += ldb;                                                                \
+    typename V::Reg b0 = V::load(bk), b1 = b0, b2 = b0;                        \
     if constexpr (NV > 1)                                                      \
-      b1 = V::load(b + V::kLanes);                                             \
+      b1 = V::load(bk + V::kLanes);                                            \
     if constexpr (NV > 2)                                                      \
-      b2 = V::load(b + 2 * V::kLanes);                                         \
+      b2 = V::load(bk + 2 * V::kLanes);                                        \
     IRMB_ROWS(IRMB_ROW_FMA)                                                    \
     a += R;                                                                    \
-    b += NV * V::kLanes;                                                       \
   }
   if constexpr (NV >= 3) {
     // AVX-512's 8 × 3 tile: 24 FMAs a step already hide the loop's own
@@ -289,40 +298,52 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
 #undef IRMB_ROW_LOAD
 #undef IRMB_ROW_DECL
 
-/// The micro-kernel of the model's ISA for a runtime row count (1 ..
-/// kTileRows; a matrix's last row tile may be narrower).
-inline void microKernelRows(int64_t rows, int64_t kc, const float *a,
-                            const float *b, float *c, int64_t ldc,
-                            bool accumulate) {
+/// microKernelRows for one B addressing form.
+template <bool Offsets>
+inline void microKernelRowsOf(int64_t rows, int64_t kc, const float *a,
+                              const float *b, int64_t ldb,
+                              const int64_t *koff, float *c, int64_t ldc,
+                              bool accumulate) {
   constexpr int64_t NV = kTileVectors;
   switch (rows) {
   case 8:
     if constexpr (kTileRows >= 8)
-      return microKernel<Isa, 8, NV>(kc, a, b, c, ldc, accumulate);
+      return microKernel<Isa, 8, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
     [[fallthrough]];
   case 7:
     if constexpr (kTileRows >= 7)
-      return microKernel<Isa, 7, NV>(kc, a, b, c, ldc, accumulate);
+      return microKernel<Isa, 7, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
     [[fallthrough]];
   case 6:
     if constexpr (kTileRows >= 6)
-      return microKernel<Isa, 6, NV>(kc, a, b, c, ldc, accumulate);
+      return microKernel<Isa, 6, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
     [[fallthrough]];
   case 5:
     if constexpr (kTileRows >= 5)
-      return microKernel<Isa, 5, NV>(kc, a, b, c, ldc, accumulate);
+      return microKernel<Isa, 5, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
     [[fallthrough]];
   case 4:
-    return microKernel<Isa, 4, NV>(kc, a, b, c, ldc, accumulate);
+    return microKernel<Isa, 4, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
   case 3:
-    return microKernel<Isa, 3, NV>(kc, a, b, c, ldc, accumulate);
+    return microKernel<Isa, 3, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
   case 2:
-    return microKernel<Isa, 2, NV>(kc, a, b, c, ldc, accumulate);
+    return microKernel<Isa, 2, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
   default:
-    return microKernel<Isa, 1, NV>(kc, a, b, c, ldc, accumulate);
+    return microKernel<Isa, 1, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
   }
 }
 
+/// The micro-kernel of the model's ISA for a runtime row count (1 ..
+/// kTileRows; a matrix's last row tile may be narrower), B's rows at
+/// b + k·ldb, or at b + koff[k] where koff is not null.
+inline void microKernelRows(int64_t rows, int64_t kc, const float *a,
+                            const float *b, int64_t ldb, const int64_t *koff,
+                            float *c, int64_t ldc, bool accumulate) {
+  if (koff)
+    return microKernelRowsOf<true>(rows, kc, a, b, ldb, koff, c, ldc,
+                                   accumulate);
+  microKernelRowsOf<false>(rows, kc, a, b, ldb, koff, c, ldc, accumulate);
+}
 } // namespace irmb::kernels
 
 #endif // IRMB_CODEGEN_CPU_KERNELS_MICROKERNEL_H
