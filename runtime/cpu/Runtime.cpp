@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <dlfcn.h>
+#include <sys/mman.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,6 +25,25 @@ thread_local std::string lastError;
 int fail(const std::string &message) {
   lastError = message;
   return -1;
+}
+
+/// A CPU model's arena: 64-byte aligned, and an arena of 2 MiB or more on
+/// 2 MiB boundaries with transparent huge pages asked for (madvise; only a
+/// hint, ignored where the kernel says no). The GEMMs read their B operand
+/// where it lies, each tap's row in another channel plane: with 4 KiB
+/// pages a panel touches more pages than the first-level TLB holds (1.02–
+/// 1.03× on yolov10n and yolo11n-iEMA, Xeon of docs/benchmarks.md).
+void *allocateArena(size_t bytes) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (bytes < kHuge)
+    return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void *arena = std::aligned_alloc(kHuge, rounded);
+#ifdef MADV_HUGEPAGE
+  if (arena)
+    madvise(arena, rounded, MADV_HUGEPAGE);
+#endif
+  return arena;
 }
 
 } // namespace
@@ -103,7 +123,7 @@ irmb_model *irmb_create(const char *path) {
   }
   if (std::string(model->desc->target) == "cpu") {
     size_t bytes = static_cast<size_t>(model->desc->arena_bytes + 64);
-    model->arena = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    model->arena = allocateArena(bytes);
     if (!model->arena) {
       irmb_destroy(model);
       fail("cannot allocate the " + std::to_string(bytes) + "-byte arena");
