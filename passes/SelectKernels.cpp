@@ -27,9 +27,20 @@ namespace {
 
 /// Fewest input and output channels for a Winograd convolution: the
 /// transforms cost per channel what the GEMM costs per channel pair, so
-/// narrow convolutions gain little (measured on Zen 3: F(4×4) 1.2× the
-/// direct GEMM at 16 → 16 channels, 1.6× at 32, 1.9× at 64 and 128).
-constexpr int64_t kWinogradMinChannels = 16;
+/// narrow convolutions gain little. Measured on Zen 3 against the packed
+/// direct GEMM (session 5): F(4×4) 1.2× at 16 → 16 channels, 1.6× at 32,
+/// 1.9× at 64 and 128. Against the direct GEMM on the input's row grid
+/// (session 11, Xeon, yolov10n in the model): 16 → 16 at 160² 1.1× at 1
+/// thread but 0.64× at 2 (its bands do not scale), so 16 channels go direct.
+constexpr int64_t kWinogradMinChannels = 32;
+
+/// Fewest F(4×4) tiles a map needs for Winograd (one AVX-512 panel): its
+/// GEMMs run the tiles as columns in panels of up to 48, and a 20 × 20
+/// map's 25 tiles leave half of one empty, for weights 4× the direct
+/// ones (session 11, Xeon, 128 → 128 at 20² in yolov10n: direct 1.3× at 1
+/// thread, 1.2× at 2; at 40², 100 tiles, Winograd stays ahead: 0.75–0.85×
+/// the direct time).
+constexpr int64_t kWinogradMinTiles = 48;
 
 /// Why a 3×3 convolution cannot run by Winograd, or "" when it can.
 std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout) {
@@ -44,6 +55,11 @@ std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout) {
   if (std::min(cin, cout) < kWinogradMinChannels)
     return std::to_string(std::min(cin, cout)) + " channels (fewer than " +
            std::to_string(kWinogradMinChannels) + ")";
+  auto in = cast<RankedTensorType>(c.getInput().getType());
+  int64_t tiles = ((in.getDimSize(2) + 3) / 4) * ((in.getDimSize(3) + 3) / 4);
+  if (tiles < kWinogradMinTiles)
+    return std::to_string(tiles) + " tiles of 4x4 (fewer than " +
+           std::to_string(kWinogradMinTiles) + ")";
   return "";
 }
 
