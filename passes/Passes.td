@@ -56,8 +56,9 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Convolutions choose by shape: `gemm` (1×1, stride 1, no padding: the
     input is the GEMM's B matrix), `depthwise` (groups = channels),
     `winograd_f4` / `winograd_f2` (3×3, stride 1, padding 1, dilation 1,
-    groups 1, at least 16 input and output channels: Winograd F(4×4, 3×3)
-    or F(2×2, 3×3), chosen by the `winograd` option) or `im2col_gemm`;
+    groups 1, at least 32 input and output channels, a map of at least
+    `panel-columns` 4×4 tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3), chosen
+    by the `winograd` option) or `im2col_gemm`;
     attention chooses `window_attention` or `global_attention`; a `view`
     slice is `view`, a cat with in-place inputs `concat_in_place`, a
     streaming EMA `ema_streaming`; the other ops map one to one
@@ -84,6 +85,9 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Option<"winograd", "winograd", "std::string", /*default=*/"\"f4\"",
            "3×3 stride-1 convolutions by Winograd: f4 (F(4×4, 3×3)), f2 "
            "(F(2×2, 3×3)) or off (the direct implicit GEMM)">,
+    Option<"panelColumns", "panel-columns", "int64_t", /*default=*/"48",
+           "Columns of the target's GEMM panel (AVX-512 48, AVX2 16, SSE "
+           "8): Winograd needs at least one panel of 4×4 tiles">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every 3×3 convolution: its kernel and why">
   ];

@@ -78,6 +78,7 @@ void buildPipeline(PassManager &pm, const FusionOptions &options) {
   }
   IRMBSelectKernelsPassOptions select;
   select.winograd = options.winograd;
+  select.panelColumns = options.panelColumns;
   select.report = options.report;
   pm.addPass(createIRMBSelectKernelsPass(select));
 }

@@ -29,6 +29,8 @@ struct FusionOptions {
   bool report = false;
   /// 3×3 stride-1 convolutions by Winograd: "f4", "f2" or "off".
   std::string winograd = "f4";
+  /// The CPU GEMM's panel width (irmb-select-kernels' panel-columns).
+  int64_t panelColumns = 48;
   /// All fusions enabled.
   static FusionOptions all();
 };

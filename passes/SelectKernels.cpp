@@ -34,16 +34,16 @@ namespace {
 /// thread but 0.64× at 2 (its bands do not scale), so 16 channels go direct.
 constexpr int64_t kWinogradMinChannels = 32;
 
-/// Fewest F(4×4) tiles a map needs for Winograd (one AVX-512 panel): its
-/// GEMMs run the tiles as columns in panels of up to 48, and a 20 × 20
-/// map's 25 tiles leave half of one empty, for weights 4× the direct
-/// ones (session 11, Xeon, 128 → 128 at 20² in yolov10n: direct 1.3× at 1
-/// thread, 1.2× at 2; at 40², 100 tiles, Winograd stays ahead: 0.75–0.85×
-/// the direct time).
-constexpr int64_t kWinogradMinTiles = 48;
 
 /// Why a 3×3 convolution cannot run by Winograd, or "" when it can.
-std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout) {
+/// `panelColumns`: the fewest F(4×4) tiles a map needs, one GEMM panel of
+/// the target: its GEMMs run the tiles as columns in panels (AVX-512: 48),
+/// and a 20 × 20 map's 25 tiles leave half of one empty, for weights 4×
+/// the direct ones (session 11, Xeon, 128 → 128 at 20² in yolov10n: direct
+/// 1.3× at 1 thread, 1.2× at 2; at 40², 100 tiles, Winograd stays ahead,
+/// 0.75–0.85× the direct time).
+std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
+                             int64_t panelColumns) {
   if (c.getStride() != 1)
     return "stride " + std::to_string(c.getStride());
   if (c.getDilation() != 1)
@@ -57,16 +57,18 @@ std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout) {
            std::to_string(kWinogradMinChannels) + ")";
   auto in = cast<RankedTensorType>(c.getInput().getType());
   int64_t tiles = ((in.getDimSize(2) + 3) / 4) * ((in.getDimSize(3) + 3) / 4);
-  if (tiles < kWinogradMinTiles)
+  if (tiles < panelColumns)
     return std::to_string(tiles) + " tiles of 4x4 (fewer than " +
-           std::to_string(kWinogradMinTiles) + ")";
+           std::to_string(panelColumns) + ")";
   return "";
 }
 
 /// The kernel of a convolution, by shape; `winograd` is the pass option
-/// (f4, f2 or off). With `report`, 3×3 convolutions get a remark
+/// (f4, f2 or off), `panelColumns` the GEMM panel width of the target (see
+/// winogradObstacle). With `report`, 3×3 convolutions get a remark
 /// "winograd <site>: <kernel> | not used: <why>".
-StringRef convKernel(Conv2dOp c, StringRef winograd, bool report) {
+StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
+                     bool report) {
   auto in = cast<RankedTensorType>(c.getInput().getType());
   auto out = cast<RankedTensorType>(c.getType());
   int64_t cin = in.getDimSize(1), cout = out.getDimSize(1);
@@ -78,7 +80,8 @@ StringRef convKernel(Conv2dOp c, StringRef winograd, bool report) {
   if (c.getKernel() != 3)
     return "im2col_gemm";
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
-                                           : winogradObstacle(c, cin, cout);
+                                           : winogradObstacle(c, cin, cout,
+                                                              panelColumns);
   StringRef kernel = !obstacle.empty() ? "im2col_gemm"
                      : winograd == "f2" ? "winograd_f2"
                                         : "winograd_f4";
@@ -96,9 +99,12 @@ StringRef convKernel(Conv2dOp c, StringRef winograd, bool report) {
 }
 
 /// The kernel of a primitive op, or "" for ops that are not primitives.
-StringRef kernelFor(Operation *op, StringRef winograd, bool report) {
+StringRef kernelFor(Operation *op, StringRef winograd, int64_t panelColumns,
+                    bool report) {
   return llvm::TypeSwitch<Operation *, StringRef>(op)
-      .Case([&](Conv2dOp c) { return convKernel(c, winograd, report); })
+      .Case([&](Conv2dOp c) {
+        return convKernel(c, winograd, panelColumns, report);
+      })
       .Case([](BatchNormOp) { return "channel_affine"; })
       .Case([](ActivationOp) { return "activation"; })
       .Case([](AddOp) { return "add"; })
@@ -135,7 +141,7 @@ struct IRMBSelectKernelsPass final
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<IRMBDialect>(op->getDialect()))
         return WalkResult::advance();
-      StringRef kernel = kernelFor(op, winograd, report);
+      StringRef kernel = kernelFor(op, winograd, panelColumns, report);
       if (kernel.empty()) {
         op->emitOpError("is not a primitive op (run --irmb-decompose first)");
         return WalkResult::interrupt();

@@ -531,6 +531,14 @@ int64_t gemmTileRows(const std::string &isa) {
   return ::irmb::kernels::kSseTileRows;
 }
 
+int64_t gemmPanelColumns(const std::string &isa) {
+  if (isa == "avx512")
+    return 48;
+  if (isa == "avx2")
+    return 16;
+  return 8;
+}
+
 namespace {
 
 /// -march flags of an ISA name.

@@ -57,6 +57,9 @@ std::string resolvedIsa(const std::string &isa);
 /// Rows of the GEMM micro-kernel tile of an ISA (the weights are packed
 /// for it, kernels/Packing.h).
 int64_t gemmTileRows(const std::string &isa);
+/// Columns of a GEMM panel of an ISA (the micro-kernel tile's width:
+/// AVX-512 48, AVX2 16, SSE 8), which irmb-select-kernels sizes Winograd by.
+int64_t gemmPanelColumns(const std::string &isa);
 
 /// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
 /// cannot emit.

@@ -1,12 +1,13 @@
 // irmb-select-kernels, Winograd choice: 3x3 stride-1 padding-1 ungrouped
 // convolutions with at least 32 input and output channels on maps of at
-// least 48 4x4 tiles run by
+// least one GEMM panel of 4x4 tiles (panel-columns, 48 for AVX-512) run by
 // Winograd F(4x4, 3x3) by default, F(2x2, 3x3) with winograd=f2 and the
 // direct implicit GEMM with winograd=off; the report says why each other
 // 3x3 convolution does not.
 // RUN: irmb-opt %s --irmb-select-kernels | FileCheck %s --check-prefix=F4
 // RUN: irmb-opt %s --irmb-select-kernels=winograd=f2 | FileCheck %s --check-prefix=F2
 // RUN: irmb-opt %s --irmb-select-kernels=winograd=off | FileCheck %s --check-prefix=OFF
+// RUN: irmb-opt %s --irmb-select-kernels=panel-columns=16 | FileCheck %s --check-prefix=AVX2
 // RUN: irmb-opt %s --irmb-select-kernels=report=true --verify-diagnostics -o /dev/null
 // RUN: not irmb-opt %s --irmb-select-kernels=winograd=f6 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -32,7 +33,9 @@ func.func @convs(%x: tensor<1x32x32x24xf32>, %y: tensor<1x32x28x24xf32>) -> tens
   // expected-remark @+1 {{winograd conv3x3 32->32 at 32x24: not used: stride 2}}
   %4 = irmb.conv2d %3 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64, weight = "e"} : tensor<1x32x32x24xf32> -> tensor<1x32x16x12xf32>
   // 42 tiles of 4x4 (7 x 6), fewer than one 48-column panel: direct.
+  // (AVX2's panels are 16 columns: there 42 tiles are enough.)
   // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // AVX2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f4"
   // expected-remark @+1 {{winograd conv3x3 32->32 at 28x24: not used: 42 tiles of 4x4 (fewer than 48)}}
   %6 = irmb.conv2d %y {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "g"} : tensor<1x32x28x24xf32> -> tensor<1x32x28x24xf32>
   // Not 3x3: no remark, the direct GEMM.

@@ -340,6 +340,9 @@ int run(Options &options) {
   mlir::irmb::FusionOptions pipeline = options.fusion;
   if (options.target == "cuda")
     pipeline.winograd = "off"; // the CUDA target has no Winograd kernel
+  else
+    pipeline.panelColumns =
+        irmb::codegen::gemmPanelColumns(irmb::codegen::resolvedIsa(options.cpu));
   mlir::irmb::buildPipeline(pm, pipeline);
   if (options.fusion.report)
     installFusionReportHandler(context);
