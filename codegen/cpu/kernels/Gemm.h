@@ -10,14 +10,17 @@
 // Blocking (BLIS order): the columns are cut into panels of kTileCols; each
 // thread takes an equal contiguous range of panels (so both cores get the
 // same share of every layer, however small); per block of kPanelsPerBlock
-// panels and K block of kBlockK rows the B block is packed once into a
-// thread-local buffer, panel-major ([panel][k][kTileCols], zero past N,
-// in L2), then each row tile of A (in L1) runs the micro-kernel against the
-// block's panels in turn, so a tile's rows of C are written as consecutive
+// panels and K block of kBlockK rows, the panels that are not one
+// contiguous stretch of every row of B are packed once into a thread-local
+// buffer (panel-major, [panel][k][kTileCols], zero past N, in L2) and the
+// others are read where they lie, then each row tile of A (in L1) runs the
+// micro-kernel against the block's panels in turn, so a tile's rows of C are written as consecutive
 // stretches (panel by panel for all row tiles would touch M far-apart lines
 // of C per panel, and wait on them), the lines two tiles ahead prefetched.
 // The epilogue (bias, activation, residual) runs on each row tile's
-// finished stretch of the block, row by row, while it is in L1.
+// finished stretch of the block, row by row, while it is in L1. A
+// convolution over its padded or phase-split input runs on that input's
+// row grid instead (gridGemmPanelRange): no panel is packed at all.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_GEMM_H
