@@ -36,14 +36,15 @@ constexpr int64_t kWinogradMinChannels = 32;
 
 
 /// Why a 3×3 convolution cannot run by Winograd, or "" when it can.
-/// `panelColumns`: the fewest F(4×4) tiles a map needs, one GEMM panel of
-/// the target: its GEMMs run the tiles as columns in panels (AVX-512: 48),
-/// and a 20 × 20 map's 25 tiles leave half of one empty, for weights 4×
+/// `tile`: the Winograd output tile (4 for F(4×4), 2 for F(2×2));
+/// `panelColumns`: the fewest tiles a map needs, one GEMM panel of the
+/// target: its GEMMs run the tiles as columns in panels (AVX-512: 48), and
+/// a 20 × 20 map's 25 F(4×4) tiles leave half of one empty, for weights 4×
 /// the direct ones (session 11, Xeon, 128 → 128 at 20² in yolov10n: direct
 /// 1.3× at 1 thread, 1.2× at 2; at 40², 100 tiles, Winograd stays ahead,
 /// 0.75–0.85× the direct time).
 std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
-                             int64_t panelColumns) {
+                             int64_t tile, int64_t panelColumns) {
   if (c.getStride() != 1)
     return "stride " + std::to_string(c.getStride());
   if (c.getDilation() != 1)
@@ -56,10 +57,12 @@ std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
     return std::to_string(std::min(cin, cout)) + " channels (fewer than " +
            std::to_string(kWinogradMinChannels) + ")";
   auto in = cast<RankedTensorType>(c.getInput().getType());
-  int64_t tiles = ((in.getDimSize(2) + 3) / 4) * ((in.getDimSize(3) + 3) / 4);
+  int64_t m = tile, tiles = ((in.getDimSize(2) + m - 1) / m) *
+                            ((in.getDimSize(3) + m - 1) / m);
   if (tiles < panelColumns)
-    return std::to_string(tiles) + " tiles of 4x4 (fewer than " +
-           std::to_string(panelColumns) + ")";
+    return std::to_string(tiles) + " tiles of " + std::to_string(m) + "x" +
+           std::to_string(m) + " (fewer than " + std::to_string(panelColumns) +
+           ")";
   return "";
 }
 
@@ -80,8 +83,8 @@ StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
   if (c.getKernel() != 3)
     return "im2col_gemm";
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
-                                           : winogradObstacle(c, cin, cout,
-                                                              panelColumns);
+                       : winogradObstacle(c, cin, cout, winograd == "f2" ? 2 : 4,
+                                          panelColumns);
   StringRef kernel = !obstacle.empty() ? "im2col_gemm"
                      : winograd == "f2" ? "winograd_f2"
                                         : "winograd_f4";

@@ -533,10 +533,10 @@ int64_t gemmTileRows(const std::string &isa) {
 
 int64_t gemmPanelColumns(const std::string &isa) {
   if (isa == "avx512")
-    return 48;
+    return ::irmb::kernels::kAvx512TileCols;
   if (isa == "avx2")
-    return 16;
-  return 8;
+    return ::irmb::kernels::kAvx2TileCols;
+  return ::irmb::kernels::kSseTileCols;
 }
 
 namespace {

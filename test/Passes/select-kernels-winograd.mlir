@@ -36,6 +36,8 @@ func.func @convs(%x: tensor<1x32x32x24xf32>, %y: tensor<1x32x28x24xf32>) -> tens
   // (AVX2's panels are 16 columns: there 42 tiles are enough.)
   // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
   // AVX2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f4"
+  // (F(2x2) counts its own tiles: 14 x 12 = 168.)
+  // F2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f2"
   // expected-remark @+1 {{winograd conv3x3 32->32 at 28x24: not used: 42 tiles of 4x4 (fewer than 48)}}
   %6 = irmb.conv2d %y {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "g"} : tensor<1x32x28x24xf32> -> tensor<1x32x28x24xf32>
   // Not 3x3: no remark, the direct GEMM.

@@ -222,7 +222,7 @@ inline void packBBlock(const BSource &b, const BlockLayout &layout, int64_t k0,
     const float *row = b.base + b.koffset(k0 + k);
     for (int64_t p = 0; p < panels; ++p) {
       if (whole[p])
-        continue; // the micro-kernel reads it where it lies (bPanel)
+        continue; // the micro-kernel reads it where it lies (wholePanel)
       float *d = dst + (p * kc + k) * kTileCols;
       for (int64_t v = 0; v < kTileVectors; ++v)
         V::store(d + v * V::kLanes, V::zero());

@@ -140,6 +140,7 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   constexpr int64_t CIG = CI / G, COG = CO / G, KK = CIG * K * K;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   constexpr int64_t SCRATCH = convScratchFloats(CI, H, W, K, S, P, D, G);
+  constexpr int64_t SLACK = convScratchSlack(K, D);
   const CLayout cl{HO * WO, images > 1 ? HO * WO : 0, yStride, resStride};
   auto run = [&](int64_t g, const BSource &b) {
     packedGemm<A>(COG, HO * WO * images, KK, w + g * COG * KK, b,
@@ -158,11 +159,9 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
     // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    constexpr int64_t PLANES = 4 * CI * HH * WH;
     for (int64_t i = 0; i < images; ++i) {
       splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
-      std::fill(scratch + i * SCRATCH + PLANES, scratch + (i + 1) * SCRATCH,
-                0.f);
+      std::fill_n(scratch + (i + 1) * SCRATCH - SLACK, SLACK, 0.f);
     }
     for (int64_t g = 0; g < G; ++g) {
       for (int64_t r = 0; r < KK; ++r) {
@@ -181,8 +180,7 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   if constexpr (P > 0) {
     for (int64_t i = 0; i < images; ++i) {
       padBorder<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
-      std::fill(scratch + i * SCRATCH + CI * HP * WP,
-                scratch + (i + 1) * SCRATCH, 0.f);
+      std::fill_n(scratch + (i + 1) * SCRATCH - SLACK, SLACK, 0.f);
     }
     padded = scratch;
     paddedStride = SCRATCH;

@@ -205,6 +205,10 @@ inline void Isa::storeFirst(float *p, Reg v, int64_t n) {
 constexpr int64_t kTileRows = Isa::kRows, kTileVectors = Isa::kVectors;
 constexpr int64_t kVectorFloats = Isa::kLanes;
 constexpr int64_t kTileCols = kTileVectors * kVectorFloats;
+static_assert(kTileCols == (kTileRows == kAvx512TileRows ? kAvx512TileCols
+                            : kTileRows == kAvx2TileRows ? kAvx2TileCols
+                                                         : kSseTileCols),
+              "Packing.h's tile columns name this ISA's tile");
 /// K block: the packed B panel (kBlockK × kTileCols floats, 16–24 KiB) stays
 /// in L1 while every row tile of A streams past it.
 constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;

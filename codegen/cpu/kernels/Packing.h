@@ -28,6 +28,9 @@ namespace irmb::kernels {
 /// (the A operand is packed for it): AVX-512 8 rows × 48 columns, AVX2 6 ×
 /// 16, SSE (no AVX2) 4 × 8.
 constexpr int64_t kAvx512TileRows = 8, kAvx2TileRows = 6, kSseTileRows = 4;
+/// Columns of each ISA's tile (a GEMM panel of B), which irmb-select-kernels
+/// sizes Winograd by.
+constexpr int64_t kAvx512TileCols = 48, kAvx2TileCols = 16, kSseTileCols = 8;
 
 /// Packs the row-major M×K matrix `a` into `packed` (M·K floats) for
 /// micro-kernel tiles of `tileRows` rows.
