@@ -54,50 +54,138 @@ constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
   return p > 0 ? ci * hp * wp + convScratchSlack(k, d) : 0;
 }
 
-/// Splits the zero-padded (by P) [C, H, W] map into its four stride-2
-/// phases [2][2][C][HH][WH] (phase (py, px) holds padded pixels (2i + py,
-/// 2j + px)), so a stride-2 convolution reads each tap contiguously. Reads
-/// the unpadded input directly: each phase row is a zero head, a stride-2
-/// copy and a zero tail.
+/// Writes row i of the four stride-2 phases of channel c of the zero-padded
+/// (by P) [C, H, W] map x into y, laid out [2][2][C][HH][WH] (phase (py, px)
+/// holds padded pixels (2i + py, 2j + px)): padded rows 2i and 2i + 1 are
+/// input rows 2i − P and 2i + 1 − P, so both column phases of both come
+/// from one pass over two input rows. Each phase row is a zero head, a
+/// stride-2 copy (whole vectors while their source lies inside the row) and
+/// a zero tail.
 template <int64_t C, int64_t H, int64_t W, int64_t P>
-void splitPhases(const float *x, float *y) {
+inline void splitPhaseRow(const float *x, float *y, int64_t c, int64_t i) {
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-  // Row pair by row pair: padded rows 2i and 2i + 1 of a channel are input
-  // rows 2i − P and 2i + 1 − P, so the input is read once, front to back
-  // (row phase by row phase read every other row, twice over, which the
-  // prefetchers follow badly: 3× slower at 16 × 320²), and both column
-  // phases of a row come from one pass over it.
-#pragma omp parallel for schedule(static)
-  for (int64_t ci = 0; ci < C * HH; ++ci) {
-    const int64_t c = ci / HH, i = ci % HH;
-    for (int64_t py = 0; py < 2; ++py) {
-      const int64_t sy = 2 * i + py - P;
-      for (int64_t px = 0; px < 2; ++px) {
-        float *row = y + (((py * 2 + px) * C + c) * HH + i) * WH;
-        if (sy < 0 || sy >= H) {
-          std::memset(row, 0, sizeof(float) * WH);
-          continue;
-        }
-        const float *src = x + (c * H + sy) * W;
-        // Columns j with 0 <= 2j + px - P < W.
-        int64_t jlo =
-            std::min<int64_t>(WH, std::max<int64_t>(0, (P - px + 1) / 2));
-        int64_t jhi = std::max<int64_t>(
-            jlo, std::min<int64_t>(WH, (W + P - px + 1) / 2));
-        for (int64_t j = 0; j < jlo; ++j)
-          row[j] = 0.f;
-        // Whole vectors while their 2·L source floats lie inside the row.
-        int64_t j = jlo;
-        for (; j + Isa::kLanes <= jhi &&
-               2 * (j + Isa::kLanes) - 1 + px - P <= W - 1;
-             j += Isa::kLanes)
-          Isa::store(row + j, Isa::evens(src + (2 * j + px - P)));
-        for (; j < jhi; ++j)
-          row[j] = src[2 * j + px - P];
-        for (int64_t j = jhi; j < WH; ++j)
-          row[j] = 0.f;
+  for (int64_t py = 0; py < 2; ++py) {
+    const int64_t sy = 2 * i + py - P;
+    for (int64_t px = 0; px < 2; ++px) {
+      float *row = y + (((py * 2 + px) * C + c) * HH + i) * WH;
+      if (sy < 0 || sy >= H) {
+        std::memset(row, 0, sizeof(float) * WH);
+        continue;
       }
+      const float *src = x + (c * H + sy) * W;
+      // Columns j with 0 <= 2j + px - P < W.
+      int64_t jlo =
+          std::min<int64_t>(WH, std::max<int64_t>(0, (P - px + 1) / 2));
+      int64_t jhi = std::max<int64_t>(
+          jlo, std::min<int64_t>(WH, (W + P - px + 1) / 2));
+      for (int64_t j = 0; j < jlo; ++j)
+        row[j] = 0.f;
+      int64_t j = jlo;
+      for (; j + Isa::kLanes <= jhi &&
+             2 * (j + Isa::kLanes) - 1 + px - P <= W - 1;
+           j += Isa::kLanes)
+        Isa::store(row + j, Isa::evens(src + (2 * j + px - P)));
+      for (; j < jhi; ++j)
+        row[j] = src[2 * j + px - P];
+      for (int64_t j = jhi; j < WH; ++j)
+        row[j] = 0.f;
+    }
+  }
+}
+
+/// Phase rows [i0, i1) of every channel (splitPhaseRow), channel by channel.
+template <int64_t C, int64_t H, int64_t W, int64_t P>
+void splitPhaseRows(const float *x, float *y, int64_t i0, int64_t i1) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = i0; i < i1; ++i)
+      splitPhaseRow<C, H, W, P>(x, y, c, i);
+}
+
+/// Splits the whole map into its four stride-2 phases (splitPhaseRow),
+/// reading the input once, front to back, row pair by row pair (row phase by
+/// row phase read every other row, twice over, which the prefetchers follow
+/// badly: 3× slower at 16 × 320²).
+template <int64_t C, int64_t H, int64_t W, int64_t P>
+void splitPhases(const float *x, float *y) {
+  constexpr int64_t HH = (H + 2 * P + 1) / 2;
+#pragma omp parallel for schedule(static)
+  for (int64_t ci = 0; ci < C * HH; ++ci)
+    splitPhaseRow<C, H, W, P>(x, y, ci / HH, ci % HH);
+}
+
+/// Bytes of phase planes a band of a banded stride-2 convolution splits and
+/// then reads (phaseBandedConv): about a quarter of the smallest L2 seen
+/// (Zen 3, 512 KiB), so they are still there when the GEMM reads them.
+constexpr int64_t kPhaseBandBytes = 256 * 1024;
+
+/// A stride-2 convolution of one image and one group as its phase split and
+/// grid GEMM (gridGemmPanelRange) in bands: each thread takes an equal range
+/// of the grid's panels and, band by band (kPhaseBandBytes of phase rows),
+/// splits the phase rows the band's panels read and runs the GEMM over them
+/// while they are in L2. Split whole first, the planes (6.5 MB at 16 × 320²)
+/// were back in L3 or memory when the GEMM's 144–576 scattered tap rows read
+/// them (docs/design-notes.md, session 12). A thread splits only the rows of
+/// its own range ([first row its first panel reads, the next thread's
+/// first)), so no row is written twice; before one barrier, each splits the
+/// rows of its range that an earlier thread reads (the tap halo, and for
+/// thread 0 the rows the last panels' padding columns reach past the map),
+/// so after it no thread reads a row another one is writing. Where one
+/// thread's range is too short for that, everything is split first. The same
+/// sums in the same order as splitPhases then packedGemm: bit-identical.
+template <int64_t CI, int64_t H, int64_t W, int64_t P, Act A>
+void phaseBandedConv(int64_t M, int64_t K, const float *x,
+                     const float *apacked, const BSource &b, const float *bias,
+                     const float *res, float *c, const CLayout &cl) {
+  constexpr int64_t HH = (H + 2 * P + 1) / 2, WH = (W + 2 * P + 1) / 2;
+  const int64_t panels = panelCount(gridColumns(b));
+  int64_t reach = 0; // the farthest a tap reads into its phase plane
+  for (int64_t k = 0; k < K; ++k)
+    reach = std::max(reach, b.koff[k] % (HH * WH));
+  // Rows [.., endRow(p1)) of every plane hold what panels [.., p1) read.
+  auto endRow = [&](int64_t p1) {
+    return std::min(HH, (p1 * kTileCols - 1 + reach) / WH + 1);
+  };
+  // Rows past the planes' last that the last panels read (of the next plane).
+  const int64_t wrap = std::max<int64_t>(
+      0, (panels * kTileCols - 1 + reach) / WH + 1 - HH);
+  // Whole blocks of panels (gridGemmPanelRange's unit), at least one.
+  const int64_t bandPanels = std::max<int64_t>(
+      kPanelsPerBlock, kPhaseBandBytes / (4 * CI * WH * int64_t(sizeof(float))) *
+                           WH / kTileCols / kPanelsPerBlock * kPanelsPerBlock);
+  float *planes = const_cast<float *>(b.base);
+#pragma omp parallel
+  {
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    auto firstPanel = [&](int64_t t) { return panels * t / threads; };
+    auto firstRow = [&](int64_t t) {
+      return t == threads ? HH : firstPanel(t) * kTileCols / WH;
+    };
+    const int64_t p0 = firstPanel(thread), p1 = firstPanel(thread + 1);
+    const int64_t r0 = firstRow(thread), r1 = firstRow(thread + 1);
+    // Banded only if every thread's rows cover what the threads before it
+    // (and, for thread 0, the wrap) read of them.
+    bool banded = wrap <= firstRow(std::min<int64_t>(1, threads));
+    for (int64_t t = 1; t < threads; ++t)
+      banded = banded && endRow(firstPanel(t)) <= firstRow(t + 1);
+    int64_t done = r0;
+    if (!banded || threads > 1) {
+      int64_t pre = banded ? std::max(endRow(p0), thread == 0 ? wrap : 0)
+                           : r1;
+      pre = std::min(std::max(pre, r0), r1);
+      splitPhaseRows<CI, H, W, P>(x, planes, r0, pre);
+      done = pre;
+#pragma omp barrier
+    }
+    for (int64_t pa = p0; pa < p1; pa += bandPanels) {
+      const int64_t pb = std::min(p1, pa + bandPanels);
+      const int64_t need = std::min(endRow(pb), r1);
+      if (need > done) {
+        splitPhaseRows<CI, H, W, P>(x, planes, done, need);
+        done = need;
+      }
+      gridGemmPanelRange<A>(M, K, apacked, b, bias, res, c, cl, pa, pb);
     }
   }
 }
@@ -159,8 +247,10 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
     // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
+    const bool bandedSplit = images == 1 && G == 1;
     for (int64_t i = 0; i < images; ++i) {
-      splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
+      if (!bandedSplit)
+        splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
       std::fill_n(scratch + (i + 1) * SCRATCH - SLACK, SLACK, 0.f);
     }
     for (int64_t g = 0; g < G; ++g) {
@@ -171,6 +261,13 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
       }
       BSource b{scratch, koff, 0, WO, WH, 1, HO, images > 1 ? SCRATCH : 0,
                 SCRATCH};
+      if (bandedSplit) {
+        if (gridReadable(b, HO * WO, KK, cl)) {
+          phaseBandedConv<CI, H, W, P, A>(COG, KK, x, w, b, bias, res, y, cl);
+          continue;
+        }
+        splitPhases<CI, H, W, P>(x, scratch);
+      }
       run(g, b);
     }
     return;
