@@ -211,7 +211,8 @@ void padBorder(const float *x, float *y) {
 /// General grouped conv (NCHW) as a packed implicit GEMM per group
 /// (Gemm.h): B's rows are the input channel taps, read from the input
 /// itself (1×1 unpadded), from its four stride-2 phase planes (stride 2,
-/// so every tap reads a contiguous row) or from the zero-padded input (other
+/// so every tap reads a contiguous row; one image of one group splits them
+/// in bands, phaseBandedConv) or from the zero-padded input (other
 /// strides and dilations); no im2col matrix is ever written. `w` is packed
 /// per group (Packing.h); bias, activation and the residual `res` (the
 /// result's layout, or null) are fused. A batch of `images` runs as one
