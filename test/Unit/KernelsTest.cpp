@@ -104,11 +104,19 @@ TEST(Kernels, Conv2dOnRowGrid) {
   checkGridConv<12, 20, 37, 18, 3, 1, 1, 3>();  // padded stride 1, groups
   checkGridConv<6, 15, 15, 9, 5, 1, 2, 1>();    // 5×5: slack (K − 1) more
   checkGridConv<4, 21, 64, 8, 5, 2, 2, 1>();    // stride 2, 5×5
-  // Stride 2 in bands (phaseBandedConv: 16 panels, 12 phase rows a band):
-  // several bands on every thread, so rows are split while other threads'
-  // GEMMs read theirs; 5×5 reaches two rows into the next thread's range.
+  // Stride 2 in bands (phaseBandedConv; on AVX-512 16 panels, about 16
+  // phase rows a band): several bands a thread up to 3 threads, so rows are
+  // split while other threads' GEMMs read theirs; 5×5 reaches two rows into
+  // the next thread's range.
   checkGridConv<16, 160, 96, 20, 3, 2, 1, 1>();
   checkGridConv<16, 130, 141, 8, 5, 2, 2, 1>();
+  // A phase row wider than two tiles (some threads' panels inside one row);
+  // an even K on an odd map (its last phase row is never split nor read:
+  // the NaN scratch shows it); 256 channels (the band clamped to one block
+  // of panels, several on every thread).
+  checkGridConv<8, 21, 200, 8, 3, 2, 1, 1>();
+  checkGridConv<4, 11, 13, 8, 2, 2, 0, 1>();
+  checkGridConv<256, 34, 160, 8, 3, 2, 1, 1>();
 }
 
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile
