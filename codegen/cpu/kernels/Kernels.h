@@ -166,7 +166,7 @@ void phaseBandedConv(int64_t M, int64_t K, const float *x,
     const int64_t r0 = firstRow(thread), r1 = firstRow(thread + 1);
     // Banded only if every thread's rows cover what the threads before it
     // (and, for thread 0, the wrap) read of them.
-    bool banded = wrap <= firstRow(std::min<int64_t>(1, threads));
+    bool banded = wrap <= firstRow(1);
     for (int64_t t = 1; t < threads; ++t)
       banded = banded && endRow(firstPanel(t)) <= firstRow(t + 1);
     int64_t done = r0;
