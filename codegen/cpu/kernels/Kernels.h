@@ -133,10 +133,12 @@ constexpr int64_t kPhaseBandBytes = 256 * 1024;
 /// so after it no thread reads a row another one is writing. Where one
 /// thread's range is too short for that, everything is split first. The same
 /// sums in the same order as splitPhases then packedGemm: bit-identical.
+/// `planes` is the (writable) scratch that b reads.
 template <int64_t CI, int64_t H, int64_t W, int64_t P, Act A>
 void phaseBandedConv(int64_t M, int64_t K, const float *x,
-                     const float *apacked, const BSource &b, const float *bias,
-                     const float *res, float *c, const CLayout &cl) {
+                     const float *apacked, const BSource &b, float *planes,
+                     const float *bias, const float *res, float *c,
+                     const CLayout &cl) {
   constexpr int64_t HH = (H + 2 * P + 1) / 2, WH = (W + 2 * P + 1) / 2;
   const int64_t panels = panelCount(gridColumns(b));
   int64_t reach = 0; // the farthest a tap reads into its phase plane
@@ -153,7 +155,6 @@ void phaseBandedConv(int64_t M, int64_t K, const float *x,
   const int64_t bandPanels = std::max<int64_t>(
       kPanelsPerBlock, kPhaseBandBytes / (4 * CI * WH * int64_t(sizeof(float))) *
                            WH / kTileCols / kPanelsPerBlock * kPanelsPerBlock);
-  float *planes = const_cast<float *>(b.base);
 #pragma omp parallel
   {
     int64_t thread, threads;
@@ -248,29 +249,29 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
     // (oy + ky / 2, ox + kx / 2).
     constexpr int64_t HH = (HP + 1) / 2, WH = (WP + 1) / 2;
-    const bool bandedSplit = images == 1 && G == 1;
-    for (int64_t i = 0; i < images; ++i) {
-      if (!bandedSplit)
-        splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
-      std::fill_n(scratch + (i + 1) * SCRATCH - SLACK, SLACK, 0.f);
-    }
-    for (int64_t g = 0; g < G; ++g) {
+    auto phaseSource = [&](int64_t g) {
       for (int64_t r = 0; r < KK; ++r) {
         int64_t ci = g * CIG + r / (K * K), ky = (r / K) % K, kx = r % K;
         int64_t phase = (ky % 2) * 2 + kx % 2;
         koff[r] = (phase * CI + ci) * HH * WH + (ky / 2) * WH + kx / 2;
       }
-      BSource b{scratch, koff, 0, WO, WH, 1, HO, images > 1 ? SCRATCH : 0,
-                SCRATCH};
-      if (bandedSplit) {
-        if (gridReadable(b, HO * WO, KK, cl)) {
-          phaseBandedConv<CI, H, W, P, A>(COG, KK, x, w, b, bias, res, y, cl);
-          continue;
-        }
-        splitPhases<CI, H, W, P>(x, scratch);
+      return BSource{scratch, koff, 0, WO, WH, 1, HO,
+                     images > 1 ? SCRATCH : 0, SCRATCH};
+    };
+    for (int64_t i = 0; i < images; ++i)
+      std::fill_n(scratch + (i + 1) * SCRATCH - SLACK, SLACK, 0.f);
+    if (images == 1 && G == 1) {
+      const BSource b = phaseSource(0);
+      if (gridReadable(b, HO * WO, KK, cl)) {
+        phaseBandedConv<CI, H, W, P, A>(COG, KK, x, w, b, scratch, bias, res,
+                                        y, cl);
+        return;
       }
-      run(g, b);
     }
+    for (int64_t i = 0; i < images; ++i)
+      splitPhases<CI, H, W, P>(x + i * xStride, scratch + i * SCRATCH);
+    for (int64_t g = 0; g < G; ++g)
+      run(g, phaseSource(g));
     return;
   }
   const float *padded = x;
