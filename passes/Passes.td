@@ -58,7 +58,9 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     `winograd_f4` / `winograd_f2` (3×3, stride 1, padding 1, dilation 1,
     groups 1, at least 32 input and output channels, a map of at least
     `panel-columns` 4×4 tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3), chosen
-    by the `winograd` option) or `im2col_gemm`;
+    by the `winograd` option), `direct_s2` (3×3, stride 2, padding 1,
+    dilation 1, groups 1, with `direct-stride2`: the direct kernel with
+    output channels in lanes, DirectConv.h) or `im2col_gemm`;
     attention chooses `window_attention` or `global_attention`; a `view`
     slice is `view`, a cat with in-place inputs `concat_in_place`, a
     streaming EMA `ema_streaming`; the other ops map one to one
@@ -88,6 +90,10 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Option<"panelColumns", "panel-columns", "int64_t", /*default=*/"48",
            "Columns of the target's GEMM panel (AVX-512 48, AVX2 16, SSE "
            "8): Winograd needs at least one panel of 4×4 tiles">,
+    Option<"directStride2", "direct-stride2", "bool", /*default=*/"false",
+           "3×3 stride-2 padding-1 ungrouped convolutions by the direct "
+           "kernel (direct_s2) instead of the implicit GEMM through phase "
+           "planes (irmb-compile sets it for AVX2 builds)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every 3×3 convolution: its kernel and why">
   ];

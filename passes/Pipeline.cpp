@@ -79,6 +79,7 @@ void buildPipeline(PassManager &pm, const FusionOptions &options) {
   IRMBSelectKernelsPassOptions select;
   select.winograd = options.winograd;
   select.panelColumns = options.panelColumns;
+  select.directStride2 = options.directStride2;
   select.report = options.report;
   pm.addPass(createIRMBSelectKernelsPass(select));
 }

@@ -31,6 +31,9 @@ struct FusionOptions {
   std::string winograd = "f4";
   /// The CPU GEMM's panel width (irmb-select-kernels' panel-columns).
   int64_t panelColumns = 48;
+  /// 3×3 stride-2 convolutions by the direct kernel (irmb-select-kernels'
+  /// direct-stride2).
+  bool directStride2 = false;
   /// All fusions enabled.
   static FusionOptions all();
 };

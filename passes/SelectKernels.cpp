@@ -66,12 +66,20 @@ std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
   return "";
 }
 
+/// Whether a convolution is the direct kernel's shape (DirectConv.h): 3×3,
+/// stride 2, padding 1, dilation 1, one group.
+bool directStride2Shape(Conv2dOp c) {
+  return c.getKernel() == 3 && c.getStride() == 2 && c.getPadding() == 1 &&
+         c.getDilation() == 1 && c.getGroups() == 1;
+}
+
 /// The kernel of a convolution, by shape; `winograd` is the pass option
 /// (f4, f2 or off), `panelColumns` the GEMM panel width of the target (see
-/// winogradObstacle). With `report`, 3×3 convolutions get a remark
-/// "winograd <site>: <kernel> | not used: <why>".
+/// winogradObstacle), `direct` the direct-stride2 option. With `report`,
+/// 3×3 convolutions get a remark "winograd <site>: <kernel> | not used:
+/// <why>", and those run by the direct kernel "direct <site>: direct_s2".
 StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
-                     bool report) {
+                     bool direct, bool report) {
   auto in = cast<RankedTensorType>(c.getInput().getType());
   auto out = cast<RankedTensorType>(c.getType());
   int64_t cin = in.getDimSize(1), cout = out.getDimSize(1);
@@ -85,9 +93,11 @@ StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
                        : winogradObstacle(c, cin, cout, winograd == "f2" ? 2 : 4,
                                           panelColumns);
-  StringRef kernel = !obstacle.empty() ? "im2col_gemm"
-                     : winograd == "f2" ? "winograd_f2"
-                                        : "winograd_f4";
+  const bool byDirect = obstacle.size() && direct && directStride2Shape(c);
+  StringRef kernel = byDirect             ? "direct_s2"
+                     : !obstacle.empty() ? "im2col_gemm"
+                     : winograd == "f2"   ? "winograd_f2"
+                                          : "winograd_f4";
   if (report) {
     std::string site = "conv3x3 " + std::to_string(cin) + "->" +
                        std::to_string(cout) + " at " +
@@ -97,16 +107,18 @@ StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
       c.emitRemark() << "winograd " << site << ": " << kernel;
     else
       c.emitRemark() << "winograd " << site << ": not used: " << obstacle;
+    if (byDirect)
+      c.emitRemark() << "direct " << site << ": " << kernel;
   }
   return kernel;
 }
 
 /// The kernel of a primitive op, or "" for ops that are not primitives.
 StringRef kernelFor(Operation *op, StringRef winograd, int64_t panelColumns,
-                    bool report) {
+                    bool direct, bool report) {
   return llvm::TypeSwitch<Operation *, StringRef>(op)
       .Case([&](Conv2dOp c) {
-        return convKernel(c, winograd, panelColumns, report);
+        return convKernel(c, winograd, panelColumns, direct, report);
       })
       .Case([](BatchNormOp) { return "channel_affine"; })
       .Case([](ActivationOp) { return "activation"; })
@@ -144,7 +156,8 @@ struct IRMBSelectKernelsPass final
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<IRMBDialect>(op->getDialect()))
         return WalkResult::advance();
-      StringRef kernel = kernelFor(op, winograd, panelColumns, report);
+      StringRef kernel =
+          kernelFor(op, winograd, panelColumns, directStride2, report);
       if (kernel.empty()) {
         op->emitOpError("is not a primitive op (run --irmb-decompose first)");
         return WalkResult::interrupt();

@@ -329,9 +329,10 @@ WeightBlob::foldConv(StringRef wKey, std::optional<StringRef> bKey,
 }
 
 FailureOr<WeightBlob::ConvTensors>
-WeightBlob::convTensors(Conv2dOp c, int64_t tileRows, int64_t winogradTile) {
+WeightBlob::convTensors(Conv2dOp c, int64_t tileRows, int64_t winogradTile,
+                        int64_t coLanes) {
   ConvTensors t;
-  if (!c.getNorm() && !c.getInputNorm() && tileRows == 0) {
+  if (!c.getNorm() && !c.getInputNorm() && tileRows == 0 && coLanes == 0) {
     // Nothing to fold or pack: the checkpoint tensors as they are.
     FailureOr<int64_t> w = tensor(c.getWeight(), c);
     if (failed(w))
@@ -361,6 +362,12 @@ WeightBlob::convTensors(Conv2dOp c, int64_t tileRows, int64_t winogradTile) {
     for (int64_t xi = 0; xi < positions; ++xi)
       ::irmb::kernels::packWeights(u.data() + xi * cout * cin, cout, cin,
                                    tileRows, f->weight.data() + xi * cout * cin);
+  } else if (coLanes > 0) {
+    int64_t k = static_cast<int64_t>(f->weight.size()) / cout;
+    std::vector<float> packed((cout + coLanes - 1) / coLanes * coLanes * k);
+    ::irmb::kernels::packCoLanes(f->weight.data(), cout, k, coLanes,
+                                 packed.data());
+    f->weight = std::move(packed);
   } else if (tileRows > 0) {
     int64_t groups = static_cast<int64_t>(c.getGroups());
     int64_t rows = cout / groups;

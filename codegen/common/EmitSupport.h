@@ -97,13 +97,17 @@ public:
   /// for CPU micro-kernel tiles of that many rows (kernels/Packing.h); with
   /// `winogradTile` 2 or 4 (a 3×3 ungrouped conv) the weight is first
   /// transformed for F(m×m, 3×3) (kernels/WinogradTransforms.h) and each
-  /// tile position packed as its own Cout × Cin operand.
+  /// tile position packed as its own Cout × Cin operand; with `coLanes` > 0
+  /// (an ungrouped conv run by the direct kernel, kernels/DirectConv.h)
+  /// packed with output channels in blocks of that many lanes
+  /// (packCoLanes).
   struct ConvTensors {
     int64_t weight = -1, bias = -1;
   };
   mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv,
                                            int64_t tileRows = 0,
-                                           int64_t winogradTile = 0);
+                                           int64_t winogradTile = 0,
+                                           int64_t coLanes = 0);
 
   /// Blob offsets of an EMA's tensors: gn weight/bias, conv1x1 weight/bias,
   /// conv3x3 weight/bias, then (with an input norm) its folded scale/shift.

@@ -45,7 +45,8 @@ class Emitter {
 public:
   Emitter(const WeightMap &weights, const CpuOptions &options)
       : blob(weights), options(options),
-        tileRows(gemmTileRows(resolvedIsa(options.isa))) {}
+        tileRows(gemmTileRows(resolvedIsa(options.isa))),
+        panelColumns(gemmPanelColumns(resolvedIsa(options.isa))) {}
 
   FailureOr<CpuModule> run(ModuleOp module) {
     FailureOr<ModelBody> model = modelBody(module);
@@ -333,11 +334,13 @@ private:
 
   LogicalResult emitConv(Conv2dOp c) {
     bool depthwise = kernelOf(c) == "depthwise";
+    bool direct = kernelOf(c) == "direct_s2";
     int64_t winograd = kernelOf(c) == "winograd_f4"   ? 4
                        : kernelOf(c) == "winograd_f2" ? 2
                                                       : 0;
-    FailureOr<WeightBlob::ConvTensors> t =
-        blob.convTensors(c, depthwise ? 0 : tileRows, winograd);
+    FailureOr<WeightBlob::ConvTensors> t = blob.convTensors(
+        c, depthwise || direct ? 0 : tileRows, winograd,
+        direct ? panelColumns : 0);
     if (failed(t))
       return failure();
     auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
@@ -354,6 +357,13 @@ private:
                            "{6}, {7}>(x0, {8}, {9}, {10}, y);\n",
                            in[1], in[2], in[3], k, s, p, d, actName(c.getAct()),
                            weight(t->weight), bias, res)
+                 .str();
+    } else if (direct) {
+      body = llvm::formatv("  directConv3x3s2<{0}, {1}, {2}, {3}, {4}>(x0, {5}, "
+                           "{6}, {7}, y, images, sx0, sy, {8});\n",
+                           in[1], in[2], in[3], out[1], actName(c.getAct()),
+                           weight(t->weight), bias, res,
+                           c.getResidual() ? "sx1" : "0")
                  .str();
     } else if (winograd) {
       // The group's images through every GEMM at once.
@@ -417,8 +427,9 @@ private:
         << "#include \"Kernels.h\"\n#include \"ModelAbi.h\"\n"
         << "#include <chrono>\n#include <omp.h>\n\n"
         << "using namespace irmb::kernels;\n\n"
-        << "static_assert(kTileRows == " << tileRows
-        << ", \"the weights are packed for " << resolvedIsa(options.isa)
+        << "static_assert(kTileRows == " << tileRows << " && kTileCols == "
+        << panelColumns << ", \"the weights are packed for "
+        << resolvedIsa(options.isa)
         << " micro-kernel tiles: build with the -march of --cpu "
         << options.isa << "\");\n\n"
         << "extern \"C\" const char irmb_weights[];\n"
@@ -507,7 +518,9 @@ private:
   llvm::DenseMap<Value, std::string> names;
   std::ostringstream functions, calls;
   KernelTable kernels;
-  int64_t tileRows;
+  /// The ISA's micro-kernel tile: rows (GEMM weights are packed for them)
+  /// and columns (the direct convolution's output channels per block).
+  int64_t tileRows, panelColumns;
 };
 
 } // namespace

@@ -119,6 +119,56 @@ TEST(Kernels, Conv2dOnRowGrid) {
   checkGridConv<256, 34, 160, 8, 3, 2, 1, 1>();
 }
 
+/// The direct 3×3 stride-2 convolution (DirectConv.h) against ATen and
+/// against conv2d's implicit GEMM through phase planes, which sums in the
+/// same order: the results must be bit-identical, on 1, 2, 3 and 7 threads
+/// (rows split between them; 7 leaves some without any on small maps), for
+/// two images with a residual (image strides past the images' ends), the
+/// output filled with NaN first.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO> void checkDirectConv() {
+  constexpr int64_t HO = (H - 1) / 2 + 1, WO = (W - 1) / 2 + 1, K = CI * 9;
+  at::manual_seed(CI * 29 + W * 3 + CO);
+  at::Tensor x = at::randn({2, CI, H, W}), w = at::randn({CO, CI, 3, 3});
+  at::Tensor b = at::randn({CO}), r = at::randn({2, CO, HO, WO});
+  at::Tensor want =
+      at::silu(at::conv2d(x, w, b, {2, 2}, {1, 1}, {1, 1}, 1)) + r;
+  std::vector<float> lanes(directConvWeightFloats(CI, CO), NAN);
+  packCoLanes(w.data_ptr<float>(), CO, K, kTileCols, lanes.data());
+  std::vector<float> packed(w.numel());
+  packWeights(w.data_ptr<float>(), CO, K, kTileRows, packed.data());
+  std::vector<float> scratch(convScratchFloats(CI, H, W, 3, 2, 1, 1, 1));
+  at::Tensor viaGemm = at::empty_like(want);
+  for (int64_t i = 0; i < 2; ++i)
+    conv2d<CI, H, W, CO, 3, 2, 1, 1, 1, Act::Silu>(
+        x[i].data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+        r[i].data_ptr<float>(), viaGemm[i].data_ptr<float>(), scratch.data());
+  const int before = omp_get_max_threads();
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    omp_set_num_threads(threads);
+    at::Tensor got = at::full(want.sizes(), NAN);
+    directConv3x3s2<CI, H, W, CO, Act::Silu>(
+        x.data_ptr<float>(), lanes.data(), b.data_ptr<float>(),
+        r.data_ptr<float>(), got.data_ptr<float>(), 2, CI * H * W,
+        CO * HO * WO, CO * HO * WO);
+    EXPECT_LT(maxRelative(got, want), 1e-5);
+    EXPECT_TRUE(at::equal(got, viaGemm));
+  }
+  omp_set_num_threads(before);
+}
+
+TEST(Kernels, DirectConvStride2) {
+  checkDirectConv<16, 40, 20, 24>();  // a partial channel block
+  checkDirectConv<5, 11, 13, 7>();    // odd map: right border copy
+  checkDirectConv<3, 21, 63, 16>();   // the stem's 3 channels, odd width
+  checkDirectConv<40, 9, 7, 19>();    // channel blocks of 16 + 16 + 8
+  checkDirectConv<7, 9, 200, 40>();   // 100 pixels a row: remainder tiles
+  checkDirectConv<4, 1, 1, 8>();      // one pixel: every tap but one padding
+  checkDirectConv<8, 2, 3, 5>();      // narrower than a tile
+  checkDirectConv<6, 6, 26, 33>();    // 13 pixels: a tile and a remainder
+  checkDirectConv<64, 20, 20, 64>();  // yolo-like, 4 channel blocks (AVX2)
+}
+
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile
 /// is 8 × 3, AVX2 6 × 2) against plain loops, overwriting and accumulating,
 /// with this build's ISA.

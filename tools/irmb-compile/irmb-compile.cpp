@@ -54,6 +54,9 @@ struct Options {
   std::string cudaArch = "sm_80,sm_90a", cudaSources;
   int64_t imageGroup = 1;
   bool winogradGiven = false;
+  /// 3×3 stride-2 convolutions by the direct kernel: auto (AVX2 builds,
+  /// where it was measured faster), on or off.
+  std::string directConv = "auto";
   bool summary = false, cudaEmulate = false;
   mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
   ModelOptions modelOptions;
@@ -73,7 +76,8 @@ const char *usage =
     "[--cuda-sources DIR]\n"
     "                    [--fusion=all|none] [--disable-fusion=NAME,...] "
     "[--enable-fusion=NAME,...] [--fusion-report]\n"
-    "                    [--winograd=f4|f2|off] [--image-group N]\n"
+    "                    [--winograd=f4|f2|off] [--direct-conv=auto|on|off] "
+    "[--image-group N]\n"
     "       (fusions, in pipeline order: window-attention, fold-bn, ema, "
     "depthwise,\n        conv-epilogue, merge-qkv, concat)\n"
     "       irmb-compile MODEL.yaml (--summary | "
@@ -118,6 +122,12 @@ Options parseCommandLine(int argc, char **argv) {
           o.fusion.winograd != "off")
         throw UsageError{"--winograd=" + o.fusion.winograd +
                          " is not available (f4, f2, off)"};
+    } else if (arg == "--direct-conv") {
+      o.directConv = reader.value();
+      if (o.directConv != "auto" && o.directConv != "on" &&
+          o.directConv != "off")
+        throw UsageError{"--direct-conv=" + o.directConv +
+                         " is not available (auto, on, off)"};
     } else if (arg == "--image-group") {
       std::string v = reader.value();
       char *end = nullptr;
@@ -177,6 +187,9 @@ Options parseCommandLine(int argc, char **argv) {
         "--cuda-arch, --cuda-emulate and --cuda-sources need --target cuda"};
   if (o.target != "cpu" && o.winogradGiven)
     throw UsageError{"--winograd needs --target cpu (the CUDA target runs "
+                     "every convolution directly)"};
+  if (o.target != "cpu" && o.directConv != "auto")
+    throw UsageError{"--direct-conv needs --target cpu (the CUDA target runs "
                      "every convolution directly)"};
   if (o.target != "cpu" && o.imageGroup != 1)
     throw UsageError{"--image-group needs --target cpu (a CUDA model runs the "
@@ -340,9 +353,13 @@ int run(Options &options) {
   mlir::irmb::FusionOptions pipeline = options.fusion;
   if (options.target == "cuda")
     pipeline.winograd = "off"; // the CUDA target has no Winograd kernel
-  else
-    pipeline.panelColumns =
-        irmb::codegen::gemmPanelColumns(irmb::codegen::resolvedIsa(options.cpu));
+  else {
+    const std::string isa = irmb::codegen::resolvedIsa(options.cpu);
+    pipeline.panelColumns = irmb::codegen::gemmPanelColumns(isa);
+    pipeline.directStride2 =
+        options.directConv == "on" ||
+        (options.directConv == "auto" && isa == "avx2");
+  }
   mlir::irmb::buildPipeline(pm, pipeline);
   if (options.fusion.report)
     installFusionReportHandler(context);

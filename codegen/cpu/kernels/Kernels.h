@@ -6,8 +6,9 @@
 // function. Convolutions and projections run on the packed, cache-blocked
 // GEMM of Gemm.h (register-blocked intrinsics micro-kernels of
 // MicroKernel.h, weights packed by irmb-compile as Packing.h describes), the
-// 3×3 stride-1 ones chosen for it by Winograd (Winograd.h);
-// the other kernels are loops with constant trip counts that the host
+// 3×3 stride-1 ones chosen for it by Winograd (Winograd.h), the 3×3
+// stride-2 ones directly with channels in lanes (DirectConv.h); the other
+// kernels are loops with constant trip counts that the host
 // compiler vectorises for the chosen ISA (-march). Threads: OpenMP.
 //
 // Header-only and self-contained (no MLIR, no LibTorch): it is compiled into
@@ -17,6 +18,7 @@
 #ifndef IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 #define IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 
+#include "DirectConv.h"
 #include "Gemm.h"
 #include "Winograd.h"
 

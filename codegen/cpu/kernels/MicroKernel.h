@@ -213,7 +213,10 @@ static_assert(kTileCols == (kTileRows == kAvx512TileRows ? kAvx512TileCols
 /// in L1 while every row tile of A streams past it.
 constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
 
-// One accumulator row: its R·NV variables are named c<row><vector>.
+// One accumulator row: its R·NV variables are named c<row><vector>, row i
+// of C at c + i·ldc; a K step broadcasts row i's value from a + i·AS and
+// multiplies it with the step's B vectors b0, b1, b2. (Also the direct
+// convolution's micro-kernel, DirectConv.h, which undefines them.)
 #define IRMB_ROW_DECL(i)                                                       \
   typename V::Reg c##i##0 = V::zero(), c##i##1 = V::zero(),                   \
                   c##i##2 = V::zero();
@@ -227,7 +230,7 @@ constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
   }
 #define IRMB_ROW_FMA(i)                                                        \
   if constexpr (R > i) {                                                       \
-    typename V::Reg ai = V::broadcast(a + i);                                  \
+    typename V::Reg ai = V::broadcast(a + i * AS);                             \
     c##i##0 = V::fma(ai, b0, c##i##0);                                         \
     if constexpr (NV > 1)                                                      \
       c##i##1 = V::fma(ai, b1, c##i##1);                                       \
@@ -254,6 +257,7 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
             int64_t ldb, const int64_t *__restrict koff, float *__restrict c,
             int64_t ldc, bool accumulate) {
   static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
+  constexpr int64_t AS = 1; // a packed tile: a step's rows are consecutive
   IRMB_ROWS(IRMB_ROW_DECL)
   if (accumulate) {
     IRMB_ROWS(IRMB_ROW_LOAD)
@@ -296,11 +300,6 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
 }
 
 #undef IRMB_K_STEP
-#undef IRMB_ROWS
-#undef IRMB_ROW_STORE
-#undef IRMB_ROW_FMA
-#undef IRMB_ROW_LOAD
-#undef IRMB_ROW_DECL
 
 /// microKernelRows for one B addressing form.
 template <bool Offsets>

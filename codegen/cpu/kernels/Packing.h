@@ -11,8 +11,10 @@
 //   packed[t·tileRows·K + k·rows(t) + i] = A[t·tileRows + i][k]
 //
 // and the K block [k0, k1) of tile t starts at t·tileRows·K + k0·rows(t).
-// The packed matrix has exactly M·K floats. Plain C++, no intrinsics: the
-// emitter (built without -march) includes it too.
+// The packed matrix has exactly M·K floats. The direct convolution's
+// weights have the transposed arrangement (packCoLanes: output channels in
+// lanes). Plain C++, no intrinsics: the emitter (built without -march)
+// includes it too.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_PACKING_H
@@ -67,6 +69,25 @@ inline void packGroupedWeights(const T *a, int64_t groups, int64_t M, int64_t K,
                                int64_t tileRows, T *packed) {
   for (int64_t g = 0; g < groups; ++g)
     packWeights(a + g * M * K, M, K, tileRows, packed + g * M * K);
+}
+
+/// Packs the row-major M×K matrix `a` (a 3×3 convolution's OIHW weights,
+/// K = Cin·9) for the direct convolution (DirectConv.h), output channels in
+/// vector lanes: blocks of `lanes` rows, each stored k-major,
+///
+///   packed[(b·K + k)·lanes + j] = A[b·lanes + j][k]   (0 where b·lanes + j ≥ M)
+///
+/// so a K step reads one block's `lanes` weights as consecutive floats;
+/// `packed` holds ceil(M / lanes)·lanes·K floats.
+template <typename T>
+inline void packCoLanes(const T *a, int64_t M, int64_t K, int64_t lanes,
+                        T *packed) {
+  for (int64_t b = 0; b * lanes < M; ++b)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < lanes; ++j) {
+        int64_t m = b * lanes + j;
+        packed[(b * K + k) * lanes + j] = m < M ? a[m * K + k] : T(0);
+      }
 }
 
 } // namespace irmb::kernels

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Disassembles the GEMM micro-kernels of compiled models and fails on any
-stack access inside their loops.
+"""Disassembles the micro-kernels of compiled models (the GEMM's and the direct
+convolution's) and fails on any stack access inside their loops.
 
 Builds MODEL once per (ISA, host compiler, tuning) with irmb-compile (CXX and
 IRMB_CXXFLAGS select the compiler and -mtune), runs objdump on the .so, finds
-every instantiation of irmb::kernels::microKernel<...>, and inside each inner
+every instantiation of irmb::kernels::microKernel<...> and microKernelTaps<...>
+(DirectConv.h), and inside each inner
 loop (the range from a backward jump's target to the jump that does FMAs and
 holds no other such loop) looks for a memory operand based on %rsp, or on %rbp where the function made %rbp
 its frame pointer: an accumulator or a B vector kept in memory. Prints one
@@ -24,6 +25,7 @@ import sys
 FUNC = re.compile(r"^([0-9a-f]+) <(.*)>:$")
 INSN = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
 JUMP = re.compile(r"^j[a-z]*$")
+MICRO_KERNEL = re.compile(r"irmb::kernels::microKernel(Taps)?<")
 TARGET = re.compile(r"^([0-9a-f]+)\b")
 
 
@@ -71,7 +73,7 @@ def check(so):
                          capture_output=True, text=True, check=True).stdout
     kernels, failures, loop_sizes = 0, [], []
     for name, body in functions(out):
-        if "irmb::kernels::microKernel<" not in name or name.endswith("@plt"):
+        if not MICRO_KERNEL.search(name) or name.endswith("@plt"):
             continue
         kernels += 1
         frame_pointer = any(m == "mov" and ops.startswith("%rsp,%rbp")

@@ -1,0 +1,229 @@
+//===- DirectConv.h - 3×3 stride-2 convolution with channels in lanes -*- C++ -*-===//
+//
+// The 3×3, stride-2, padding-1 convolution (every downsampling Conv of the
+// YOLO backbones and necks) computed directly from its NCHW input, with the
+// output channels in the vector lanes and the output pixels in the register
+// tile's rows: each K step (an input channel and a tap) loads NV vectors of
+// weights (packed at compile time, packCoLanes in Packing.h) and broadcasts
+// R input pixels two floats apart from the tap's input row, where they lie.
+// Nothing is copied but a few columns at the left (and, for odd widths,
+// right) border, so there is no phase split and no im2col; the GEMM form
+// (conv2d through phase planes) reads its taps as 144–1152 scattered rows
+// and writes 6.5 MB of planes first.
+//
+// Per output row and block of kTileCols output channels, the input
+// channels go in blocks of kDirectCiBlock (9 taps each: the block's weights,
+// 9 KB on AVX2, stay in L1 across the row's pixel tiles), accumulating into
+// a row buffer of [pixel][channel]; the row is then transposed into the
+// output's channel rows with bias, activation and residual (biasActivateRow).
+// Threads take equal ranges of (image, output row). The sums run in the
+// GEMM form's order (input channel, then ky, kx), zero taps included, so
+// the results are bit-identical to conv2d's.
+//
+//===----------------------------------------------------------------------===//
+#ifndef IRMB_CODEGEN_CPU_KERNELS_DIRECTCONV_H
+#define IRMB_CODEGEN_CPU_KERNELS_DIRECTCONV_H
+
+#include "Gemm.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace irmb::kernels {
+
+/// c[i·CB + j] (+)= Σ_k taps[k][off + S·i] · w[k·CB + j] for i < R pixels,
+/// j < CB = NV·L channels, k < kc: the direct convolution's micro-kernel
+/// (the GEMM micro-kernel of MicroKernel.h with the roles of its operands
+/// exchanged: the weights are the vectors, the input the broadcasts).
+template <typename V, int64_t R, int64_t NV, int64_t S>
+__attribute__((noinline)) static void
+microKernelTaps(int64_t kc, const float *const *__restrict taps, int64_t off,
+                const float *__restrict w, float *__restrict c,
+                bool accumulate) {
+  static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
+  // MicroKernel.h's accumulator rows: pixel i's row of c is ldc = CB floats
+  // after pixel i − 1's, its input S floats after.
+  constexpr int64_t CB = NV * V::kLanes, ldc = CB, AS = S;
+  IRMB_ROWS(IRMB_ROW_DECL)
+  if (accumulate) {
+    IRMB_ROWS(IRMB_ROW_LOAD)
+  }
+  // Two steps per iteration, GCC's unroller (as the AVX2 GEMM kernel).
+#pragma GCC unroll 2
+  for (int64_t k = kc; k > 0; --k) {
+    const float *a = *taps++ + off;
+    typename V::Reg b0 = V::load(w), b1 = b0, b2 = b0;
+    if constexpr (NV > 1)
+      b1 = V::load(w + V::kLanes);
+    if constexpr (NV > 2)
+      b2 = V::load(w + 2 * V::kLanes);
+    w += CB;
+    IRMB_ROWS(IRMB_ROW_FMA)
+  }
+  IRMB_ROWS(IRMB_ROW_STORE)
+}
+
+#undef IRMB_ROWS
+#undef IRMB_ROW_STORE
+#undef IRMB_ROW_FMA
+#undef IRMB_ROW_LOAD
+#undef IRMB_ROW_DECL
+
+/// microKernelTaps of this build's tile for a runtime pixel count (1 ..
+/// kTileRows).
+template <int64_t S>
+inline void microKernelTapsRows(int64_t pixels, int64_t kc,
+                                const float *const *taps, int64_t off,
+                                const float *w, float *c, bool accumulate) {
+  constexpr int64_t NV = kTileVectors;
+  switch (pixels) {
+  case 8:
+    if constexpr (kTileRows >= 8)
+      return microKernelTaps<Isa, 8, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 7:
+    if constexpr (kTileRows >= 7)
+      return microKernelTaps<Isa, 7, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 6:
+    if constexpr (kTileRows >= 6)
+      return microKernelTaps<Isa, 6, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 5:
+    if constexpr (kTileRows >= 5)
+      return microKernelTaps<Isa, 5, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 4:
+    return microKernelTaps<Isa, 4, NV, S>(kc, taps, off, w, c, accumulate);
+  case 3:
+    return microKernelTaps<Isa, 3, NV, S>(kc, taps, off, w, c, accumulate);
+  case 2:
+    return microKernelTaps<Isa, 2, NV, S>(kc, taps, off, w, c, accumulate);
+  default:
+    return microKernelTaps<Isa, 1, NV, S>(kc, taps, off, w, c, accumulate);
+  }
+}
+
+/// Input channels per K block of the direct convolution: the block's
+/// packed weights (9 · kDirectCiBlock · kTileCols floats: 9 KiB on AVX2,
+/// 14 KiB on AVX-512) stay in L1 while the row's pixel tiles pass.
+/// Measured on Zen 1 (session 13): 8, 16 and 32 within noise of each other.
+constexpr int64_t kDirectCiBlock = kTileCols >= 48 ? 8 : 16;
+
+/// Floats of packed weights directConv3x3s2 reads: whole blocks of
+/// kTileCols output channels (Packing.h, packCoLanes).
+constexpr int64_t directConvWeightFloats(int64_t ci, int64_t co) {
+  return (co + kTileCols - 1) / kTileCols * kTileCols * ci * 9;
+}
+
+/// y = act(conv3×3(x, w, stride 2, padding 1) + bias) (+ res), NCHW, for
+/// `images` images (image i's input, output and residual xStride, yStride
+/// and resStride floats after image i − 1's); `w` is the folded OIHW weight
+/// packed by packCoLanes for kTileCols channels, `res` null or the
+/// output's layout.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO, Act A>
+void directConv3x3s2(const float *x, const float *w, const float *bias,
+                     const float *res, float *y, int64_t images = 1,
+                     int64_t xStride = 0, int64_t yStride = 0,
+                     int64_t resStride = 0) {
+  constexpr int64_t HO = (H - 1) / 2 + 1, WO = (W - 1) / 2 + 1;
+  constexpr int64_t CB = kTileCols, R = kTileRows, K = CI * 9;
+  constexpr int64_t CBLOCKS = (CO + CB - 1) / CB;
+  constexpr int64_t CIB = kDirectCiBlock < CI ? kDirectCiBlock : CI;
+  // Pixels [0, leftEnd) read a copy of each tap row's first 2R + 1 columns
+  // after a zero (the left padding), pixels [rightStart, WO) (W odd: the
+  // last pixel's right tap is the right padding) a copy of the row's last
+  // columns; the rest read the input in place.
+  constexpr int64_t leftEnd = R < WO ? R : WO;
+  constexpr int64_t rightStart =
+      W % 2 == 0 ? WO : (WO - R > leftEnd ? WO - R : leftEnd);
+  constexpr int64_t EDGE = 2 * R + 2; // floats of a border copy per tap row
+  constexpr int64_t ZEROS = 2 * WO + 2 * R + 2;
+#pragma omp parallel
+  {
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    // The thread's buffers, reused across calls; locals below, since naming
+    // a thread_local in a dlopen'ed model is a __tls_get_addr call.
+    thread_local std::vector<float> store;
+    thread_local std::vector<const float *> tapStore;
+    store.resize(2 * WO * CB + 2 * CI * 3 * EDGE + ZEROS);
+    tapStore.resize(3 * K);
+    float *const acc = store.data();          // [WO][CB]: the row's sums
+    float *const rowT = acc + WO * CB;        // [CB][WO]: transposed
+    float *const left = rowT + WO * CB;       // [CI·3][EDGE]
+    float *const right = left + CI * 3 * EDGE; // [CI·3][EDGE]
+    float *const zeros = right + CI * 3 * EDGE;
+    std::fill(zeros, zeros + ZEROS, 0.f);
+    // Per K step: its input row (in place), and its row in each border copy.
+    const float **const taps = tapStore.data();
+    const float **const ltaps = taps + K, **const rtaps = taps + 2 * K;
+    const int64_t rows = images * HO;
+    const int64_t r0 = rows * thread / threads,
+                  r1 = rows * (thread + 1) / threads;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t image = r / HO, oy = r % HO;
+      const float *xi = x + image * xStride;
+      for (int64_t ci = 0; ci < CI; ++ci)
+        for (int64_t ky = 0; ky < 3; ++ky) {
+          const int64_t iy = 2 * oy + ky - 1;
+          const bool inside = iy >= 0 && iy < H;
+          const float *row = xi + (ci * H + (inside ? iy : 0)) * W;
+          float *l = left + (ci * 3 + ky) * EDGE;
+          float *rt = right + (ci * 3 + ky) * EDGE;
+          // l[j] = row[j − 1], rt[j] = row[2·rightStart − 1 + j], zero
+          // outside the row.
+          for (int64_t j = 0; j < EDGE; ++j) {
+            const int64_t lx = j - 1, rx = 2 * rightStart - 1 + j;
+            l[j] = inside && lx >= 0 && lx < W ? row[lx] : 0.f;
+            if constexpr (rightStart < WO)
+              rt[j] = inside && rx >= 0 && rx < W ? row[rx] : 0.f;
+          }
+          for (int64_t kx = 0; kx < 3; ++kx) {
+            const int64_t k = (ci * 3 + ky) * 3 + kx;
+            // In place: pixel ox, tap kx is row[2·ox + kx − 1], read at
+            // taps[k] + (2·ox − 1) with ox ≥ 1.
+            taps[k] = inside ? row + kx : zeros;
+            ltaps[k] = l + kx;
+            rtaps[k] = rt + kx;
+          }
+        }
+      for (int64_t cb = 0; cb < CBLOCKS; ++cb) {
+        const float *wb = w + cb * K * CB;
+        for (int64_t c0 = 0; c0 < CI; c0 += CIB) {
+          const int64_t k0 = c0 * 9, kc = std::min(CIB, CI - c0) * 9;
+          const float *wk = wb + k0 * CB;
+          const bool more = c0 > 0;
+          microKernelTapsRows<2>(leftEnd, kc, ltaps + k0, 0, wk, acc, more);
+          for (int64_t ox = leftEnd, n = 0; ox < rightStart; ox += n) {
+            // A remainder of fewer than 4 pixels shares the last two tiles:
+            // narrow tiles have too few accumulators to hide FMA latency.
+            const int64_t rest = rightStart - ox;
+            n = rest > R && rest < R + 4 ? rest / 2 : std::min(R, rest);
+            microKernelTapsRows<2>(n, kc, taps + k0, 2 * ox - 1, wk,
+                                   acc + ox * CB, more);
+          }
+          if constexpr (rightStart < WO)
+            microKernelTapsRows<2>(WO - rightStart, kc, rtaps + k0, 0, wk,
+                                   acc + rightStart * CB, more);
+        }
+        // The row's channels: transposed, then bias, activation, residual.
+        const int64_t channels = std::min(CB, CO - cb * CB);
+        for (int64_t j = 0; j < channels; ++j)
+          for (int64_t ox = 0; ox < WO; ++ox)
+            rowT[j * WO + ox] = acc[ox * CB + j];
+        for (int64_t j = 0; j < channels; ++j) {
+          const int64_t co = cb * CB + j, at = (co * HO + oy) * WO;
+          biasActivateRow<A>(rowT + j * WO, bias ? bias[co] : 0.f,
+                             res ? res + image * resStride + at : nullptr,
+                             y + image * yStride + at, WO);
+        }
+      }
+    }
+  }
+}
+
+} // namespace irmb::kernels
+
+#endif // IRMB_CODEGEN_CPU_KERNELS_DIRECTCONV_H
