@@ -4,10 +4,23 @@
 # suites and the GoogleTest unit tests), a short fuzzing run of every
 # reader (build-fuzz/, clang-22) and the sanitized subset (build-sanitize/,
 # IRMB_SANITIZE, default address,undefined). Exits non-zero on any failure.
+# `./test.sh --quick`: the same install and build, then only the quick
+# subset (ninja check-irmb-quick: dialect, frontend, passes, unit tests,
+# fuzz replay and one compiled model, about a minute); the full suite is
+# what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")"
+case "${1:-}" in
+  "") ;;
+  --quick) quick=1 ;;
+  *) echo "usage: ./test.sh [--quick]" >&2; exit 2 ;;
+esac
 ./scripts/install-deps.sh
 ./scripts/build.sh
+if [ -n "${quick:-}" ]; then
+  echo "== running the quick subset (ninja check-irmb-quick)"
+  exec ninja -C build check-irmb-quick
+fi
 echo "== running tests"
 # The CUDA tests need nvcc (not a GPU); GPU-executing tests skip where
 # nvidia-smi finds no device. Say so up front rather than skip quietly.

@@ -39,4 +39,5 @@ echo "== running the sanitized subset"
 lit-22 -sv $dir/test/Frontend $dir/test/Unit $dir/test/Fuzz $dir/test/Runtime \
   $dir/test/Reference/checkpoint-errors.test $dir/test/Reference/golden-y11n-iema.test \
   $dir/test/Weights/pt-hostile.test $dir/test/Codegen/irmb-run.test \
-  $dir/test/Codegen/golden.test
+  $dir/test/Codegen/golden-yolov10n-iRMB.test $dir/test/Codegen/golden-yolov10n.test \
+  $dir/test/Codegen/golden-yolo11n-iEMA.test
