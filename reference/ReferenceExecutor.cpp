@@ -20,12 +20,12 @@
 using namespace mlir;
 using namespace mlir::irmb;
 using at::Tensor;
+using ::irmb::weights::kBatchNormEps;
 
 namespace irmb::reference {
 namespace {
 
 /// BatchNorm2d eps after Ultralytics' initialize_weights (§1.1).
-constexpr double kBatchNormEps = 1e-3;
 /// GroupNorm eps inside EMA (untouched by Ultralytics).
 constexpr double kGroupNormEps = 1e-5;
 

@@ -62,7 +62,7 @@ std::string shapeText(llvm::ArrayRef<int64_t> shape) {
 
 /// BatchNorm running variance that makes a BN an exact identity:
 /// (1 - eps) + eps rounds to 1 in float32, so 1/sqrt(var + eps) == 1.
-constexpr float kIdentityVariance = 1.0f - 1e-3f;
+constexpr float kIdentityVariance = 1.0f - static_cast<float>(kBatchNormEps);
 
 /// Fills the unfused entries of a fused unit from its fused tensors so the
 /// result computes exactly what the fused checkpoint computes: the fused

@@ -16,6 +16,11 @@
 
 namespace irmb::weights {
 
+/// The epsilon of every BatchNorm2d in an Ultralytics model (its Conv sets
+/// eps=0.001): the one constant the reference executor, the weight folding
+/// of the emitters and the identity BatchNorms of fused checkpoints share.
+constexpr double kBatchNormEps = 1e-3;
+
 /// One float32 tensor of the model.
 struct WeightTensor {
   std::vector<int64_t> shape;

@@ -9,7 +9,11 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/EmitCpp.h"
 
-#include "codegen/common/EmitSupport.h"
+#include "codegen/common/BuildLibrary.h"
+#include "codegen/common/KernelTable.h"
+#include "codegen/common/ModelQueries.h"
+#include "codegen/common/StoragePlan.h"
+#include "codegen/common/WeightBlob.h"
 
 #include "codegen/cpu/kernels/Kernels.h"
 

@@ -10,7 +10,11 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/cuda/EmitCuda.h"
 
-#include "codegen/common/EmitSupport.h"
+#include "codegen/common/BuildLibrary.h"
+#include "codegen/common/KernelTable.h"
+#include "codegen/common/ModelQueries.h"
+#include "codegen/common/StoragePlan.h"
+#include "codegen/common/WeightBlob.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "llvm/ADT/StringExtras.h"
