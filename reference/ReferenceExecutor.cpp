@@ -25,7 +25,6 @@ using ::irmb::weights::kBatchNormEps;
 namespace irmb::reference {
 namespace {
 
-/// BatchNorm2d eps after Ultralytics' initialize_weights (§1.1).
 /// GroupNorm eps inside EMA (untouched by Ultralytics).
 constexpr double kGroupNormEps = 1e-5;
 
