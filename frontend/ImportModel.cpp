@@ -101,10 +101,6 @@ private:
 
   int64_t totalParameters = 0;
 
-  static ArrayRef<int64_t> shapeOf(Value v) {
-    return cast<RankedTensorType>(v.getType()).getShape();
-  }
-
   /// Builds one op per nn.Sequential copy of the layer.
   LogicalResult importLayer(const ResolvedLayer &layer,
                             std::vector<Operation *> &ops) {

@@ -10,9 +10,12 @@
 // The rest are copied. Nothing is copied for C2f, C3k2, SPPF, C2f_iRMB.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/IRMB/IR/ShapeInference.h"
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#define DEBUG_TYPE "irmb-concat-in-place"
 
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBCONCATINPLACEPASS
@@ -26,10 +29,6 @@ namespace {
 
 constexpr const char *kPattern = "concat";
 
-int64_t channelsOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getDimSize(1);
-}
-
 /// The source of a view slice, or null.
 Value viewSource(Value v) {
   auto slice = v.getDefiningOp<SliceOp>();
@@ -40,12 +39,15 @@ struct IRMBConcatInPlacePass final
     : mlir::irmb::impl::IRMBConcatInPlacePassBase<IRMBConcatInPlacePass> {
   using IRMBConcatInPlacePassBase::IRMBConcatInPlacePassBase;
 
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
+
   void runOnOperation() override {
     SmallVector<CatOp> cats;
     getOperation().walk([&](CatOp c) { cats.push_back(c); });
     if (dryRun) {
       for (CatOp c : cats)
-        reportSite(report, c, kPattern, kDisabled);
+        reportSite(sites(), c, kPattern, kDisabled);
       return;
     }
     getOperation().walk([&](SliceOp s) {
@@ -101,11 +103,11 @@ struct IRMBConcatInPlacePass final
     }
     int64_t count = llvm::count(inPlace, true);
     if (count == 0)
-      return reportSite(report, cat, kPattern, why);
+      return reportSite(sites(), cat, kPattern, why);
     cat.setInPlaceAttr(DenseBoolArrayAttr::get(cat.getContext(), inPlace));
     if (count == static_cast<int64_t>(inputs.size()))
-      return reportSite(report, cat, kPattern);
-    reportSite(report, cat, kPattern,
+      return reportSite(sites(), cat, kPattern);
+    reportSite(sites(), cat, kPattern,
                llvm::Twine("partly: ") + llvm::Twine(count) + " of " +
                    llvm::Twine(inputs.size()) + " inputs in place; " + why);
   }

@@ -26,21 +26,18 @@ using namespace mlir::irmb;
 
 namespace {
 
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-int64_t channelsOf(Value v) { return shapeOf(v)[1]; }
-
 /// Builds primitive ops for the module at state_dict prefix `prefix`.
-class Emitter {
+class PrimitiveBuilder {
 public:
-  Emitter(OpBuilder &b, Location loc, std::string prefix)
+  PrimitiveBuilder(OpBuilder &b, Location loc, std::string prefix)
       : b(b), loc(loc), prefix(std::move(prefix)) {}
 
-  Emitter operator/(const std::string &name) const {
-    return Emitter(b, loc, prefix + "." + name);
+  PrimitiveBuilder operator/(const std::string &name) const {
+    return PrimitiveBuilder(b, loc, prefix + "." + name);
   }
-  Emitter operator/(int64_t i) const { return *this / std::to_string(i); }
+  PrimitiveBuilder operator/(int64_t i) const {
+    return *this / std::to_string(i);
+  }
   const std::string &key() const { return prefix; }
 
   RankedTensorType type(ArrayRef<int64_t> shape, Value like) const {
@@ -142,11 +139,11 @@ private:
   std::string prefix;
 };
 
-Value decomposeMMB(const Emitter &e, MMBConfigAttr cfg, Value x,
+Value decomposeMMB(const PrimitiveBuilder &e, MMBConfigAttr cfg, Value x,
                    int64_t dimOut);
 
 /// Bottleneck(c1, c2, shortcut, g, k=(3, 3), e) [+ an MMB after cv2].
-Value bottleneck(const Emitter &e, Value x, int64_t c2, int64_t hidden,
+Value bottleneck(const PrimitiveBuilder &e, Value x, int64_t c2, int64_t hidden,
                  bool shortcut, int64_t g, MMBConfigAttr block = {}) {
   Value y = (e / "cv1").convBn(x, hidden, 3);
   y = (e / "cv2").convBn(y, c2, 3, 1, g);
@@ -157,8 +154,8 @@ Value bottleneck(const Emitter &e, Value x, int64_t c2, int64_t hidden,
 
 /// The C2f data flow: cv1, split, n inner blocks, concatenation, cv2.
 template <typename InnerFn>
-Value c2fSkeleton(const Emitter &e, Value x, int64_t c, int64_t n, int64_t cout,
-                  InnerFn inner) {
+Value c2fSkeleton(const PrimitiveBuilder &e, Value x, int64_t c, int64_t n,
+                  int64_t cout, InnerFn inner) {
   Value t = (e / "cv1").convBn(x, 2 * c, 1);
   SmallVector<Value> ys{e.slice(t, 0, c), e.slice(t, c, c)};
   for (int64_t j = 0; j < n; ++j)
@@ -167,7 +164,7 @@ Value c2fSkeleton(const Emitter &e, Value x, int64_t c, int64_t n, int64_t cout,
 }
 
 /// Ultralytics Attention(dim, heads, attn_ratio = 0.5).
-Value attention(const Emitter &e, Value x, int64_t heads) {
+Value attention(const PrimitiveBuilder &e, Value x, int64_t heads) {
   int64_t dim = channelsOf(x), headDim = dim / heads, keyDim = headDim / 2;
   int64_t period = 2 * keyDim + headDim;
   Value qkv = (e / "qkv").convBn(x, heads * period, 1, 1, 1, Activation::none);
@@ -181,7 +178,7 @@ Value attention(const Emitter &e, Value x, int64_t heads) {
 }
 
 /// PSABlock: attention and FFN, each with a residual.
-Value attentionBlock(const Emitter &e, Value x, int64_t heads) {
+Value attentionBlock(const PrimitiveBuilder &e, Value x, int64_t heads) {
   x = e.add(x, attention(e / "attn", x, heads));
   int64_t c = channelsOf(x);
   Value f = (e / "ffn" / 0).convBn(x, 2 * c, 1);
@@ -190,8 +187,8 @@ Value attentionBlock(const Emitter &e, Value x, int64_t heads) {
 }
 
 /// PSA (one block) or C2PSA (n blocks under m.<j>).
-Value partialAttention(const Emitter &e, Value x, int64_t hidden, int64_t n,
-                       int64_t heads, bool nested) {
+Value partialAttention(const PrimitiveBuilder &e, Value x, int64_t hidden,
+                       int64_t n, int64_t heads, bool nested) {
   Value t = (e / "cv1").convBn(x, 2 * hidden, 1);
   Value a = e.slice(t, 0, hidden), y = e.slice(t, hidden, hidden);
   for (int64_t j = 0; j < n; ++j)
@@ -201,7 +198,7 @@ Value partialAttention(const Emitter &e, Value x, int64_t hidden, int64_t n,
 
 /// iRMB window attention: explicit zero padding after the norm, q/k and v
 /// projections on the padded map, strided-grid attention, crop.
-Value windowAttention(const Emitter &e, MMBConfigAttr cfg, Value z,
+Value windowAttention(const PrimitiveBuilder &e, MMBConfigAttr cfg, Value z,
                       int64_t dimMid) {
   int64_t h = shapeOf(z)[2], w = shapeOf(z)[3], c = channelsOf(z);
   int64_t win = cfg.getWindow();
@@ -227,7 +224,7 @@ Value windowAttention(const Emitter &e, MMBConfigAttr cfg, Value z,
 }
 
 /// The Meta Mobile Block (EMO iRMB / iEMA).
-Value decomposeMMB(const Emitter &e, MMBConfigAttr cfg, Value x,
+Value decomposeMMB(const PrimitiveBuilder &e, MMBConfigAttr cfg, Value x,
                    int64_t dimOut) {
   int64_t dimIn = channelsOf(x), dimMid = cfg.getMidChannels(dimIn);
   bool skip = cfg.getHasSkip() && dimIn == dimOut && cfg.getStride() == 1;
@@ -247,7 +244,7 @@ Value decomposeMMB(const Emitter &e, MMBConfigAttr cfg, Value x,
     break;
   }
   if (cfg.getOp() != OperatorF::none) {
-    Emitter local = e / "conv_local";
+    PrimitiveBuilder local = e / "conv_local";
     Value d = (local / "conv")
                   .conv(z, dimMid, cfg.getDwKs(), cfg.getStride(),
                         mmbPadding(cfg.getDwKs(), cfg.getStride()), dimMid,
@@ -265,19 +262,20 @@ Value decomposeMMB(const Emitter &e, MMBConfigAttr cfg, Value x,
 }
 
 /// The per-level head maps [B, 4·reg_max + nc, H, W] of a Detect head.
-SmallVector<Value> detectLevels(const Emitter &e, const std::string &cv2,
-                                const std::string &cv3, ValueRange xs,
-                                int64_t nc, int64_t regMax, bool depthwise) {
+SmallVector<Value> detectLevels(const PrimitiveBuilder &e,
+                                const std::string &cv2, const std::string &cv3,
+                                ValueRange xs, int64_t nc, int64_t regMax,
+                                bool depthwise) {
   int64_t ch0 = channelsOf(xs.front());
   int64_t c2 = std::max({int64_t(16), ch0 / 4, regMax * 4});
   int64_t c3 = std::max(ch0, std::min(nc, int64_t(100)));
   SmallVector<Value> levels;
   for (auto [i, x] : llvm::enumerate(xs)) {
-    Emitter box = e / cv2 / static_cast<int64_t>(i);
+    PrimitiveBuilder box = e / cv2 / static_cast<int64_t>(i);
     Value bx = (box / 1).convBn((box / 0).convBn(x, c2, 3), c2, 3);
     bx =
         (box / "2").conv(bx, 4 * regMax, 1, 1, 0, 1, 1, Activation::none, true);
-    Emitter cls = e / cv3 / static_cast<int64_t>(i);
+    PrimitiveBuilder cls = e / cv3 / static_cast<int64_t>(i);
     Value cx;
     if (depthwise) {
       int64_t cin = channelsOf(x);
@@ -299,7 +297,7 @@ Value decompose(OpBuilder &b, Operation *op) {
   std::string key = cast<LayerOpInterface>(op).getKey().str();
   // Primitives keep the YAML position and gain the layer's key as a name,
   // which code generation uses to name kernels.
-  Emitter e(b, NameLoc::get(b.getStringAttr(key), op->getLoc()), key);
+  PrimitiveBuilder e(b, NameLoc::get(b.getStringAttr(key), op->getLoc()), key);
   int64_t cout = op->getNumResults() ? shapeOf(op->getResult(0))[1] : 0;
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](ConvOp c) {
@@ -314,7 +312,7 @@ Value decompose(OpBuilder &b, Operation *op) {
         MMBConfigAttr block = c.getBlock() ? *c.getBlock() : MMBConfigAttr();
         int64_t hidden = c.getHidden();
         return c2fSkeleton(e, c.getInput(), hidden, c.getN(), cout,
-                           [&](const Emitter &m, Value y) {
+                           [&](const PrimitiveBuilder &m, Value y) {
                              return bottleneck(m, y, hidden, hidden,
                                                c.getShortcut(), c.getGroups(),
                                                block);
@@ -324,7 +322,7 @@ Value decompose(OpBuilder &b, Operation *op) {
         int64_t hidden = c.getHidden(), half = hidden / 2;
         return c2fSkeleton(
             e, c.getInput(), hidden, c.getN(), cout,
-            [&](const Emitter &m, Value y) -> Value {
+            [&](const PrimitiveBuilder &m, Value y) -> Value {
               if (!c.getC3k())
                 return bottleneck(m, y, hidden, half, c.getShortcut(),
                                   c.getGroups());
@@ -340,11 +338,11 @@ Value decompose(OpBuilder &b, Operation *op) {
         int64_t hidden = c.getHidden();
         return c2fSkeleton(
             e, c.getInput(), hidden, c.getN(), cout,
-            [&](const Emitter &m, Value x) -> Value {
-              Emitter seq = m / "cv1";
+            [&](const PrimitiveBuilder &m, Value x) -> Value {
+              PrimitiveBuilder seq = m / "cv1";
               Value y = (seq / 0).convBn(x, hidden, 3, 1, hidden);
               y = (seq / 1).convBn(y, 2 * hidden, 1);
-              Emitter mid = seq / 2;
+              PrimitiveBuilder mid = seq / 2;
               if (c.getLk()) {
                 Value a = (mid / "conv")
                               .convBn(y, 2 * hidden, 7, 1, 2 * hidden,
@@ -407,6 +405,8 @@ struct IRMBDecomposePass final
   void runOnOperation() override {
     SmallVector<Operation *> layers;
     getOperation().walk([&](LayerOpInterface op) { layers.push_back(op); });
+    int64_t before = 0;
+    getOperation().walk([&](Operation *) { ++before; });
     for (Operation *op : layers) {
       OpBuilder b(op);
       Value replacement = decompose(b, op);
@@ -416,7 +416,11 @@ struct IRMBDecomposePass final
       }
       op->getResult(0).replaceAllUsesWith(replacement);
       op->erase();
+      ++numModelOps;
     }
+    int64_t after = 0;
+    getOperation().walk([&](Operation *) { ++after; });
+    numPrimitiveOps += after - (before - static_cast<int64_t>(layers.size()));
   }
 };
 

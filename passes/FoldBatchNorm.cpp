@@ -11,6 +11,8 @@
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
 
+#define DEBUG_TYPE "irmb-fold-batch-norm"
+
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBFOLDBATCHNORMPASS
 #include "passes/Passes.h.inc"
@@ -68,6 +70,9 @@ struct IRMBFoldBatchNormPass final
     : mlir::irmb::impl::IRMBFoldBatchNormPassBase<IRMBFoldBatchNormPass> {
   using IRMBFoldBatchNormPassBase::IRMBFoldBatchNormPassBase;
 
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
+
   void runOnOperation() override {
     SmallVector<BatchNormOp> norms;
     getOperation().walk([&](BatchNormOp bn) { norms.push_back(bn); });
@@ -75,14 +80,14 @@ struct IRMBFoldBatchNormPass final
       std::string backward = backwardBlocker(bn);
       std::string forward = backward.empty() ? "" : forwardBlocker(bn);
       if (!backward.empty() && !forward.empty()) {
-        reportSite(report, bn, kPattern, forward);
+        reportSite(sites(), bn, kPattern, forward);
         continue;
       }
       if (dryRun) {
-        reportSite(report, bn, kPattern, kDisabled);
+        reportSite(sites(), bn, kPattern, kDisabled);
         continue;
       }
-      reportSite(report, bn, kPattern);
+      reportSite(sites(), bn, kPattern);
       if (backward.empty()) {
         auto conv = bn.getInput().getDefiningOp<Conv2dOp>();
         conv.setNormAttr(bn.getNormAttr());

@@ -10,6 +10,8 @@
 #include "passes/FusionSupport.h"
 #include "passes/Passes.h"
 
+#define DEBUG_TYPE "irmb-fuse-ema"
+
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBFUSEEMAPASS
 #include "passes/Passes.h.inc"
@@ -24,10 +26,13 @@ struct IRMBFuseEMAPass final
     : mlir::irmb::impl::IRMBFuseEMAPassBase<IRMBFuseEMAPass> {
   using IRMBFuseEMAPassBase::IRMBFuseEMAPassBase;
 
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
+
   void runOnOperation() override {
     getOperation().walk([&](EMAOp ema) {
       if (dryRun)
-        return reportSite(report, ema, "ema", kDisabled);
+        return reportSite(sites(), ema, "ema", kDisabled);
       auto bn = ema.getInput().getDefiningOp<BatchNormOp>();
       if (bn && !ema.getNorm() && bn.getOutput().hasOneUse()) {
         ema.setNormAttr(bn.getNormAttr());
@@ -35,7 +40,7 @@ struct IRMBFuseEMAPass final
         bn.erase();
       }
       ema.setStreaming(true);
-      reportSite(report, ema, "ema");
+      reportSite(sites(), ema, "ema");
     });
   }
 };

@@ -13,6 +13,8 @@
 #include "passes/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 
+#define DEBUG_TYPE "irmb-fuse-epilogues"
+
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBFUSEDEPTHWISEPASS
 #define GEN_PASS_DEF_IRMBFUSECONVEPILOGUEPASS
@@ -72,8 +74,9 @@ Epilogue findEpilogue(Conv2dOp conv) {
   return e;
 }
 
-/// Fuses the epilogues of the convolutions `select` accepts.
-void fuseEpilogues(ModuleOp module, bool report, bool dryRun,
+/// Fuses the epilogues of the convolutions `select` accepts, counting and
+/// reporting each site with `sites`; `dryRun` only reports.
+void fuseEpilogues(ModuleOp module, const SiteReporter &sites, bool dryRun,
                    StringRef pattern,
                    llvm::function_ref<bool(Conv2dOp)> select) {
   SmallVector<Conv2dOp> convs;
@@ -85,11 +88,11 @@ void fuseEpilogues(ModuleOp module, bool report, bool dryRun,
     Epilogue e = findEpilogue(conv);
     if (!e.norm && !e.act && !e.add) {
       if (!e.stop.empty())
-        reportSite(report, conv, pattern, e.stop);
+        reportSite(sites, conv, pattern, e.stop);
       continue;
     }
     if (dryRun) {
-      reportSite(report, conv, pattern, kDisabled);
+      reportSite(sites, conv, pattern, kDisabled);
       continue;
     }
     SmallVector<std::string> parts;
@@ -102,7 +105,7 @@ void fuseEpilogues(ModuleOp module, bool report, bool dryRun,
     std::string detail = llvm::join(parts, " + ");
     if (!e.stop.empty())
       detail += "; then stops: " + e.stop;
-    reportSite(report, conv, pattern, "", detail);
+    reportSite(sites, conv, pattern, "", detail);
     Value last = conv.getOutput();
     if (e.norm) {
       conv.setNormAttr(e.norm.getNormAttr());
@@ -130,8 +133,11 @@ void fuseEpilogues(ModuleOp module, bool report, bool dryRun,
 struct IRMBFuseDepthwisePass final
     : mlir::irmb::impl::IRMBFuseDepthwisePassBase<IRMBFuseDepthwisePass> {
   using IRMBFuseDepthwisePassBase::IRMBFuseDepthwisePassBase;
+
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
   void runOnOperation() override {
-    fuseEpilogues(getOperation(), report, dryRun, "depthwise",
+    fuseEpilogues(getOperation(), sites(), dryRun, "depthwise",
                   [](Conv2dOp c) { return isDepthwise(c); });
   }
 };
@@ -139,8 +145,11 @@ struct IRMBFuseDepthwisePass final
 struct IRMBFuseConvEpiloguePass final
     : mlir::irmb::impl::IRMBFuseConvEpiloguePassBase<IRMBFuseConvEpiloguePass> {
   using IRMBFuseConvEpiloguePassBase::IRMBFuseConvEpiloguePassBase;
+
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
   void runOnOperation() override {
-    fuseEpilogues(getOperation(), report, dryRun, "conv-epilogue",
+    fuseEpilogues(getOperation(), sites(), dryRun, "conv-epilogue",
                   [](Conv2dOp c) { return !isDepthwise(c); });
   }
 };

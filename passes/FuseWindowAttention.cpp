@@ -14,6 +14,8 @@
 #include "passes/Passes.h"
 #include "llvm/ADT/SetVector.h"
 
+#define DEBUG_TYPE "irmb-fuse-window-attention"
+
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBFUSEWINDOWATTENTIONPASS
 #include "passes/Passes.h.inc"
@@ -107,6 +109,9 @@ struct IRMBFuseWindowAttentionPass final
           IRMBFuseWindowAttentionPass> {
   using IRMBFuseWindowAttentionPassBase::IRMBFuseWindowAttentionPassBase;
 
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
+
   void runOnOperation() override {
     SmallVector<AttentionOp> sites;
     getOperation().walk([&](AttentionOp a) { sites.push_back(a); });
@@ -124,34 +129,34 @@ struct IRMBFuseWindowAttentionPass final
     if (!padded || attn.getWindow() == 0) {
       // Nothing to fold: one kernel already (global window, or a map that
       // is a multiple of the window).
-      reportSite(report, attn, kPattern);
+      reportSite(sites(), attn, kPattern);
       return;
     }
     if (!p.blocker.empty())
-      return reportSite(report, attn, kPattern, p.blocker);
+      return reportSite(sites(), attn, kPattern, p.blocker);
     if (!p.pad || !crop)
-      return reportSite(report, attn, kPattern,
+      return reportSite(sites(), attn, kPattern,
                         "the pad and crop around it do not match");
     // Every value on the way must stay inside the pattern.
     for (Operation *op : p.ops)
       for (Operation *user : op->getResult(0).getUsers())
         if (user != attn.getOperation() && !p.ops.contains(user))
-          return reportSite(report, attn, kPattern,
+          return reportSite(sites(), attn, kPattern,
                             "a padded projection has a consumer outside "
                             "the pattern");
     for (Operation *user : p.pad.getOutput().getUsers())
       if (!p.ops.contains(user) && user != attn.getOperation())
-        return reportSite(report, attn, kPattern,
+        return reportSite(sites(), attn, kPattern,
                           "the padded map has a consumer outside the pattern");
     auto inShape = cast<RankedTensorType>(p.pad.getInput().getType());
     auto cropShape = cast<RankedTensorType>(crop.getType());
     if (inShape.getDimSize(2) != cropShape.getDimSize(2) ||
         inShape.getDimSize(3) != cropShape.getDimSize(3))
-      return reportSite(report, attn, kPattern,
+      return reportSite(sites(), attn, kPattern,
                         "the crop does not undo the pad");
     if (dryRun)
-      return reportSite(report, attn, kPattern, kDisabled);
-    reportSite(report, attn, kPattern);
+      return reportSite(sites(), attn, kPattern, kDisabled);
+    reportSite(sites(), attn, kPattern);
     int64_t h = inShape.getDimSize(2), w = inShape.getDimSize(3);
     p.pad.getOutput().replaceAllUsesWith(p.pad.getInput());
     p.pad.erase();

@@ -1,8 +1,9 @@
 //===- FusionSupport.h - shared pieces of the fusion passes -----*- C++ -*-===//
 //
-// What every fusion pass shares: the report of a candidate site (a remark
-// `<pattern>: fused` or `<pattern>: not fused: <why>` on the op, which
-// irmb-compile --fusion-report prints as one line per site), and small
+// What every fusion pass shares: the report of a candidate site (counted in
+// the pass's statistics, and with `report` a remark `<pattern>: fused` or
+// `<pattern>: not fused: <why>` on the op, which irmb-compile
+// --fusion-report prints as one line per site), and small
 // queries on the primitive IR (sole consumer, shapes, zero-preserving ops).
 //
 //===----------------------------------------------------------------------===//
@@ -11,7 +12,9 @@
 
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/Pass.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/Debug.h"
 
 namespace mlir::irmb {
 
@@ -31,15 +34,34 @@ inline std::string siteName(Operation *op) {
   return op->getName().getStringRef().str();
 }
 
-/// Reports one candidate site of `pattern` when `report` is set, as the
-/// remark `<pattern> <site>: fused [(<detail>)]` or `<pattern> <site>: not
-/// fused: <why>` (`why` empty: fused).
-inline void reportSite(bool report, Operation *op, StringRef pattern,
-                       const llvm::Twine &why = "",
+/// Where a fusion pass counts and reports its candidate sites: its `report`
+/// option and its `fused` / `not-fused` statistics (IRMBFusionPass in
+/// Passes.td). Each pass makes one with its `sites()` member.
+struct SiteReporter {
+  bool report;
+  Pass::Statistic &fused, &notFused;
+  /// The pass's DEBUG_TYPE: `-debug-only=<it>` (an LLVM with assertions)
+  /// prints every site as it is decided.
+  const char *debugType;
+};
+
+/// Counts one candidate site of `pattern` (fused when `why` is empty) and,
+/// with `sites.report`, emits the remark `<pattern> <site>: fused
+/// [(<detail>)]` or `<pattern> <site>: not fused: <why>`.
+inline void reportSite(const SiteReporter &sites, Operation *op,
+                       StringRef pattern, const llvm::Twine &why = "",
                        const llvm::Twine &detail = "") {
-  if (!report)
+  std::string reason = why.str();
+  if (reason.empty())
+    ++sites.fused;
+  else
+    ++sites.notFused;
+  DEBUG_WITH_TYPE(sites.debugType,
+                  llvm::dbgs() << pattern << " " << siteName(op) << ": "
+                               << (reason.empty() ? "fused" : reason) << "\n");
+  if (!sites.report)
     return;
-  std::string reason = why.str(), more = detail.str();
+  std::string more = detail.str();
   InFlightDiagnostic d = op->emitRemark();
   d << pattern << " " << siteName(op) << ": ";
   if (!reason.empty())

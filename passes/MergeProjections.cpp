@@ -11,6 +11,8 @@
 #include "passes/Passes.h"
 #include "mlir/IR/Builders.h"
 
+#define DEBUG_TYPE "irmb-merge-projections"
+
 namespace mlir::irmb {
 #define GEN_PASS_DEF_IRMBMERGEPROJECTIONSPASS
 #include "passes/Passes.h.inc"
@@ -43,6 +45,9 @@ void composeSlices(SliceOp outer) {
 struct IRMBMergeProjectionsPass final
     : mlir::irmb::impl::IRMBMergeProjectionsPassBase<IRMBMergeProjectionsPass> {
   using IRMBMergeProjectionsPassBase::IRMBMergeProjectionsPassBase;
+
+  /// This pass's candidate-site counts and report (FusionSupport.h).
+  SiteReporter sites() { return {report, numFused, numNotFused, DEBUG_TYPE}; }
 
   void runOnOperation() override {
     // Values read by at least two pointwise convolutions, in program order.
@@ -81,12 +86,12 @@ struct IRMBMergeProjectionsPass final
       return a->isBeforeInBlock(b);
     });
     if (parts.size() < 2)
-      return reportSite(report, first, kPattern,
+      return reportSite(sites(), first, kPattern,
                         "fewer than two plain 1x1 projections share the input "
                         "(grouped, normed or with a residual)");
     if (dryRun)
-      return reportSite(report, parts.front(), kPattern, kDisabled);
-    reportSite(report, parts.front(), kPattern);
+      return reportSite(sites(), parts.front(), kPattern, kDisabled);
+    reportSite(sites(), parts.front(), kPattern);
 
     OpBuilder b(parts.front());
     SmallVector<Attribute> weights, biases, acts;

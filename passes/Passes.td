@@ -1,7 +1,12 @@
 //===- Passes.td - irmb passes -------------------------*- tablegen -*-===//
 //
-// The transformation passes of irmb, in pipeline order. Each is a flag of
-// irmb-opt (`--irmb-<name>`) and has a lit test test/Passes/<name>.mlir.
+// The transformation passes of irmb, in pipeline order: irmb-decompose, the
+// fusions, irmb-select-kernels (the order, and irmb-opt's
+// `--irmb-pipeline`, are in Pipeline.cpp). Each is a flag of irmb-opt
+// (`--irmb-<name>`) with a lit test test/Passes/<name>.mlir, and counts what
+// it rewrote in pass statistics (`--mlir-pass-statistics`; they count only
+// where LLVM was built with statistics, which Debian's release LLVM 22 is
+// not: there `--report` and irmb-compile --fusion-report are the record).
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_PASSES_TD
@@ -44,6 +49,10 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
     %4 = irmb.batch_norm %3 {norm = "model.5.cv2.bn"} : ...
     ```
   }];
+  let statistics = [
+    Statistic<"numModelOps", "model-ops", "Model-level ops decomposed">,
+    Statistic<"numPrimitiveOps", "primitive-ops", "Primitive ops created">
+  ];
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
@@ -97,17 +106,40 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every 3×3 convolution: its kernel and why">
   ];
+  let statistics = [
+    Statistic<"numAnnotated", "annotated", "Primitive ops given a kernel">,
+    Statistic<"numWinograd", "winograd", "Convolutions run by Winograd">,
+    Statistic<"numDirect", "direct-s2",
+              "Convolutions run by the direct stride-2 kernel">
+  ];
   let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
 //===----------------------------------------------------------------------===//
-// Fusions, in pipeline order (passes/Pipeline.cpp). Each has the options
-// `report` (a remark per candidate site) and `dry-run` (report only); the
-// short name in brackets is the one of irmb-compile --disable-fusion.
+// Fusions, in pipeline order (passes/Pipeline.cpp). Each derives from
+// IRMBFusionPass: the options `report` (a remark per candidate site) and
+// `dry-run` (report only), and the statistics `fused` / `not-fused` (sites
+// rewritten / left, counted by SiteReporter in FusionSupport.h); the short
+// name in brackets is the one of irmb-compile --disable-fusion.
 //===----------------------------------------------------------------------===//
 
+class IRMBFusionPass<string passArg> : Pass<passArg, "::mlir::ModuleOp"> {
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Emit a remark per candidate site: fused, or not fused and why">,
+    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
+           "Find and report the sites but change nothing (--disable-fusion)">
+  ];
+  let statistics = [
+    Statistic<"numFused", "fused", "Candidate sites fused">,
+    Statistic<"numNotFused", "not-fused",
+              "Candidate sites left as they were (and why: --report)">
+  ];
+  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+}
+
 def IRMBFuseWindowAttentionPass
-    : Pass<"irmb-fuse-window-attention", "::mlir::ModuleOp"> {
+    : IRMBFusionPass<"irmb-fuse-window-attention"> {
   let summary = "Folds the iRMB window padding and crop into the attention "
                 "kernel's addressing [window-attention]";
   let description = [{
@@ -145,16 +177,9 @@ def IRMBFuseWindowAttentionPass
          -> tensor<1x64x20x20xf32>
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
-def IRMBFoldBatchNormPass : Pass<"irmb-fold-batch-norm", "::mlir::ModuleOp"> {
+def IRMBFoldBatchNormPass : IRMBFusionPass<"irmb-fold-batch-norm"> {
   let summary = "Folds BatchNorms into neighbouring convolutions [fold-bn]";
   let description = [{
     A `irmb.batch_norm` whose input is a bare `irmb.conv2d` used only by it
@@ -179,17 +204,10 @@ def IRMBFoldBatchNormPass : Pass<"irmb-fold-batch-norm", "::mlir::ModuleOp"> {
            weight = "model.0.conv.weight", ...}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
 def IRMBMergeProjectionsPass
-    : Pass<"irmb-merge-projections", "::mlir::ModuleOp"> {
+    : IRMBFusionPass<"irmb-merge-projections"> {
   let summary = "Merges sibling 1×1 convolutions of one input [merge-qkv]";
   let description = [{
     The plain (groups 1, no norm, no residual) 1×1 convolutions reading the
@@ -218,16 +236,9 @@ def IRMBMergeProjectionsPass
     %v = irmb.slice %p {start = 128 : i64, size = 64 : i64, groups = 1 : i64, ...}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
-def IRMBFuseEMAPass : Pass<"irmb-fuse-ema", "::mlir::ModuleOp"> {
+def IRMBFuseEMAPass : IRMBFusionPass<"irmb-fuse-ema"> {
   let summary = "Runs iEMA's norm and EMA as one streaming kernel [ema]";
   let description = [{
     An `irmb.ema` whose input is a BatchNorm used only by it takes the norm
@@ -250,16 +261,9 @@ def IRMBFuseEMAPass : Pass<"irmb-fuse-ema", "::mlir::ModuleOp"> {
            prefix = "model.17.ema", streaming}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
-def IRMBFuseDepthwisePass : Pass<"irmb-fuse-depthwise", "::mlir::ModuleOp"> {
+def IRMBFuseDepthwisePass : IRMBFusionPass<"irmb-fuse-depthwise"> {
   let summary = "Fuses BN, activation and the residual into depthwise "
                 "convolutions [depthwise]";
   let description = [{
@@ -285,17 +289,10 @@ def IRMBFuseDepthwisePass : Pass<"irmb-fuse-depthwise", "::mlir::ModuleOp"> {
            groups = 64 : i64, kernel = 3 : i64, norm = "m.conv_local.norm", ...}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
 def IRMBFuseConvEpiloguePass
-    : Pass<"irmb-fuse-conv-epilogue", "::mlir::ModuleOp"> {
+    : IRMBFusionPass<"irmb-fuse-conv-epilogue"> {
   let summary = "Fuses BN, activation and the residual into dense "
                 "convolutions [conv-epilogue]";
   let description = [{
@@ -318,16 +315,9 @@ def IRMBFuseConvEpiloguePass
            weight = "m.proj.conv.weight", ...}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
-def IRMBConcatInPlacePass : Pass<"irmb-concat-in-place", "::mlir::ModuleOp"> {
+def IRMBConcatInPlacePass : IRMBFusionPass<"irmb-concat-in-place"> {
   let summary = "Zero-copy channel split and concat [concat]";
   let description = [{
     Contiguous slices become `view`s (a pointer offset: code runs one NCHW
@@ -355,13 +345,6 @@ def IRMBConcatInPlacePass : Pass<"irmb-concat-in-place", "::mlir::ModuleOp"> {
     %c = irmb.cat %a, %b, %m {in_place = array<i1: true, true, true>}
     ```
   }];
-  let options = [
-    Option<"report", "report", "bool", /*default=*/"false",
-           "Emit a remark per candidate site: fused, or not fused and why">,
-    Option<"dryRun", "dry-run", "bool", /*default=*/"false",
-           "Find and report the sites but change nothing (--disable-fusion)">
-  ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
 }
 
 #endif // IRMB_PASSES_TD

@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Pipeline.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "passes/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -69,7 +71,7 @@ FusionOptions FusionOptions::all() {
   return o;
 }
 
-void buildPipeline(PassManager &pm, const FusionOptions &options) {
+void buildPipeline(OpPassManager &pm, const FusionOptions &options) {
   pm.addPass(createIRMBDecomposePass());
   for (const Fusion &f : kFusions) {
     bool on = options.enabled.count(f.name) > 0;
@@ -82,6 +84,61 @@ void buildPipeline(PassManager &pm, const FusionOptions &options) {
   select.directStride2 = options.directStride2;
   select.report = options.report;
   pm.addPass(createIRMBSelectKernelsPass(select));
+}
+
+namespace {
+/// The textual options of --irmb-pipeline: the FusionOptions fields.
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  ListOption<std::string> disableFusion{
+      *this, "disable-fusion",
+      llvm::cl::desc("Fusions to leave out, by short name (window-attention, "
+                     "fold-bn, ema, depthwise, conv-epilogue, merge-qkv, "
+                     "concat)")};
+  Option<bool> report{*this, "report",
+                      llvm::cl::desc("A remark per candidate site and per "
+                                     "3×3 convolution's kernel"),
+                      llvm::cl::init(false)};
+  Option<std::string> winograd{
+      *this, "winograd",
+      llvm::cl::desc("3×3 stride-1 convolutions by Winograd: f4, f2 or off"),
+      llvm::cl::init("f4")};
+  Option<int64_t> panelColumns{
+      *this, "panel-columns",
+      llvm::cl::desc("Columns of the target's GEMM panel (AVX-512 48, AVX2 "
+                     "16)"),
+      llvm::cl::init(48)};
+  Option<bool> directStride2{
+      *this, "direct-stride2",
+      llvm::cl::desc("3×3 stride-2 convolutions by the direct kernel"),
+      llvm::cl::init(false)};
+};
+} // namespace
+
+void registerIRMBPipeline() {
+  registerPassPipeline(
+      "irmb-pipeline",
+      "The whole irmb pipeline: irmb-decompose, the fusions in their order, "
+      "irmb-select-kernels",
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> error) -> LogicalResult {
+        PipelineOptions o;
+        if (failed(o.parseFromString(text)))
+          return failure();
+        FusionOptions options = FusionOptions::all();
+        for (const std::string &name : o.disableFusion)
+          if (!options.enabled.erase(name))
+            return error("irmb-pipeline: unknown fusion '" + name +
+                         "' in disable-fusion (known: " + fusionList() + ")");
+        options.report = o.report;
+        options.winograd = o.winograd;
+        options.panelColumns = o.panelColumns;
+        options.directStride2 = o.directStride2;
+        buildPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> describe) {
+        describe(PipelineOptions());
+      });
 }
 
 } // namespace mlir::irmb

@@ -2,7 +2,8 @@
 //
 // The pass pipeline irmb-compile runs: irmb-decompose, the fusion passes in
 // their fixed order (each switchable by its short name, each able to report
-// its candidate sites), irmb-select-kernels (with its Winograd choice).
+// its candidate sites), irmb-select-kernels (with its Winograd choice); and
+// its registration as irmb-opt's --irmb-pipeline.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_PASSES_PIPELINE_H
@@ -41,7 +42,13 @@ struct FusionOptions {
 /// Adds decompose, the fusions and kernel selection to `pm`. Disabled
 /// fusions still run in dry-run mode when reporting, so every candidate
 /// site gets its line.
-void buildPipeline(PassManager &pm, const FusionOptions &options);
+void buildPipeline(OpPassManager &pm, const FusionOptions &options);
+
+/// Registers the whole pipeline with the pass registry as
+/// `irmb-pipeline{disable-fusion=<names> report winograd=<f4|f2|off>
+/// panel-columns=<n> direct-stride2}` (irmb-opt --irmb-pipeline=...), the
+/// pipeline irmb-compile runs for the CPU, with the same defaults.
+void registerIRMBPipeline();
 
 } // namespace mlir::irmb
 

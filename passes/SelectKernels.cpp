@@ -163,6 +163,11 @@ struct IRMBSelectKernelsPass final
         return WalkResult::interrupt();
       }
       op->setAttr("cpu_kernel", StringAttr::get(op->getContext(), kernel));
+      ++numAnnotated;
+      if (kernel.starts_with("winograd"))
+        ++numWinograd;
+      else if (kernel == "direct_s2")
+        ++numDirect;
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -17,7 +17,6 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%shared", config.irmb_shared_dir))
 config.substitutions.append(("%python", sys.executable))
-config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Frontend", "Inputs")))
 llvm_config.add_tool_substitutions(
     ["irmb-opt", "irmb-compile", "irmb-reference", "irmb-run", "irmb-npy-compare", "irmb-unittests",
      "irmb-kernels-avx512-tests"],

@@ -17,10 +17,6 @@ using namespace mlir::irmb;
 
 namespace irmb::codegen {
 
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
 int64_t perImage(Value v) {
   int64_t n = 1;
   for (int64_t d : shapeOf(v).drop_front())

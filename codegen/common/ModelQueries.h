@@ -9,6 +9,7 @@
 #define IRMB_CODEGEN_COMMON_MODELQUERIES_H
 
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/ShapeInference.h"
 #include "mlir/IR/Block.h"
 #include "mlir/IR/BuiltinOps.h"
 
@@ -16,8 +17,8 @@
 
 namespace irmb::codegen {
 
-/// The shape of a ranked tensor value.
-llvm::ArrayRef<int64_t> shapeOf(mlir::Value v);
+/// The shape of a ranked tensor value (ShapeInference.h, for the emitters).
+using mlir::irmb::shapeOf;
 /// Elements of one image of a value (all dimensions but the batch).
 int64_t perImage(mlir::Value v);
 /// The kernel-library spelling of an activation ("Act::Silu", ...).

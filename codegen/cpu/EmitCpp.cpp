@@ -45,9 +45,9 @@ namespace {
 constexpr int64_t kMaxVectorFloats = 16;
 
 /// The emitter state for one module.
-class Emitter {
+class CppEmitter {
 public:
-  Emitter(const WeightMap &weights, const CpuOptions &options)
+  CppEmitter(const WeightMap &weights, const CpuOptions &options)
       : blob(weights), options(options),
         tileRows(gemmTileRows(resolvedIsa(options.isa))),
         panelColumns(gemmPanelColumns(resolvedIsa(options.isa))) {}
@@ -571,7 +571,7 @@ std::string marchFlag(const std::string &isa) {
 
 FailureOr<CpuModule> emitCpp(ModuleOp module, const WeightMap &weights,
                              const CpuOptions &options) {
-  return Emitter(weights, options).run(module);
+  return CppEmitter(weights, options).run(module);
 }
 
 std::string compileSharedLibrary(const CpuModule &module,

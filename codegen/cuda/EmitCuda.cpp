@@ -62,9 +62,9 @@ int64_t elementBytes(const std::string &precision) {
 }
 
 /// The emitter state for one module.
-class Emitter {
+class CudaEmitter {
 public:
-  Emitter(const WeightMap &weights, const CudaOptions &options)
+  CudaEmitter(const WeightMap &weights, const CudaOptions &options)
       : blob(weights), options(options) {}
 
   FailureOr<CudaModule> run(ModuleOp module) {
@@ -444,7 +444,7 @@ std::string checkCudaArch(const std::string &arch) {
 
 FailureOr<CudaModule> emitCuda(ModuleOp module, const WeightMap &weights,
                                const CudaOptions &options) {
-  return Emitter(weights, options).run(module);
+  return CudaEmitter(weights, options).run(module);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 //===- irmb-opt.cpp - the irmb optimizer driver ---------------------------===//
 //
-// MlirOptMain with the dialects irmb IR uses (irmb, func) and the irmb passes:
+// MlirOptMain with the dialects irmb IR uses (irmb, func), the irmb passes
+// and the whole pipeline (--irmb-pipeline=...):
 // parses, verifies, runs passes on and prints irmb modules. Researchers drive
 // the compiler pass by pass with it; lit tests use it for round-trips and
 // diagnostics.
@@ -11,9 +12,11 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "passes/Passes.h"
+#include "passes/Pipeline.h"
 
 int main(int argc, char **argv) {
   mlir::irmb::registerIRMBPasses();
+  mlir::irmb::registerIRMBPipeline();
   mlir::DialectRegistry registry;
   registry.insert<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

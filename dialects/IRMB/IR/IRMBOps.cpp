@@ -23,11 +23,6 @@ using namespace mlir::irmb;
 // Helpers
 //===----------------------------------------------------------------------===//
 
-/// The static shape of a ranked tensor value.
-static ArrayRef<int64_t> shapeOf(Value value) {
-  return cast<RankedTensorType>(value.getType()).getShape();
-}
-
 /// The static shapes of several values.
 static SmallVector<ArrayRef<int64_t>> shapesOf(ValueRange values) {
   SmallVector<ArrayRef<int64_t>> shapes;
@@ -35,9 +30,6 @@ static SmallVector<ArrayRef<int64_t>> shapesOf(ValueRange values) {
     shapes.push_back(shapeOf(v));
   return shapes;
 }
-
-/// Channel count (dimension 1) of a feature map value.
-static int64_t channelsOf(Value value) { return shapeOf(value)[1]; }
 
 /// Compares the op's result shape with the inferred one.
 static LogicalResult checkResultShape(Operation *op,
@@ -208,66 +200,6 @@ LogicalResult C2PSAOp::verify() {
 //===----------------------------------------------------------------------===//
 // The Meta Mobile Block
 //===----------------------------------------------------------------------===//
-
-FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
-                                           int64_t outChannels,
-                                           MMBConfigAttr config,
-                                           EmitErrorFn emitError) {
-  FailureOr<Shape> same = inferSamePlaneShape(input, outChannels, emitError);
-  if (failed(same))
-    return failure();
-  int64_t dimIn = input[1], dimMid = config.getMidChannels(dimIn);
-  if (dimMid < 1)
-    return emitError() << "expansion ratio "
-                       << formatShortestDouble(config.getExpansion())
-                       << " gives no channels for width " << dimIn;
-  switch (config.getOp()) {
-  case OperatorF::window_attention: {
-    int64_t dh = config.getDimHead();
-    if (dimIn % dh != 0)
-      return emitError() << "width " << dimIn
-                         << " is not divisible by dim_head " << dh;
-    int64_t heads = dimIn / dh;
-    if (dimMid % heads != 0)
-      return emitError() << "expanded width " << dimMid
-                         << " is not divisible by the " << heads << " heads";
-    break;
-  }
-  case OperatorF::ema:
-    if (dimMid != dimIn)
-      return emitError() << "ema needs expansion ratio 1 (the EMA output "
-                            "feeds the depthwise conv), got width "
-                         << dimMid << " for " << dimIn;
-    if (dimIn % config.getGroups() != 0)
-      return emitError() << "width " << dimIn << " is not divisible by the "
-                         << config.getGroups() << " EMA groups";
-    break;
-  case OperatorF::dwconv:
-  case OperatorF::none:
-    if (!config.getVProj() && dimMid != dimIn)
-      return emitError() << "without v_proj the expansion ratio must be 1";
-    break;
-  }
-  if (config.getSqueezeRatio() > 0.0 && config.getSEChannels(dimMid) < 1)
-    return emitError() << "se_ratio "
-                       << formatShortestDouble(config.getSqueezeRatio())
-                       << " gives a squeeze-excite width of 0";
-  if (config.getOp() == OperatorF::none)
-    return same;
-  int64_t pad = mmbPadding(config.getDwKs(), config.getStride());
-  FailureOr<Shape> out =
-      inferConvShape(input, outChannels, config.getDwKs(), config.getStride(),
-                     pad, config.getDilation(), emitError);
-  if (failed(out))
-    return failure();
-  bool skip =
-      config.getHasSkip() && dimIn == outChannels && config.getStride() == 1;
-  if (skip && ((*out)[2] != input[2] || (*out)[3] != input[3]))
-    return emitError() << "the residual needs the depthwise conv to keep the "
-                          "map size, but dilation "
-                       << config.getDilation() << " shrinks it";
-  return out;
-}
 
 LogicalResult MMBOp::verify() {
   return checkResultShape(

@@ -125,11 +125,6 @@ Plane planeOf(Value value) {
   return {shape[2], shape[3]};
 }
 
-/// Channel count of a feature-map value.
-int64_t channelsOf(Value value) {
-  return cast<RankedTensorType>(value.getType()).getShape()[1];
-}
-
 //===----------------------------------------------------------------------===//
 // Building blocks shared by several layers
 //===----------------------------------------------------------------------===//

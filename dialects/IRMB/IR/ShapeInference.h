@@ -10,6 +10,7 @@
 #define IRMB_DIALECTS_IRMB_IR_SHAPEINFERENCE_H
 
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -19,6 +20,11 @@ class MMBConfigAttr;
 
 /// A static NCHW (or [B, C, A]) shape.
 using Shape = llvm::SmallVector<int64_t, 4>;
+
+/// The static shape of a ranked tensor value (every irmb value is one).
+ArrayRef<int64_t> shapeOf(Value value);
+/// The channel count (dimension 1) of a feature-map value.
+int64_t channelsOf(Value value);
 /// Produces a diagnostic to which the caller streams its message.
 using EmitErrorFn = llvm::function_ref<InFlightDiagnostic()>;
 
