@@ -7,11 +7,19 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
 
 namespace irmb::codegen {
+
+std::vector<BuildFile> withEmbeddedFiles(std::vector<BuildFile> files,
+                                         const EmbeddedFile *table) {
+  for (const EmbeddedFile *f = table; f->name; ++f)
+    files.push_back({f->name, f->text, std::strlen(f->text)});
+  return files;
+}
 
 std::string buildLibrary(const std::vector<BuildFile> &files,
                          const std::string &command,

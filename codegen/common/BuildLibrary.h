@@ -2,7 +2,9 @@
 //
 // Builds a generated library: writes its sources into a fresh temporary
 // folder, runs the host compiler (or nvcc) there, and renames the output
-// into place only when the build succeeded.
+// into place only when the build succeeded. Each target's headers reach the
+// build folder from a table of embedded files (irmb_embed_files in
+// codegen/CMakeLists.txt).
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_COMMON_BUILDLIBRARY_H
@@ -20,6 +22,16 @@ struct BuildFile {
   const char *data;
   size_t size;
 };
+
+/// One file embedded into irmb-compile at build time: its name and text.
+/// Tables of them end with a null name.
+struct EmbeddedFile {
+  const char *name, *text;
+};
+
+/// `files` followed by every file of the null-terminated `table`.
+std::vector<BuildFile> withEmbeddedFiles(std::vector<BuildFile> files,
+                                         const EmbeddedFile *table);
 
 /// Writes `files` into a fresh /tmp/irmb-build-* folder and runs `command`
 /// there through the shell, output to build.log, with `{out}` replaced by a

@@ -29,12 +29,6 @@ struct CpuModule {
   int64_t writtenBytes = 0;
 };
 
-/// One kernel-library header embedded in irmb-compile (KernelSources.cpp):
-/// its file name and text; the table ends with a null name.
-struct KernelHeader {
-  const char *name, *text;
-};
-
 /// Options of the CPU target.
 struct CpuOptions {
   std::string isa = "native"; ///< native | avx2 | avx512

@@ -1,7 +1,8 @@
 //===- EmitCuda.cpp - CUDA emission of primitive irmb IR ------------------===//
 //
 // Same three steps as EmitCpp (weights with BatchNorms folded, the storage
-// plan, one call per op) with the CUDA conventions: the arena holds the
+// plan, one kernel per op, its calls the op's description of
+// codegen/common/KernelCalls.h) with the CUDA conventions: the arena holds the
 // whole batch (a root of E elements per image takes E·B, image b at b·E),
 // so every tensor argument is a pointer and the batch stride of its storage
 // root; activations are T, weights stay float except the GEMM operands of
@@ -11,6 +12,7 @@
 #include "codegen/cuda/EmitCuda.h"
 
 #include "codegen/common/BuildLibrary.h"
+#include "codegen/common/KernelCalls.h"
 #include "codegen/common/KernelTable.h"
 #include "codegen/common/ModelQueries.h"
 #include "codegen/common/StoragePlan.h"
@@ -18,10 +20,8 @@
 
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -32,22 +32,12 @@ using namespace mlir::irmb;
 using ::irmb::weights::WeightMap;
 
 namespace irmb::codegen {
-// Text of kernels/*.cuh, kernels/CudaEmulation.h and ModelAbi.h, embedded
-// at build time (CudaSources.cpp).
-extern const char *const kCudaKernelsHeader;
-extern const char *const kCudaModelHeader;
-extern const char *const kCudaEmulationHeader;
-extern const char *const kModelAbiHeader;
-} // namespace irmb::codegen
+// kernels/*.cuh, kernels/CudaScratch.h, kernels/CudaEmulation.h and
+// ModelAbi.h, embedded at build time (CudaModelFiles.cpp,
+// codegen/cuda/CMakeLists.txt).
+extern const EmbeddedFile kCudaModelFiles[];
 
-namespace irmb::codegen {
 namespace {
-
-/// Floats of scratch an EMA needs per image (emaScratchFloats of
-/// CudaKernels.cuh, which this file cannot include).
-int64_t emaScratchFloats(int64_t c, int64_t h, int64_t w) {
-  return 2 * c * h * w + 2 * c * (h + w) + 4 * c;
-}
 
 const char *elementType(const std::string &precision) {
   if (precision == "fp16")
@@ -74,6 +64,10 @@ public:
     input = model->input;
     result = model->result;
     batch = shapeOf(input)[0];
+    target.library = KernelLibrary::Cuda;
+    target.images = batch;
+    target.modelInput = input;
+    target.reducedPrecision = options.precision != "fp32";
     plan.emplace(*model->block, input, result);
     for (Operation &op : model->block->without_terminator())
       if (failed(emitOp(&op)))
@@ -95,24 +89,30 @@ public:
   }
 
 private:
-  /// A tensor argument, "pointer, batch stride", starting `skip` elements
-  /// into each image of `v`.
-  std::string arg(Value v, int64_t skip = 0) {
+  /// A tensor's pointer, starting `skip` elements into each image of `v`.
+  std::string base(Value v, int64_t skip = 0) {
     StoragePlan::Alias where = plan->resolve(v);
     where.offset += skip;
-    std::string base;
+    std::string text;
     if (where.root == input) {
-      base = "m.in";
+      text = "m.in";
       readsInputInT = true;
     } else if (where.root == result)
-      base = "m.out";
+      text = "m.out";
     else
-      base = llvm::formatv("(m.arena + {0})",
+      text = llvm::formatv("(m.arena + {0})",
                            *plan->arenaOffset(where.root) * batch)
                  .str();
     if (where.offset)
-      base = llvm::formatv("({0} + {1})", base, where.offset).str();
-    return llvm::formatv("{0}, {1}", base, perImage(where.root)).str();
+      text = llvm::formatv("({0} + {1})", text, where.offset).str();
+    return text;
+  }
+  /// A tensor argument, "pointer, batch stride" (the stride of its storage
+  /// root), starting `skip` elements into each image of `v`.
+  std::string arg(Value v, int64_t skip = 0) {
+    return llvm::formatv("{0}, {1}", base(v, skip),
+                         perImage(plan->resolve(v).root))
+        .str();
   }
   static std::string wf(int64_t byteOffset) {
     return llvm::formatv("(m.wf + {0})", byteOffset / 4).str();
@@ -142,226 +142,55 @@ private:
       text += ", " + a;
     return text + ");\n";
   }
-  template <typename... V> static SmallVector<std::string> nums(V... v) {
-    return {std::to_string(v)...};
-  }
-
+  /// The op's kernel calls (KernelCalls.h) as launches of one kernel.
   LogicalResult emitOp(Operation *op) {
-    if (kernelOf(op).empty())
-      return op->emitError("has no cpu_kernel (run --irmb-select-kernels)");
-    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-        .Case([&](Conv2dOp c) { return emitConv(c); })
-        .Case([&](ProjectionOp p) { return emitProjection(p); })
-        .Case([&](BatchNormOp n) -> LogicalResult {
-          auto norm = blob.appendNorm(n.getNorm().str(), n);
-          if (failed(norm))
-            return failure();
-          auto s = shapeOf(n.getInput());
-          SmallVector<std::string> params = nums(s[1], s[2] * s[3]);
-          params.push_back("Act::None");
-          addKernel(op, call("channelAffine", params,
-                             {arg(n.getInput()), wf(norm->first),
-                              wf(norm->second), arg(n.getOutput())}));
-          return success();
-        })
-        .Case([&](ActivationOp a) -> LogicalResult {
-          addKernel(op, call("activation",
-                             {std::to_string(perImage(a.getInput())),
-                              actName(a.getAct())},
-                             {arg(a.getInput()), arg(a.getOutput())}));
-          return success();
-        })
-        .Case([&](AddOp a) -> LogicalResult {
-          addKernel(
-              op, call("add", nums(perImage(a.getLhs())),
-                       {arg(a.getLhs()), arg(a.getRhs()), arg(a.getOutput())}));
-          return success();
-        })
-        .Case([&](SliceOp s) -> LogicalResult {
-          if (s.getView())
-            return success(); // an alias of its input (StoragePlan)
-          auto in = shapeOf(s.getInput());
-          addKernel(op, call("sliceChannels",
-                             nums(in[2] * in[3], s.getStart(), s.getSize(),
-                                  s.getGroups(), s.getPeriod()),
-                             {arg(s.getInput()), arg(s.getOutput())}));
-          return success();
-        })
-        .Case([&](CatOp c) -> LogicalResult {
-          std::string calls;
-          int copies = 0;
-          int64_t at = 0;
-          for (auto [i, v] : llvm::enumerate(c.getInputs())) {
-            if (!c.getInPlace() || !(*c.getInPlace())[i]) {
-              calls += call("copy", {},
-                            {arg(v), std::to_string(perImage(v)),
-                             arg(c.getOutput(), at)});
-              ++copies;
-            }
-            at += perImage(v);
-          }
-          if (copies)
-            addKernel(op, calls, copies);
-          return success();
-        })
-        .Case([&](PadOp p) -> LogicalResult {
-          auto in = shapeOf(p.getInput()), out = shapeOf(p.getOutput());
-          addKernel(op, call("padBottomRight",
-                             nums(in[1], in[2], in[3], out[2], out[3]),
-                             {arg(p.getInput()), arg(p.getOutput())}));
-          return success();
-        })
-        .Case([&](CropOp c) -> LogicalResult {
-          auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
-          addKernel(op, call("cropTopLeft",
-                             nums(in[1], in[2], in[3], out[2], out[3]),
-                             {arg(c.getInput()), arg(c.getOutput())}));
-          return success();
-        })
-        .Case([&](MaxPoolOp m) -> LogicalResult {
-          auto in = shapeOf(m.getInput());
-          addKernel(op, call("maxPool",
-                             nums(in[1], in[2], in[3], m.getKernel(),
-                                  m.getStride(), m.getPadding()),
-                             {arg(m.getInput()), arg(m.getOutput())}));
-          return success();
-        })
-        .Case([&](ResizeNearestOp r) -> LogicalResult {
-          auto in = shapeOf(r.getInput());
-          addKernel(op, call("resizeNearest",
-                             nums(in[1], in[2], in[3], r.getScale()),
-                             {arg(r.getInput()), arg(r.getOutput())}));
-          return success();
-        })
-        .Case([&](AttentionOp a) -> LogicalResult {
-          auto q = shapeOf(a.getQuery()), v = shapeOf(a.getValue());
-          int64_t heads = a.getHeads();
-          char scale[32];
-          std::snprintf(scale, sizeof scale, "%.9gf",
-                        a.getScale().convertToDouble());
-          addKernel(op, call("attention",
-                             nums(q[2], q[3], heads, q[1] / heads, v[1] / heads,
-                                  a.getWindow()),
-                             {arg(a.getQuery()), arg(a.getKeyMap()),
-                              arg(a.getValue()), scale, arg(a.getOutput())}));
-          return success();
-        })
-        .Case([&](EMAOp e) -> LogicalResult {
-          auto s = shapeOf(e.getInput());
-          FailureOr<WeightBlob::EmaTensors> t = blob.emaTensors(e);
-          if (failed(t))
-            return failure();
-          scratchFloats = std::max(scratchFloats,
-                                   batch * emaScratchFloats(s[1], s[2], s[3]));
-          SmallVector<std::string> args{
-              arg(e.getInput()), t->norm ? wf(t->norm->first) : "nullptr",
-              t->norm ? wf(t->norm->second) : "nullptr"};
-          for (int64_t o : t->weights)
-            args.push_back(wf(o));
-          args.push_back(arg(e.getOutput()));
-          args.push_back("m.scratch");
-          addKernel(op,
-                    call("ema", nums(s[1], s[2], s[3], e.getGroups()), args));
-          return success();
-        })
-        .Case([&](SqueezeExciteOp se) -> LogicalResult {
-          auto s = shapeOf(se.getInput());
-          FailureOr<WeightBlob::SqueezeExciteTensors> t =
-              blob.squeezeExciteTensors(se);
-          if (failed(t))
-            return failure();
-          scratchFloats = std::max(scratchFloats, 2 * batch * s[1]);
-          SmallVector<std::string> params = nums(s[1], s[2] * s[3], t->reduced);
-          params.push_back(actName(se.getAct()));
-          SmallVector<std::string> args{arg(se.getInput())};
-          for (int64_t o : t->weights)
-            args.push_back(wf(o));
-          args.push_back(arg(se.getOutput()));
-          args.push_back("m.scratch");
-          addKernel(op, call("squeezeExcite", params, args), 3);
-          return success();
-        })
-        .Case([&](DetectDecodeOp d) -> LogicalResult {
-          if (d.getOutput() != result)
-            return d.emitError("the detection output must be the result");
-          FailureOr<int64_t> dfl = blob.tensor(d.getDfl(), op);
-          if (failed(dfl))
-            return failure();
-          int64_t anchors = shapeOf(d.getOutput())[2], at = 0;
-          std::string calls;
-          for (auto [i, v] : llvm::enumerate(d.getInputs())) {
-            auto s = shapeOf(v);
-            calls += call("detectDecodeLevel",
-                          nums(d.getNc(), d.getRegMax(), s[2], s[3],
-                               d.getStrides()[i], anchors),
-                          {arg(v), wf(*dfl), std::to_string(at), "m.out"});
-            at += s[2] * s[3];
-          }
-          addKernel(op, calls, static_cast<int>(d.getInputs().size()));
-          return success();
-        })
-        .Default([&](Operation *other) -> LogicalResult {
-          return other->emitError()
-                 << "cannot be emitted for CUDA (run --irmb-decompose first)";
-        });
-  }
-
-  LogicalResult emitConv(Conv2dOp c) {
-    FailureOr<WeightBlob::ConvTensors> t = blob.convTensors(c);
-    if (failed(t))
+    if (auto d = dyn_cast<DetectDecodeOp>(op); d && d.getOutput() != result)
+      return d.emitError("the detection output must be the result");
+    FailureOr<OpKernelCalls> d = describeKernelCalls(op, blob, target);
+    if (failed(d))
       return failure();
-    auto in = shapeOf(c.getInput()), out = shapeOf(c.getOutput());
-    std::string bias = t->bias >= 0 ? wf(t->bias) : "nullptr";
-    std::string res = c.getResidual() ? arg(c.getResidual()) : "nullptr, 0";
-    SmallVector<std::string> params;
+    if (d->calls.empty())
+      return success();
+    scratchFloats = std::max(scratchFloats, d->scratchFloats);
     std::string calls;
-    if (kernelOf(c) == "depthwise") {
-      params = nums(in[1], in[2], in[3], c.getKernel(), c.getStride(),
-                    c.getPadding(), c.getDilation());
-      params.push_back(actName(c.getAct()));
-      calls = call(
-          "depthwiseConv2d", params,
-          {arg(c.getInput()), wf(t->weight), bias, res, arg(c.getOutput())});
-    } else {
-      params = nums(in[1], in[2], in[3], out[1], c.getKernel(), c.getStride(),
-                    c.getPadding(), c.getDilation(), c.getGroups());
-      params.push_back(actName(c.getAct()));
-      // A convolution of the model input reads the float input itself
-      // (converting while its tiles load), saving the conversion pass.
-      std::string x;
-      if (c.getInput() == input && options.precision != "fp32") {
-        params.push_back("float");
-        x = llvm::formatv("m.input, {0}", perImage(input)).str();
-      } else {
-        x = arg(c.getInput());
-      }
-      calls = call("conv2d", params,
-                   {x, wt(t->weight), bias, res, arg(c.getOutput())});
+    for (const KernelCall &c : d->calls) {
+      SmallVector<std::string> args;
+      for (const KernelArg &a : c.args)
+        args.push_back(spell(a));
+      calls += call(c.kernel, c.params, args);
     }
-    addKernel(c, calls);
+    addKernel(op, calls, d->launches());
     return success();
   }
 
-  /// A merged projection: one 1×1 convolution per run of rows with the
-  /// same activation over the stacked weights.
-  LogicalResult emitProjection(ProjectionOp p) {
-    auto in = shapeOf(p.getInput());
-    int64_t hw = in[2] * in[3], cin = in[1];
-    FailureOr<WeightBlob::StackedProjection> stacked = blob.stackProjection(p);
-    if (failed(stacked))
-      return failure();
-    std::string calls;
-    for (const auto &r : stacked->runs) {
-      SmallVector<std::string> params =
-          nums(cin, in[2], in[3], r.end - r.start, 1, 1, 0, 1, 1);
-      params.push_back(actName(r.act));
-      calls += call("conv2d", params,
-                    {arg(p.getInput()), wt(stacked->weight + r.start * cin * 4),
-                     wf(stacked->bias + r.start * 4), "nullptr, 0",
-                     arg(p.getOutput(), r.start * hw)});
+  /// An argument of a launcher: tensors as "pointer, batch stride".
+  std::string spell(const KernelArg &a) {
+    switch (a.kind) {
+    case KernelArg::Kind::Tensor:
+      return arg(a.value, a.number);
+    case KernelArg::Kind::TensorBase:
+      return base(a.value);
+    case KernelArg::Kind::NoTensor:
+      return "nullptr, 0";
+    case KernelArg::Kind::Null:
+      return "nullptr";
+    case KernelArg::Kind::Weight:
+      return wf(a.number);
+    case KernelArg::Kind::GemmWeight:
+      return wt(a.number);
+    case KernelArg::Kind::Integer:
+      return std::to_string(a.number);
+    case KernelArg::Kind::Float:
+      return floatLiteral(a.real);
+    case KernelArg::Kind::Scratch:
+      return "m.scratch";
+    case KernelArg::Kind::FloatInput:
+      return llvm::formatv("m.input, {0}", perImage(input)).str();
+    case KernelArg::Kind::Images:
+    case KernelArg::Kind::ImageStride:
+      break;
     }
-    addKernel(p, calls, static_cast<int>(stacked->runs.size()));
-    return success();
+    llvm_unreachable("a CPU-only argument in a CUDA kernel call");
   }
 
   std::string assemble(int64_t arenaElems, int64_t deviceBytes,
@@ -420,6 +249,7 @@ private:
   std::optional<StoragePlan> plan;
   std::ostringstream body;
   KernelTable kernels;
+  KernelTarget target;
 };
 
 } // namespace
@@ -492,14 +322,10 @@ CudaBuild cudaBuild(const CudaModule &module, const CudaOptions &options) {
   // blob's .incbin gets the build folder's absolute path.
   build.command =
       "sed -i \"s|IRMB_BUILD_DIR|$(pwd)|\" model.cu && " + build.command;
-  build.files = {
-      {"model.cu", module.source.data(), module.source.size()},
-      {"weights.bin", module.weights.data(), module.weights.size()},
-      {"CudaKernels.cuh", kCudaKernelsHeader, std::strlen(kCudaKernelsHeader)},
-      {"CudaModel.cuh", kCudaModelHeader, std::strlen(kCudaModelHeader)},
-      {"CudaEmulation.h", kCudaEmulationHeader,
-       std::strlen(kCudaEmulationHeader)},
-      {"ModelAbi.h", kModelAbiHeader, std::strlen(kModelAbiHeader)}};
+  build.files = withEmbeddedFiles(
+      {{"model.cu", module.source.data(), module.source.size()},
+       {"weights.bin", module.weights.data(), module.weights.size()}},
+      kCudaModelFiles);
   return build;
 }
 

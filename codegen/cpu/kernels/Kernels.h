@@ -18,6 +18,7 @@
 #ifndef IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 #define IRMB_CODEGEN_CPU_KERNELS_KERNELS_H
 
+#include "ConvScratch.h"
 #include "DirectConv.h"
 #include "Gemm.h"
 #include "Winograd.h"
@@ -34,27 +35,6 @@ namespace irmb::kernels {
 //===----------------------------------------------------------------------===//
 // Convolutions
 //===----------------------------------------------------------------------===//
-
-/// Floats past the planes of conv2d's scratch that the GEMM's grid panels
-/// may read (gridGemmPanelRange: the last panel runs up to a tile's width
-/// past the last output row, the taps up to (k − 1)·d beyond that). Zeroed
-/// by conv2d, they only reach columns that are no output.
-constexpr int64_t convScratchSlack(int64_t k, int64_t d) {
-  return 64 + (k - 1) * d;
-}
-
-/// Floats of scratch conv2d needs: the four stride-2 phase planes of the
-/// zero-padded input, or the zero-padded input (nothing for unpadded convs,
-/// which read the input directly), and the slack after them.
-constexpr int64_t convScratchFloats(int64_t ci, int64_t h, int64_t w, int64_t k,
-                                    int64_t s, int64_t p, int64_t d,
-                                    int64_t g) {
-  (void)g;
-  int64_t hp = h + 2 * p, wp = w + 2 * p;
-  if (s == 2 && d == 1)
-    return 4 * ci * ((hp + 1) / 2) * ((wp + 1) / 2) + convScratchSlack(k, d);
-  return p > 0 ? ci * hp * wp + convScratchSlack(k, d) : 0;
-}
 
 /// Writes row i of the four stride-2 phases of channel c of the zero-padded
 /// (by P) [C, H, W] map x into y, laid out [2][2][C][HH][WH] (phase (py, px)

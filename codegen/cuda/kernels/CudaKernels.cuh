@@ -26,6 +26,8 @@
 #include <mma.h>
 #endif
 
+#include "CudaScratch.h"
+
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -650,13 +652,6 @@ void attention(cudaStream_t s, int batch, const T *q, int64_t qs, const T *k,
 // EMA and squeeze-excite
 //===----------------------------------------------------------------------===//
 
-/// Float scratch one EMA of C channels needs per image: x1 and x2 maps,
-/// pooled means and gates, four statistics per channel (EmitCuda repeats
-/// this formula).
-constexpr int64_t emaScratchFloats(int64_t c, int64_t h, int64_t w) {
-  return 2 * c * h * w + 2 * c * (h + w) + 4 * c;
-}
-
 /// Sum over the block of one float per thread (blockDim.x == kThreads).
 __device__ __forceinline__ float blockSum(float v, float *red) {
   red[threadIdx.x] = v;
@@ -838,7 +833,7 @@ __global__ void channelScaleKernel(int batch, const T *x, int64_t xs,
 
 /// timm SqueezeExcite y = x · σ(W2 act(W1 mean(x) + b1) + b2): channel
 /// means, the excitation, the scaling (three launches); `scratch` holds
-/// 2 · batch · C floats.
+/// batch · squeezeExciteScratchFloats(C) floats.
 template <typename T, int C, int HW, int R, Act A>
 void squeezeExcite(cudaStream_t s, int batch, const T *x, int64_t xs,
                    const float *w1, const float *b1, const float *w2,
