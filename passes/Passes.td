@@ -57,11 +57,15 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
 }
 
 def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
-  let summary = "Assigns each primitive op the CPU kernel that will run it";
+  let summary = "Assigns each primitive op the kernel that will run it";
   let description = [{
-    Annotates every primitive op with a `cpu_kernel` attribute naming the
-    kernel of codegen/cpu/kernels/Kernels.h that implements it; code
-    generation emits exactly that kernel (and refuses ops without one).
+    Annotates every primitive op with an `irmb.kernel = #irmb.kernel<...>`
+    attribute (the `Kernel` enum of IRMBEnums.td) naming the kernel that
+    implements it; code generation emits exactly that kernel (and refuses
+    ops without one; CUDA runs the CPU-only convolution kernels, Winograd
+    and direct_s2, as its implicit GEMM). The dialect verifies every
+    choice fits its op (KernelChoice.h), so a hand-edited or later-pass
+    choice that cannot run is an error, not a wrong result.
     Convolutions choose by shape: `gemm` (1×1, stride 1, no padding: the
     input is the GEMM's B matrix), `depthwise` (groups = channels),
     `winograd_f4` / `winograd_f2` (3×3, stride 1, padding 1, dilation 1,
@@ -88,7 +92,8 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     After:
 
     ```mlir
-    %1 = irmb.conv2d %0 {act = #irmb.act<silu>, cpu_kernel = "depthwise", ...}
+    %1 = irmb.conv2d %0 {act = #irmb.act<silu>, dilation = 1 : i64,
+           groups = 32 : i64, irmb.kernel = #irmb.kernel<depthwise>, ...}
          : tensor<1x32x20x20xf32> -> tensor<1x32x20x20xf32>
     ```
   }];

@@ -1,12 +1,14 @@
 //===- SelectKernels.cpp - assign CPU kernels to primitive ops ------------===//
 //
-// The irmb-select-kernels pass: one `cpu_kernel` attribute per primitive op,
-// chosen from the op and its shapes. Code generation reads the attribute, so
-// the choice is visible in the IR, testable with lit and overridable by a
-// later pass.
+// The irmb-select-kernels pass: one `irmb.kernel = #irmb.kernel<...>`
+// attribute per primitive op (KernelChoice.h), chosen from the op and its
+// shapes. Code generation reads the attribute, so the choice is visible in
+// the IR, testable with lit and overridable by a later pass; the dialect
+// verifies that every choice fits its op.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/KernelChoice.h"
 #include "passes/Passes.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -78,69 +80,75 @@ bool directStride2Shape(Conv2dOp c) {
 /// winogradObstacle), `direct` the direct-stride2 option. With `report`,
 /// 3×3 convolutions get a remark "winograd <site>: <kernel> | not used:
 /// <why>", and those run by the direct kernel "direct <site>: direct_s2".
-StringRef convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
-                     bool direct, bool report) {
+Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
+                  bool direct, bool report) {
   auto in = cast<RankedTensorType>(c.getInput().getType());
   auto out = cast<RankedTensorType>(c.getType());
   int64_t cin = in.getDimSize(1), cout = out.getDimSize(1);
   int64_t groups = static_cast<int64_t>(c.getGroups());
   if (groups > 1 && groups == cin && groups == cout)
-    return "depthwise";
+    return Kernel::depthwise;
   if (c.getKernel() == 1 && c.getStride() == 1 && c.getPadding() == 0)
-    return "gemm";
+    return Kernel::gemm;
   if (c.getKernel() != 3)
-    return "im2col_gemm";
+    return Kernel::im2col_gemm;
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
                        : winogradObstacle(c, cin, cout, winograd == "f2" ? 2 : 4,
                                           panelColumns);
   const bool byDirect = obstacle.size() && direct && directStride2Shape(c);
-  StringRef kernel = byDirect             ? "direct_s2"
-                     : !obstacle.empty() ? "im2col_gemm"
-                     : winograd == "f2"   ? "winograd_f2"
-                                          : "winograd_f4";
+  Kernel kernel = byDirect             ? Kernel::direct_s2
+                  : !obstacle.empty() ? Kernel::im2col_gemm
+                  : winograd == "f2"   ? Kernel::winograd_f2
+                                       : Kernel::winograd_f4;
   if (report) {
     std::string site = "conv3x3 " + std::to_string(cin) + "->" +
                        std::to_string(cout) + " at " +
                        std::to_string(in.getDimSize(2)) + "x" +
                        std::to_string(in.getDimSize(3));
     if (obstacle.empty())
-      c.emitRemark() << "winograd " << site << ": " << kernel;
+      c.emitRemark() << "winograd " << site << ": "
+                     << stringifyKernel(kernel);
     else
       c.emitRemark() << "winograd " << site << ": not used: " << obstacle;
     if (byDirect)
-      c.emitRemark() << "direct " << site << ": " << kernel;
+      c.emitRemark() << "direct " << site << ": " << stringifyKernel(kernel);
   }
   return kernel;
 }
 
-/// The kernel of a primitive op, or "" for ops that are not primitives.
-StringRef kernelFor(Operation *op, StringRef winograd, int64_t panelColumns,
-                    bool direct, bool report) {
-  return llvm::TypeSwitch<Operation *, StringRef>(op)
+/// The kernel of a primitive op, or none for ops that are not primitives.
+std::optional<Kernel> kernelFor(Operation *op, StringRef winograd,
+                                int64_t panelColumns, bool direct,
+                                bool report) {
+  return llvm::TypeSwitch<Operation *, std::optional<Kernel>>(op)
       .Case([&](Conv2dOp c) {
         return convKernel(c, winograd, panelColumns, direct, report);
       })
-      .Case([](BatchNormOp) { return "channel_affine"; })
-      .Case([](ActivationOp) { return "activation"; })
-      .Case([](AddOp) { return "add"; })
-      .Case([](SliceOp s) { return s.getView() ? "view" : "slice_copy"; })
-      .Case([](CatOp c) {
-        return c.getInPlace() ? "concat_in_place" : "concat_copy";
+      .Case([](BatchNormOp) { return Kernel::channel_affine; })
+      .Case([](ActivationOp) { return Kernel::activation; })
+      .Case([](AddOp) { return Kernel::add; })
+      .Case([](SliceOp s) {
+        return s.getView() ? Kernel::view : Kernel::slice_copy;
       })
-      .Case([](ProjectionOp) { return "projection"; })
-      .Case([](PadOp) { return "pad"; })
-      .Case([](CropOp) { return "crop"; })
-      .Case([](MaxPoolOp) { return "max_pool"; })
-      .Case([](ResizeNearestOp) { return "resize_nearest"; })
+      .Case([](CatOp c) {
+        return c.getInPlace() ? Kernel::concat_in_place : Kernel::concat_copy;
+      })
+      .Case([](ProjectionOp) { return Kernel::projection; })
+      .Case([](PadOp) { return Kernel::pad; })
+      .Case([](CropOp) { return Kernel::crop; })
+      .Case([](MaxPoolOp) { return Kernel::max_pool; })
+      .Case([](ResizeNearestOp) { return Kernel::resize_nearest; })
       .Case([](AttentionOp a) {
-        return a.getWindow() > 0 ? "window_attention" : "global_attention";
+        return a.getWindow() > 0 ? Kernel::window_attention
+                                 : Kernel::global_attention;
       })
       .Case([](EMAOp e) {
-        return e.getStreaming() || e.getNorm() ? "ema_streaming" : "ema";
+        return e.getStreaming() || e.getNorm() ? Kernel::ema_streaming
+                                               : Kernel::ema;
       })
-      .Case([](SqueezeExciteOp) { return "squeeze_excite"; })
-      .Case([](DetectDecodeOp) { return "detect_decode"; })
-      .Default([](Operation *) { return ""; });
+      .Case([](SqueezeExciteOp) { return Kernel::squeeze_excite; })
+      .Case([](DetectDecodeOp) { return Kernel::detect_decode; })
+      .Default([](Operation *) { return std::nullopt; });
 }
 
 struct IRMBSelectKernelsPass final
@@ -156,17 +164,17 @@ struct IRMBSelectKernelsPass final
     WalkResult result = getOperation().walk([&](Operation *op) {
       if (!isa<IRMBDialect>(op->getDialect()))
         return WalkResult::advance();
-      StringRef kernel =
+      std::optional<Kernel> kernel =
           kernelFor(op, winograd, panelColumns, directStride2, report);
-      if (kernel.empty()) {
+      if (!kernel) {
         op->emitOpError("is not a primitive op (run --irmb-decompose first)");
         return WalkResult::interrupt();
       }
-      op->setAttr("cpu_kernel", StringAttr::get(op->getContext(), kernel));
+      setChosenKernel(op, *kernel);
       ++numAnnotated;
-      if (kernel.starts_with("winograd"))
+      if (*kernel == Kernel::winograd_f2 || *kernel == Kernel::winograd_f4)
         ++numWinograd;
-      else if (kernel == "direct_s2")
+      else if (*kernel == Kernel::direct_s2)
         ++numDirect;
       return WalkResult::advance();
     });

@@ -16,6 +16,7 @@
 #include "codegen/cuda/kernels/CudaScratch.h"
 
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/KernelChoice.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cstdio>
@@ -68,8 +69,10 @@ public:
         cpu(target.library == KernelLibrary::Cpu) {}
 
   FailureOr<OpKernelCalls> run() {
-    if (kernelOf(op).empty())
-      return op->emitError("has no cpu_kernel (run --irmb-select-kernels)");
+    std::optional<Kernel> chosen = chosenKernel(op);
+    if (!chosen)
+      return op->emitError("has no irmb.kernel (run --irmb-select-kernels)");
+    kernel = *chosen;
     out.bytesWritten = perImage(op->getResult(0)) * 4;
     LogicalResult described =
         llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -191,13 +194,12 @@ private:
   }
 
   LogicalResult conv(Conv2dOp c) {
-    StringRef kernel = kernelOf(c);
-    bool depthwise = kernel == "depthwise";
-    bool direct = cpu && kernel == "direct_s2";
-    int64_t winograd = !cpu                         ? 0
-                       : kernel == "winograd_f4"   ? 4
-                       : kernel == "winograd_f2"   ? 2
-                                                    : 0;
+    bool depthwise = kernel == Kernel::depthwise;
+    bool direct = cpu && kernel == Kernel::direct_s2;
+    int64_t winograd = !cpu                            ? 0
+                       : kernel == Kernel::winograd_f4 ? 4
+                       : kernel == Kernel::winograd_f2 ? 2
+                                                       : 0;
     bool gemm = !depthwise && !direct && !winograd;
     // The CPU packs GEMM operands (the im2col GEMM, Winograd's positions)
     // for its micro-kernel tiles and the direct kernel's with output
@@ -333,15 +335,14 @@ private:
   }
 
   /// EMA: the CPU has a streaming kernel (the only one that takes an input
-  /// norm) and a plain one; CUDA one kernel with scratch.
+  /// norm, which the dialect's irmb.kernel verifier holds to) and a plain
+  /// one; CUDA one kernel with scratch.
   LogicalResult ema(EMAOp e) {
     auto s = shapeOf(e.getInput());
     FailureOr<WeightBlob::EmaTensors> t = blob.emaTensors(e);
     if (failed(t))
       return failure();
-    bool streaming = !cpu || kernelOf(e) == "ema_streaming";
-    if (!streaming && t->norm)
-      return e.emitError("an input norm needs the ema_streaming kernel");
+    bool streaming = !cpu || kernel == Kernel::ema_streaming;
     SmallVector<KernelArg> args{KernelArg::tensor(e.getInput())};
     if (streaming) {
       args.push_back(t->norm ? KernelArg::weight(t->norm->first)
@@ -409,6 +410,7 @@ private:
   WeightBlob &blob;
   const KernelTarget &target;
   bool cpu;
+  Kernel kernel = Kernel::im2col_gemm; ///< the op's irmb.kernel
   OpKernelCalls out;
 };
 

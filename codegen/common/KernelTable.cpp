@@ -6,6 +6,7 @@
 #include "codegen/common/KernelTable.h"
 
 #include "codegen/common/ModelQueries.h"
+#include "dialects/IRMB/IR/KernelChoice.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -19,7 +20,7 @@ std::pair<int, std::string> KernelTable::add(Operation *op) {
   int index = size();
   std::string name =
       llvm::formatv("{0}_{1}_{2}", identifier(layer.empty() ? "op" : layer),
-                    kernelOf(op), index)
+                    stringifyKernel(*chosenKernel(op)), index)
           .str();
   names.push_back(name);
   layers.push_back(layerIndex(layer));

@@ -67,11 +67,6 @@ std::string sourceLine(Operation *op) {
   return "";
 }
 
-StringRef kernelOf(Operation *op) {
-  auto attr = op->getAttrOfType<StringAttr>("cpu_kernel");
-  return attr ? attr.getValue() : StringRef();
-}
-
 FailureOr<ModelBody> modelBody(ModuleOp module) {
   auto funcs = module.getOps<func::FuncOp>();
   if (funcs.empty())

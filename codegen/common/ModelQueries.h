@@ -2,7 +2,8 @@
 //
 // The questions both emitters (EmitCpp, EmitCuda) ask of a primitive
 // module: value shapes, the YAML layer and source line an op came from, the
-// kernel irmb-select-kernels chose, and the one function's body.
+// one function's body. (The kernel irmb-select-kernels chose is
+// mlir::irmb::chosenKernel, KernelChoice.h.)
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_COMMON_MODELQUERIES_H
@@ -31,8 +32,6 @@ int layerIndex(const std::string &name);
 std::string identifier(std::string text);
 /// " (file:line)" of the YAML line an op came from, or "".
 std::string sourceLine(mlir::Operation *op);
-/// The kernel irmb-select-kernels chose for `op` ("" when none).
-llvm::StringRef kernelOf(mlir::Operation *op);
 
 /// The body of the one function of a primitive module: its block, the
 /// input image batch and the detection output.

@@ -14,34 +14,34 @@
 // BAD: winograd=f6 is not available (f4, f2, off)
 
 func.func @convs(%x: tensor<1x32x32x24xf32>, %y: tensor<1x32x28x24xf32>) -> tensor<1x32x32x24xf32> {
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "winograd_f4"
-  // F2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f2"
-  // OFF: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f4>
+  // F2: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f2>
+  // OFF: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 32x24: winograd_f4}}
   %0 = irmb.conv2d %x {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "a"} : tensor<1x32x32x24xf32> -> tensor<1x32x32x24xf32>
   // Too narrow: the transforms would cost more than they save.
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 32->16 at 32x24: not used: 16 channels (fewer than 32)}}
   %1 = irmb.conv2d %0 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "b"} : tensor<1x32x32x24xf32> -> tensor<1x16x32x24xf32>
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 16->32 at 32x24: not used: 2 groups}}
   %2 = irmb.conv2d %1 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 2 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "c"} : tensor<1x16x32x24xf32> -> tensor<1x32x32x24xf32>
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 32x24: not used: dilation 2}}
   %3 = irmb.conv2d %2 {act = #irmb.act<none>, dilation = 2 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 2 : i64, stride = 1 : i64, weight = "d"} : tensor<1x32x32x24xf32> -> tensor<1x32x32x24xf32>
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 32x24: not used: stride 2}}
   %4 = irmb.conv2d %3 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64, weight = "e"} : tensor<1x32x32x24xf32> -> tensor<1x32x16x12xf32>
   // 42 tiles of 4x4 (7 x 6), fewer than one 48-column panel: direct.
   // (AVX2's panels are 16 columns: there 42 tiles are enough.)
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "im2col_gemm"
-  // AVX2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f4"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
+  // AVX2: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f4>
   // (F(2x2) counts its own tiles: 14 x 12 = 168.)
-  // F2: irmb.conv2d {{.*}}cpu_kernel = "winograd_f2"
+  // F2: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f2>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 28x24: not used: 42 tiles of 4x4 (fewer than 48)}}
   %6 = irmb.conv2d %y {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "g"} : tensor<1x32x28x24xf32> -> tensor<1x32x28x24xf32>
   // Not 3x3: no remark, the direct GEMM.
-  // F4: irmb.conv2d {{.*}}cpu_kernel = "gemm"
+  // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<gemm>
   %5 = irmb.conv2d %0 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 1 : i64, weight = "f"} : tensor<1x32x32x24xf32> -> tensor<1x32x32x24xf32>
   return %5 : tensor<1x32x32x24xf32>
 }

@@ -1,6 +1,7 @@
 //===- IRMBAttrs.td - irmb attributes --------------------*- tablegen -*-===//
 //
-// Attributes of the irmb dialect: the enum attributes and `#irmb.mmb`, the
+// Attributes of the irmb dialect: the enum attributes (`#irmb.act`,
+// `#irmb.cls_head`, `#irmb.kernel`) and `#irmb.mmb`, the
 // full configuration of a Meta Mobile Block (expansion ratio λ, operator F and
 // the rest of the EMO iRMB constructor), shared by `irmb.mmb` and by C2f
 // blocks whose bottleneck carries an MMB (C2f_iRMB).
@@ -17,6 +18,17 @@ def IRMB_ActivationAttr : EnumAttr<IRMB_Dialect, IRMB_Activation, "act"> {
   let assemblyFormat = "`<` $value `>`";
 }
 def IRMB_ClsHeadAttr : EnumAttr<IRMB_Dialect, IRMB_ClsHead, "cls_head"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+def IRMB_KernelAttr : EnumAttr<IRMB_Dialect, IRMB_Kernel, "kernel"> {
+  let summary = "the kernel a primitive op runs on";
+  let description = [{
+    Written by irmb-select-kernels as the discardable attribute
+    `irmb.kernel` of every primitive op and read by both code generators:
+    `irmb.kernel = #irmb.kernel<winograd_f4>`. The dialect verifies that
+    the op can run on it (KernelChoice.h: a Winograd kernel only on a 3×3
+    stride-1 convolution, `view` only on a slice view, ...).
+  }];
   let assemblyFormat = "`<` $value `>`";
 }
 

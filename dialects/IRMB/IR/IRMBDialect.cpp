@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBDialect.h"
 #include "dialects/IRMB/IR/IRMBOps.h"
+#include "dialects/IRMB/IR/KernelChoice.h"
 #include "dialects/IRMB/IR/NumberFormat.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -33,6 +34,34 @@ void IRMBDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "dialects/IRMB/IR/IRMBAttrs.cpp.inc"
       >();
+}
+
+/// The discardable attributes: `irmb.source` and `irmb.scale` (strings on
+/// the module: the model file and its scale letter) and `irmb.kernel` (a
+/// #irmb.kernel the op can run on, KernelChoice.h).
+LogicalResult IRMBDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  if (attr.getName() == "irmb.source" || attr.getName() == "irmb.scale") {
+    if (!isa<ModuleOp>(op) || !isa<StringAttr>(attr.getValue()))
+      return op->emitError() << "'" << attr.getName().getValue()
+                             << "' must be a string on the module";
+    return success();
+  }
+  if (attr.getName() != kKernelAttrName)
+    return op->emitError() << "unknown irmb attribute '"
+                           << attr.getName().getValue()
+                           << "'";
+  auto kernel = dyn_cast<KernelAttr>(attr.getValue());
+  if (!kernel)
+    return op->emitError() << "'" << kKernelAttrName
+                           << "' must be a #irmb.kernel, not "
+                           << attr.getValue();
+  std::string mismatch = kernelMismatch(op, kernel.getValue());
+  if (!mismatch.empty())
+    return op->emitError() << "cannot run on #irmb.kernel<"
+                           << stringifyKernel(kernel.getValue())
+                           << ">: " << mismatch;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -20,8 +20,13 @@ def IRMB_Dialect : Dialect {
     v10Detect, ...). The Meta Mobile Block (iRMB, the inner block of C2f_iRMB,
     iEMA) is one op, `irmb.mmb`, parameterised by its expansion ratio and its
     spatial operator F. Every op names its parameters by the Ultralytics
-    state_dict prefix in its `key` attribute.
+    state_dict prefix in its `key` attribute. Discardable attributes:
+    `irmb.source` and `irmb.scale` on the module (the model file and its
+    scale letter) and `irmb.kernel` (`#irmb.kernel<...>`), the kernel
+    irmb-select-kernels chose for a primitive op; the dialect verifies that
+    it fits the op.
   }];
+  let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

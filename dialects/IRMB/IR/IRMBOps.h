@@ -18,6 +18,14 @@
 
 #include "dialects/IRMB/IR/IRMBInterfaces.h.inc"
 
+namespace mlir::irmb::OpTrait {
+/// The trait of the primitive ops (IRMBPrimitiveOps.td): no methods, a
+/// marker that conversion targets and the `irmb.kernel` verifier test.
+template <typename ConcreteType>
+class PrimitiveOp
+    : public ::mlir::OpTrait::TraitBase<ConcreteType, PrimitiveOp> {};
+} // namespace mlir::irmb::OpTrait
+
 #define GET_OP_CLASSES
 #include "dialects/IRMB/IR/IRMBOps.h.inc"
 

@@ -9,9 +9,17 @@
 #ifndef IRMB_PRIMITIVE_OPS_TD
 #define IRMB_PRIMITIVE_OPS_TD
 
+/// Marks the primitive ops (`op->hasTrait<irmb::OpTrait::PrimitiveOp>()`):
+/// what irmb-decompose's conversion target accepts, the ops an
+/// `irmb.kernel` attribute may be on.
+def IRMB_PrimitiveOpTrait : NativeOpTrait<"PrimitiveOp"> {
+  let cppNamespace = "::mlir::irmb::OpTrait";
+}
+
 /// Base of the primitive ops: pure and verified in C++.
 class IRMB_PrimitiveOp<string mnemonic, list<Trait> traits = []>
-    : Op<IRMB_Dialect, mnemonic, !listconcat(traits, [Pure])> {
+    : Op<IRMB_Dialect, mnemonic,
+         !listconcat(traits, [Pure, IRMB_PrimitiveOpTrait])> {
   let hasVerifier = 1;
   let results = (outs IRMB_FeatureMap:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
