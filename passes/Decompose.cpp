@@ -59,9 +59,9 @@ public:
         bias ? b.getStringAttr(prefix + ".bias") : StringAttr(), StringAttr(),
         StringAttr(), k, stride, pad, dilation, groups, Activation::none);
     if (norm)
-      y = BatchNormOp::create(b, loc, y.getType(), y, b.getStringAttr(*norm));
+      y = BatchNormOp::create(b, loc, y, b.getStringAttr(*norm));
     if (act != Activation::none)
-      y = ActivationOp::create(b, loc, y.getType(), y, act);
+      y = ActivationOp::create(b, loc, y, act);
     return y;
   }
   /// Ultralytics Conv: `conv` + `bn` + act, autopad.
@@ -72,28 +72,20 @@ public:
               prefix + ".bn");
   }
   Value batchNorm(Value x) const {
-    return BatchNormOp::create(b, loc, x.getType(), x, b.getStringAttr(prefix));
+    return BatchNormOp::create(b, loc, x, b.getStringAttr(prefix));
   }
   Value add(Value lhs, Value rhs) const {
-    return AddOp::create(b, loc, lhs.getType(), lhs, rhs);
+    return AddOp::create(b, loc, lhs, rhs);
   }
   Value activation(Value x, Activation act) const {
-    return ActivationOp::create(b, loc, x.getType(), x, act);
+    return ActivationOp::create(b, loc, x, act);
   }
   Value slice(Value x, int64_t start, int64_t size, int64_t groups = 1,
               int64_t period = 0) const {
-    ArrayRef<int64_t> in = shapeOf(x);
-    return SliceOp::create(b, loc,
-                           type({in[0], groups * size, in[2], in[3]}, x), x,
-                           start, size, groups, period);
+    return SliceOp::create(b, loc, x, start, size, groups, period);
   }
   Value cat(ValueRange xs) const {
-    ArrayRef<int64_t> in = shapeOf(xs.front());
-    int64_t c = 0;
-    for (Value x : xs)
-      c += channelsOf(x);
-    return CatOp::create(b, loc, type({in[0], c, in[2], in[3]}, xs.front()),
-                         xs);
+    return CatOp::create(b, loc, xs, /*in_place=*/DenseBoolArrayAttr());
   }
 
   Value pad(Value x, int64_t height, int64_t width) const {
@@ -106,29 +98,25 @@ public:
   }
   Value attention(Value q, Value k, Value v, int64_t heads, int64_t window,
                   double scale) const {
-    return AttentionOp::create(b, loc, v.getType(), q, k, v, heads, window,
+    return AttentionOp::create(b, loc, q, k, v, heads, window,
                                llvm::APFloat(scale));
   }
   Value ema(Value x, int64_t groups) const {
-    return EMAOp::create(b, loc, x.getType(), x, b.getStringAttr(prefix),
-                         groups, /*norm=*/StringAttr(), /*streaming=*/false);
+    return EMAOp::create(b, loc, x, b.getStringAttr(prefix), groups,
+                         /*norm=*/StringAttr(), /*streaming=*/false);
   }
   Value squeezeExcite(Value x, Activation act) const {
-    return SqueezeExciteOp::create(b, loc, x.getType(), x,
-                                   b.getStringAttr(prefix), act);
+    return SqueezeExciteOp::create(b, loc, x, b.getStringAttr(prefix), act);
   }
   Value maxPool(Value x, int64_t k) const {
-    return MaxPoolOp::create(b, loc, x.getType(), x, k, 1, k / 2);
+    return MaxPoolOp::create(b, loc, x, k, 1, k / 2);
   }
   Value resize(Value x, int64_t scale) const {
-    ArrayRef<int64_t> in = shapeOf(x);
-    return ResizeNearestOp::create(
-        b, loc, type({in[0], in[1], in[2] * scale, in[3] * scale}, x), x,
-        scale);
+    return ResizeNearestOp::create(b, loc, x, scale);
   }
-  Value detectDecode(Type type, ValueRange levels, int64_t nc, int64_t regMax,
+  Value detectDecode(ValueRange levels, int64_t nc, int64_t regMax,
                      ArrayRef<int64_t> strides) const {
-    return DetectDecodeOp::create(b, loc, type, levels,
+    return DetectDecodeOp::create(b, loc, levels,
                                   b.getStringAttr(prefix + ".conv.weight"), nc,
                                   regMax, strides);
   }
@@ -386,14 +374,14 @@ Value decompose(OpBuilder &b, Operation *op) {
         SmallVector<Value> levels =
             detectLevels(e, "cv2", "cv3", d.getInputs(), d.getNc(),
                          d.getRegMax(), d.getClsHead() == ClsHead::depthwise);
-        return (e / "dfl").detectDecode(d.getType(), levels, d.getNc(),
+        return (e / "dfl").detectDecode(levels, d.getNc(),
                                         d.getRegMax(), d.getStrides());
       })
       .Case([&](V10DetectOp d) {
         SmallVector<Value> levels =
             detectLevels(e, "one2one_cv2", "one2one_cv3", d.getInputs(),
                          d.getNc(), d.getRegMax(), true);
-        return (e / "dfl").detectDecode(d.getType(), levels, d.getNc(),
+        return (e / "dfl").detectDecode(levels, d.getNc(),
                                         d.getRegMax(), d.getStrides());
       })
       .Default([](Operation *) { return Value(); });

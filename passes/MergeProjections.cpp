@@ -102,15 +102,8 @@ struct IRMBMergeProjectionsPass final
       acts.push_back(c.getActAttr());
       channels.push_back(cast<RankedTensorType>(c.getType()).getDimSize(1));
     }
-    auto in = cast<RankedTensorType>(input.getType());
-    int64_t total = 0;
-    for (int64_t c : channels)
-      total += c;
-    auto type = RankedTensorType::get(
-        {in.getDimSize(0), total, in.getDimSize(2), in.getDimSize(3)},
-        in.getElementType());
     auto proj = ProjectionOp::create(
-        b, parts.front().getLoc(), type, input, b.getArrayAttr(weights),
+        b, parts.front().getLoc(), input, b.getArrayAttr(weights),
         b.getArrayAttr(biases), b.getArrayAttr(acts),
         b.getDenseI64ArrayAttr(channels),
         inputNorm ? b.getStringAttr(*inputNorm) : StringAttr());
@@ -118,8 +111,8 @@ struct IRMBMergeProjectionsPass final
     int64_t start = 0;
     SmallVector<SliceOp> consumers, slices;
     for (auto [c, size] : llvm::zip(parts, channels)) {
-      slices.push_back(SliceOp::create(b, c.getLoc(), c.getType(),
-                                       proj.getOutput(), start, size, 1, 0));
+      slices.push_back(SliceOp::create(b, c.getLoc(), proj.getOutput(), start,
+                                       size, 1, 0));
       start += size;
     }
     for (auto [c, slice] : llvm::zip(parts, slices)) {

@@ -34,7 +34,9 @@ func.func @residual_shape(%x: tensor<1x8x10x10xf32>, %r: tensor<1x4x10x10xf32>) 
 // -----
 
 func.func @projection_channels(%x: tensor<1x8x10x10xf32>) -> tensor<1x24x10x10xf32> {
-  // expected-error @+1 {{'irmb.projection' op result shape [1, 24, 10, 10] does not match the inferred shape [1, 20, 10, 10]}}
+  // The result type is inferred (InferTypeOpAdaptor) and checked against it.
+  // expected-error @+2 {{'irmb.projection' op inferred type(s) 'tensor<1x20x10x10xf32>' are incompatible with return type(s) of operation 'tensor<1x24x10x10xf32>'}}
+  // expected-error @+1 {{'irmb.projection' op failed to infer returned types}}
   %0 = irmb.projection %x {acts = [#irmb.act<none>, #irmb.act<relu>], biases = ["", ""], channels = array<i64: 16, 4>, weights = ["a", "b"]} : tensor<1x8x10x10xf32> -> tensor<1x24x10x10xf32>
   return %0 : tensor<1x24x10x10xf32>
 }
@@ -82,7 +84,7 @@ func.func @pad_shrinks(%x: tensor<1x8x7x7xf32>) -> tensor<1x8x6x7xf32> {
 // -----
 
 func.func @add_shapes(%a: tensor<1x8x7x7xf32>, %b: tensor<1x8x7x6xf32>) -> tensor<1x8x7x7xf32> {
-  // expected-error @+1 {{'irmb.add' op operands must have the same shape}}
+  // expected-error @+1 {{'irmb.add' op requires the same type for all operands and results}}
   %0 = irmb.add %a, %b : tensor<1x8x7x7xf32>, tensor<1x8x7x6xf32> -> tensor<1x8x7x7xf32>
   return %0 : tensor<1x8x7x7xf32>
 }
@@ -101,4 +103,30 @@ func.func @conv2d_shape(%x: tensor<1x3x8x8xf32>) -> tensor<1x8x8x8xf32> {
   // expected-error @+1 {{'irmb.conv2d' op result shape [1, 8, 8, 8] does not match the inferred shape [1, 8, 4, 4]}}
   %0 = irmb.conv2d %x {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64, weight = "w"} : tensor<1x3x8x8xf32> -> tensor<1x8x8x8xf32>
   return %0 : tensor<1x8x8x8xf32>
+}
+
+// -----
+
+func.func @cat_sizes(%a: tensor<1x8x10x10xf32>, %b: tensor<1x8x5x5xf32>) -> tensor<1x16x10x10xf32> {
+  // expected-error @+2 {{'irmb.cat' op input 1 has height 5 but input 0 has 10}}
+  // expected-error @+1 {{'irmb.cat' op failed to infer returned types}}
+  %0 = irmb.cat %a, %b : tensor<1x8x10x10xf32>, tensor<1x8x5x5xf32> -> tensor<1x16x10x10xf32>
+  return %0 : tensor<1x16x10x10xf32>
+}
+
+// -----
+
+func.func @max_pool_size(%x: tensor<1x8x10x10xf32>) -> tensor<1x8x10x10xf32> {
+  // expected-error @+2 {{'irmb.max_pool' op inferred type(s) 'tensor<1x8x5x5xf32>' are incompatible}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = irmb.max_pool %x {kernel = 2 : i64, padding = 0 : i64, stride = 2 : i64} : tensor<1x8x10x10xf32> -> tensor<1x8x10x10xf32>
+  return %0 : tensor<1x8x10x10xf32>
+}
+
+// -----
+
+func.func @ema_type(%x: tensor<1x8x10x10xf32>) -> tensor<1x8x5x5xf32> {
+  // expected-error @+1 {{'irmb.ema' op requires the same type for all operands and results}}
+  %0 = irmb.ema %x {groups = 2 : i64, prefix = "e"} : tensor<1x8x10x10xf32> -> tensor<1x8x5x5xf32>
+  return %0 : tensor<1x8x5x5xf32>
 }

@@ -1,8 +1,11 @@
 //===- IRMBOps.cpp - irmb op verifiers ------------------------------------===//
 //
-// Verifiers of the model-level ops. Each checks the channel arithmetic of its
-// module (the conditions under which the PyTorch module can be built and run)
-// and that the result type equals the shape inferred by ShapeInference.h.
+// Verifiers of the model-level ops, each checking the channel arithmetic of
+// its module (the conditions under which the PyTorch module can be built and
+// run) and that the result type equals the shape inferred by
+// ShapeInference.h; the primitive ops' result-type inference
+// (inferReturnTypes, checked by InferTypeOpInterface) and the invariants
+// their types do not carry.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
@@ -211,14 +214,22 @@ LogicalResult MMBOp::verify() {
 // Detection heads
 //===----------------------------------------------------------------------===//
 
-/// Shared checks of Detect and v10Detect.
-static LogicalResult verifyDetectHead(Operation *op, ValueRange inputs,
-                                      int64_t nc, ArrayRef<int64_t> strides) {
+/// One stride >= 1 per level (Detect, v10Detect, detect_decode).
+static LogicalResult verifyDetectStrides(Operation *op, ValueRange inputs,
+                                         ArrayRef<int64_t> strides) {
   if (strides.size() != inputs.size())
     return op->emitOpError() << "has " << inputs.size() << " levels but "
                              << strides.size() << " strides";
   if (llvm::any_of(strides, [](int64_t s) { return s < 1; }))
     return op->emitOpError("strides must be >= 1");
+  return success();
+}
+
+/// Shared checks of Detect and v10Detect: the strides and the result shape.
+static LogicalResult verifyDetectHead(Operation *op, ValueRange inputs,
+                                      int64_t nc, ArrayRef<int64_t> strides) {
+  if (failed(verifyDetectStrides(op, inputs, strides)))
+    return failure();
   return checkResultShape(op, inferDetectShape(shapesOf(inputs), nc, [&] {
                             return op->emitOpError();
                           }));
@@ -236,9 +247,21 @@ LogicalResult V10DetectOp::verify() {
 // Primitive ops
 //===----------------------------------------------------------------------===//
 
-/// Checks that the result has the input's shape.
-static LogicalResult checkSameShape(Operation *op, Value input) {
-  return checkResultShape(op, Shape(shapeOf(input)));
+/// A feature map of `shape` with the element type of `like`.
+static RankedTensorType tensorLike(Value like, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(
+      shape, cast<RankedTensorType>(like.getType()).getElementType());
+}
+
+/// An error at `location` for op `name` while inferring its result type,
+/// or an inactive diagnostic when there is no location (a query).
+static InFlightDiagnostic inferenceError(std::optional<Location> location,
+                                         StringRef name) {
+  if (!location)
+    return InFlightDiagnostic();
+  InFlightDiagnostic diag = mlir::emitError(*location);
+  diag << "'" << name << "' op ";
+  return diag;
 }
 
 LogicalResult Conv2dOp::verify() {
@@ -252,33 +275,38 @@ LogicalResult Conv2dOp::verify() {
                            getGroups());
 }
 
+LogicalResult ProjectionOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  ArrayRef<int64_t> in = shapeOf(adaptor.getInput());
+  int64_t total = 0;
+  for (int64_t c : adaptor.getChannels())
+    total += c;
+  types.push_back(tensorLike(adaptor.getInput(), {in[0], total, in[2], in[3]}));
+  return success();
+}
+
 LogicalResult ProjectionOp::verify() {
   size_t parts = getWeights().size();
   if (parts == 0 || getBiases().size() != parts || getActs().size() != parts ||
       getChannels().size() != parts)
     return emitOpError("needs as many biases, acts and channels as weights");
-  int64_t total = 0;
-  for (int64_t c : getChannels()) {
+  for (int64_t c : getChannels())
     if (c <= 0)
       return emitOpError("channel counts must be positive");
-    total += c;
-  }
-  ArrayRef<int64_t> in = shapeOf(getInput());
-  return checkResultShape(*this, Shape{in[0], total, in[2], in[3]});
+  return success();
 }
 
-LogicalResult BatchNormOp::verify() {
-  return checkSameShape(*this, getInput());
-}
-
-LogicalResult ActivationOp::verify() {
-  return checkSameShape(*this, getInput());
-}
-
-LogicalResult AddOp::verify() {
-  if (shapeOf(getLhs()) != shapeOf(getRhs()))
-    return emitOpError("operands must have the same shape");
-  return checkSameShape(*this, getLhs());
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location>,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  ArrayRef<int64_t> in = shapeOf(adaptor.getInput());
+  int64_t channels = static_cast<int64_t>(adaptor.getGroups()) *
+                     static_cast<int64_t>(adaptor.getSize());
+  types.push_back(
+      tensorLike(adaptor.getInput(), {in[0], channels, in[2], in[3]}));
+  return success();
 }
 
 LogicalResult SliceOp::verify() {
@@ -292,18 +320,26 @@ LogicalResult SliceOp::verify() {
                          << " of an input with " << c;
   if (getView() && groups != 1)
     return emitOpError("only a contiguous slice (groups = 1) can be a view");
-  ArrayRef<int64_t> in = shapeOf(getInput());
-  return checkResultShape(
-      *this,
-      Shape{in[0], groups * static_cast<int64_t>(getSize()), in[2], in[3]});
+  return success();
+}
+
+LogicalResult CatOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> location,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  FailureOr<Shape> shape =
+      inferConcatShape(shapesOf(adaptor.getInputs()), 1,
+                       [&] { return inferenceError(location, "irmb.cat"); });
+  if (failed(shape))
+    return failure();
+  types.push_back(tensorLike(adaptor.getInputs().front(), *shape));
+  return success();
 }
 
 LogicalResult CatOp::verify() {
   if (getInPlace() && getInPlace()->size() != getInputs().size())
     return emitOpError("in_place needs one flag per input");
-  return checkResultShape(*this,
-                          inferConcatShape(shapesOf(getInputs()), 1,
-                                           [&] { return emitOpError(); }));
+  return success();
 }
 
 LogicalResult PadOp::verify() {
@@ -320,17 +356,40 @@ LogicalResult CropOp::verify() {
   return success();
 }
 
-LogicalResult MaxPoolOp::verify() {
-  return checkResultShape(
-      *this, inferConvShape(shapeOf(getInput()), channelsOf(getInput()),
-                            getKernel(), getStride(), getPadding(), 1,
-                            [&] { return emitOpError(); }));
+LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> location,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  Value x = adaptor.getInput();
+  FailureOr<Shape> shape = inferConvShape(
+      shapeOf(x), channelsOf(x), adaptor.getKernel(), adaptor.getStride(),
+      adaptor.getPadding(), 1,
+      [&] { return inferenceError(location, "irmb.max_pool"); });
+  if (failed(shape))
+    return failure();
+  types.push_back(tensorLike(x, *shape));
+  return success();
 }
 
-LogicalResult ResizeNearestOp::verify() {
-  return checkResultShape(*this,
-                          inferUpsampleShape(shapeOf(getInput()), getScale(),
-                                             [&] { return emitOpError(); }));
+LogicalResult ResizeNearestOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  Value x = adaptor.getInput();
+  FailureOr<Shape> shape = inferUpsampleShape(
+      shapeOf(x), adaptor.getScale(),
+      [&] { return inferenceError(location, "irmb.resize_nearest"); });
+  if (failed(shape))
+    return failure();
+  types.push_back(tensorLike(x, *shape));
+  return success();
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location>,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  types.push_back(adaptor.getValue().getType());
+  return success();
 }
 
 LogicalResult AttentionOp::verify() {
@@ -346,18 +405,23 @@ LogicalResult AttentionOp::verify() {
     return failure();
   if (!(getScale().convertToDouble() > 0.0))
     return emitOpError("scale must be positive");
-  return checkSameShape(*this, getValue());
+  return success();
 }
 
 LogicalResult EMAOp::verify() {
-  if (failed(
-          checkDivisible(*this, "input", channelsOf(getInput()), getGroups())))
-    return failure();
-  return checkSameShape(*this, getInput());
+  return checkDivisible(*this, "input", channelsOf(getInput()), getGroups());
 }
 
-LogicalResult SqueezeExciteOp::verify() {
-  return checkSameShape(*this, getInput());
+LogicalResult DetectDecodeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  FailureOr<Shape> shape = inferDetectShape(
+      shapesOf(adaptor.getInputs()), adaptor.getNc(),
+      [&] { return inferenceError(location, "irmb.detect_decode"); });
+  if (failed(shape))
+    return failure();
+  types.push_back(tensorLike(adaptor.getInputs().front(), *shape));
+  return success();
 }
 
 LogicalResult DetectDecodeOp::verify() {
@@ -367,5 +431,5 @@ LogicalResult DetectDecodeOp::verify() {
       return emitOpError() << "level " << i << " has " << channelsOf(v)
                            << " channels, expected 4·reg_max + nc = "
                            << expected;
-  return verifyDetectHead(*this, getInputs(), getNc(), getStrides());
+  return verifyDetectStrides(*this, getInputs(), getStrides());
 }

@@ -11,6 +11,7 @@
 #define IRMB_OPS_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "dialects/IRMB/IR/IRMBDialect.td"
 include "dialects/IRMB/IR/IRMBAttrs.td"

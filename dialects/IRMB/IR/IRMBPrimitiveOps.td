@@ -16,7 +16,11 @@ def IRMB_PrimitiveOpTrait : NativeOpTrait<"PrimitiveOp"> {
   let cppNamespace = "::mlir::irmb::OpTrait";
 }
 
-/// Base of the primitive ops: pure and verified in C++.
+/// Base of the primitive ops: pure, their result types inferred where the
+/// operands and attributes determine them (SameOperandsAndResultType for the
+/// element-wise ops, InferTypeOpAdaptor with inferReturnTypes in
+/// IRMBOps.cpp for the rest; conv2d, pad and crop, whose result sizes are
+/// not attributes, take theirs), the remaining invariants verified in C++.
 class IRMB_PrimitiveOp<string mnemonic, list<Trait> traits = []>
     : Op<IRMB_Dialect, mnemonic,
          !listconcat(traits, [Pure, IRMB_PrimitiveOpTrait])> {
@@ -61,7 +65,7 @@ def IRMB_Conv2dOp : IRMB_PrimitiveOp<"conv2d"> {
     " attr-dict `:` type($input) `->` type($output)";
 }
 
-def IRMB_ProjectionOp : IRMB_PrimitiveOp<"projection"> {
+def IRMB_ProjectionOp : IRMB_PrimitiveOp<"projection", [InferTypeOpAdaptor]> {
   let summary = "sibling 1×1 convolutions of one input, merged into one";
   let description = [{
     The result is the channel concatenation of `act_i(conv1x1(BN_in(x),
@@ -84,7 +88,9 @@ def IRMB_ProjectionOp : IRMB_PrimitiveOp<"projection"> {
     OptionalAttr<StrAttr>:$input_norm);
 }
 
-def IRMB_BatchNormOp : IRMB_PrimitiveOp<"batch_norm"> {
+def IRMB_BatchNormOp : IRMB_PrimitiveOp<"batch_norm",
+    [SameOperandsAndResultType]> {
+  let hasVerifier = 0;
   let summary = "eval-mode BatchNorm2d (eps 1e-3) named by its prefix";
   let description = [{
     ```mlir
@@ -95,7 +101,9 @@ def IRMB_BatchNormOp : IRMB_PrimitiveOp<"batch_norm"> {
   let arguments = (ins IRMB_FeatureMap:$input, StrAttr:$norm);
 }
 
-def IRMB_ActivationOp : IRMB_PrimitiveOp<"activation"> {
+def IRMB_ActivationOp : IRMB_PrimitiveOp<"activation",
+    [SameOperandsAndResultType]> {
+  let hasVerifier = 0;
   let summary = "element-wise activation";
   let description = [{
     ```mlir
@@ -106,7 +114,8 @@ def IRMB_ActivationOp : IRMB_PrimitiveOp<"activation"> {
   let arguments = (ins IRMB_FeatureMap:$input, IRMB_ActivationAttr:$act);
 }
 
-def IRMB_AddOp : IRMB_PrimitiveOp<"add"> {
+def IRMB_AddOp : IRMB_PrimitiveOp<"add", [SameOperandsAndResultType]> {
+  let hasVerifier = 0;
   let summary = "element-wise sum of two maps of one shape";
   let description = [{
     ```mlir
@@ -123,7 +132,7 @@ def IRMB_AddOp : IRMB_PrimitiveOp<"add"> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def IRMB_SliceOp : IRMB_PrimitiveOp<"slice"> {
+def IRMB_SliceOp : IRMB_PrimitiveOp<"slice", [InferTypeOpAdaptor]> {
   let summary = "channel slice, optionally repeated with a period";
   let description = [{
     Selects channels `g·period + start + i` for g < groups and i < size
@@ -141,7 +150,7 @@ def IRMB_SliceOp : IRMB_PrimitiveOp<"slice"> {
     IRMB_NonNegativeI64:$period, UnitAttr:$view);
 }
 
-def IRMB_CatOp : IRMB_PrimitiveOp<"cat"> {
+def IRMB_CatOp : IRMB_PrimitiveOp<"cat", [InferTypeOpAdaptor]> {
   let summary = "channel concatenation";
   let description = [{
     `in_place[i]` (set by `irmb-concat-in-place`): input i is written by its
@@ -179,7 +188,8 @@ def IRMB_CropOp : IRMB_PrimitiveOp<"crop"> {
   let arguments = (ins IRMB_FeatureMap:$input);
 }
 
-def IRMB_MaxPoolOp : IRMB_PrimitiveOp<"max_pool"> {
+def IRMB_MaxPoolOp : IRMB_PrimitiveOp<"max_pool", [InferTypeOpAdaptor]> {
+  let hasVerifier = 0;
   let summary = "2-D max pooling (padding with -inf)";
   let description = [{
     ```mlir
@@ -191,7 +201,9 @@ def IRMB_MaxPoolOp : IRMB_PrimitiveOp<"max_pool"> {
     IRMB_PositiveI64:$stride, IRMB_NonNegativeI64:$padding);
 }
 
-def IRMB_ResizeNearestOp : IRMB_PrimitiveOp<"resize_nearest"> {
+def IRMB_ResizeNearestOp : IRMB_PrimitiveOp<"resize_nearest",
+    [InferTypeOpAdaptor]> {
+  let hasVerifier = 0;
   let summary = "nearest-neighbour upsampling by an integer factor";
   let description = [{
     ```mlir
@@ -206,7 +218,7 @@ def IRMB_ResizeNearestOp : IRMB_PrimitiveOp<"resize_nearest"> {
 // Token mixing
 //===----------------------------------------------------------------------===//
 
-def IRMB_AttentionOp : IRMB_PrimitiveOp<"attention"> {
+def IRMB_AttentionOp : IRMB_PrimitiveOp<"attention", [InferTypeOpAdaptor]> {
   let summary = "multi-head softmax attention over (strided-grid) windows";
   let description = [{
     q and k are [B, heads·dk, H, W], v is [B, heads·dv, H, W], channels
@@ -234,7 +246,7 @@ def IRMB_AttentionOp : IRMB_PrimitiveOp<"attention"> {
     "type($query) `,` type($key_map) `,` type($value) `->` type($output)";
 }
 
-def IRMB_EMAOp : IRMB_PrimitiveOp<"ema"> {
+def IRMB_EMAOp : IRMB_PrimitiveOp<"ema", [SameOperandsAndResultType]> {
   let summary = "EMA (efficient multi-scale attention) with shared group weights";
   let description = [{
     The EMA of Ouyang et al. with `groups` groups sharing the weights under
@@ -253,7 +265,9 @@ def IRMB_EMAOp : IRMB_PrimitiveOp<"ema"> {
     UnitAttr:$streaming);
 }
 
-def IRMB_SqueezeExciteOp : IRMB_PrimitiveOp<"squeeze_excite"> {
+def IRMB_SqueezeExciteOp : IRMB_PrimitiveOp<"squeeze_excite",
+    [SameOperandsAndResultType]> {
+  let hasVerifier = 0;
   let summary = "timm SqueezeExcite: x · σ(expand(act(reduce(mean(x)))))";
   let description = [{
     ```mlir
@@ -269,7 +283,8 @@ def IRMB_SqueezeExciteOp : IRMB_PrimitiveOp<"squeeze_excite"> {
 // Detection decoding
 //===----------------------------------------------------------------------===//
 
-def IRMB_DetectDecodeOp : IRMB_PrimitiveOp<"detect_decode"> {
+def IRMB_DetectDecodeOp : IRMB_PrimitiveOp<"detect_decode",
+    [InferTypeOpAdaptor]> {
   let summary = "DFL box decoding and sigmoid scores of a Detect head";
   let description = [{
     Inputs are the per-level head maps [B, 4·reg_max + nc, H_i, W_i] (box
