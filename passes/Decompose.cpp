@@ -1,15 +1,19 @@
 //===- Decompose.cpp - model-level ops to primitive ops -------------------===//
 //
-// The irmb-decompose pass. One function per Ultralytics module builds the
+// The irmb-decompose pass, a dialect conversion: the target accepts only
+// primitive ops (irmb::OpTrait::PrimitiveOp) beside func and builtin, every
+// model-level op (LayerOpInterface) is illegal, and one conversion pattern
+// rewrites each of them. One function per Ultralytics module builds the
 // primitive ops that compute it, in the module's own order; the structure
-// follows reference/ReferenceExecutor.cpp (the oracle), which the tests use
-// to check that decomposed and model-level IR compute the same.
+// follows reference/ModelOps.cpp (the oracle), which the tests use to check
+// that decomposed and model-level IR compute the same.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "dialects/IRMB/IR/ShapeInference.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "passes/Passes.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include <cmath>
@@ -387,28 +391,51 @@ Value decompose(OpBuilder &b, Operation *op) {
       .Default([](Operation *) { return Value(); });
 }
 
-/// The pass: decomposes every model-level op of the module.
+/// Rewrites one model-level op into its primitive ops.
+struct DecomposeLayer final
+    : OpInterfaceConversionPattern<LayerOpInterface> {
+  using OpInterfaceConversionPattern::OpInterfaceConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LayerOpInterface layer, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    Operation *op = layer;
+    // The decompositions read their inputs through the op's accessors:
+    // point them at the converted producers (the adaptor's values).
+    rewriter.modifyOpInPlace(op, [&] { op->setOperands(operands); });
+    Value replacement = decompose(rewriter, op);
+    if (!replacement)
+      return rewriter.notifyMatchFailure(op, "has no decomposition");
+    rewriter.replaceOp(op, replacement);
+    return success();
+  }
+};
+
+/// The pass: converts every model-level op of the module.
 struct IRMBDecomposePass final
     : mlir::irmb::impl::IRMBDecomposePassBase<IRMBDecomposePass> {
   void runOnOperation() override {
-    SmallVector<Operation *> layers;
-    getOperation().walk([&](LayerOpInterface op) { layers.push_back(op); });
-    int64_t before = 0;
-    getOperation().walk([&](Operation *) { ++before; });
-    for (Operation *op : layers) {
-      OpBuilder b(op);
-      Value replacement = decompose(b, op);
-      if (!replacement) {
-        op->emitOpError("has no decomposition");
-        return signalPassFailure();
-      }
-      op->getResult(0).replaceAllUsesWith(replacement);
-      op->erase();
-      ++numModelOps;
-    }
+    MLIRContext *ctx = &getContext();
+    int64_t layers = 0, before = 0;
+    getOperation().walk([&](Operation *op) {
+      ++before;
+      layers += isa<LayerOpInterface>(op);
+    });
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<func::FuncDialect>();
+    target.addLegalOp<ModuleOp>();
+    target.addDynamicallyLegalDialect<IRMBDialect>([](Operation *op) {
+      return op->hasTrait<mlir::irmb::OpTrait::PrimitiveOp>();
+    });
+    RewritePatternSet patterns(ctx);
+    patterns.add<DecomposeLayer>(ctx);
+    if (failed(applyFullConversion(getOperation(), target,
+                                   std::move(patterns))))
+      return signalPassFailure();
     int64_t after = 0;
     getOperation().walk([&](Operation *) { ++after; });
-    numPrimitiveOps += after - (before - static_cast<int64_t>(layers.size()));
+    numModelOps += layers;
+    numPrimitiveOps += after - (before - layers);
   }
 };
 

@@ -26,6 +26,12 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
     `irmb.crop` pair), `irmb.ema`, `irmb.squeeze_excite` and
     `irmb.detect_decode`. Weights keep their Ultralytics state_dict keys.
 
+    A dialect conversion (applyFullConversion): the target's legal ops are
+    the primitive irmb ops (trait `PrimitiveOp`), func and builtin; every
+    model-level op (`LayerOpInterface`) is rewritten by one conversion
+    pattern, and any op the target does not know fails the pass with
+    "failed to legalize operation" at that op.
+
     Before:
 
     ```mlir
