@@ -16,7 +16,7 @@
 #include <numeric>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using namespace ::irmb::frontend;
 
 namespace {

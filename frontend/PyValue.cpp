@@ -61,7 +61,7 @@ std::string PyValue::repr() const {
   case Kind::Int:
     return std::to_string(intValue);
   case Kind::Float:
-    return mlir::irmb::formatShortestDouble(floatValue);
+    return irmb::formatShortestDouble(floatValue);
   case Kind::Str:
     return "'" + strValue + "'";
   case Kind::List: {

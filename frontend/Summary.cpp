@@ -10,7 +10,7 @@
 #include "llvm/Support/Format.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using namespace ::irmb::frontend;
 
 namespace irmb::frontend {

@@ -28,7 +28,7 @@ head:
 mlir::ModuleOp model() {
   static mlir::ModuleOp module = [] {
     auto *ctx = new mlir::MLIRContext;
-    ctx->loadDialect<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
+    ctx->loadDialect<irmb::IRMBDialect, mlir::func::FuncDialect>();
     irmb::frontend::ImportOptions geometry;
     geometry.height = geometry.width = 64;
     auto owned = irmb::frontend::importModel(

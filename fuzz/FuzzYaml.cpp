@@ -30,7 +30,7 @@ mlir::MLIRContext &context() {
   if (!ctx || ++used == kInputsPerContext) {
     used = 0;
     ctx = std::make_unique<mlir::MLIRContext>();
-    ctx->loadDialect<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
+    ctx->loadDialect<irmb::IRMBDialect, mlir::func::FuncDialect>();
     ctx->getDiagEngine().registerHandler(
         [](mlir::Diagnostic &) { return mlir::success(); });
   }

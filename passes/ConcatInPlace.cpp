@@ -17,13 +17,13 @@
 
 #define DEBUG_TYPE "irmb-concat-in-place"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBCONCATINPLACEPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -36,7 +36,7 @@ Value viewSource(Value v) {
 }
 
 struct IRMBConcatInPlacePass final
-    : mlir::irmb::impl::IRMBConcatInPlacePassBase<IRMBConcatInPlacePass> {
+    : irmb::impl::IRMBConcatInPlacePassBase<IRMBConcatInPlacePass> {
   using IRMBConcatInPlacePassBase::IRMBConcatInPlacePassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).

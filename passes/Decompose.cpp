@@ -1,7 +1,7 @@
 //===- Decompose.cpp - model-level ops to primitive ops -------------------===//
 //
 // The irmb-decompose pass, a dialect conversion: the target accepts only
-// primitive ops (irmb::OpTrait::PrimitiveOp) beside func and builtin, every
+// primitive ops (irmb::PrimitiveOpTrait) beside func and builtin, every
 // model-level op (LayerOpInterface) is illegal, and one conversion pattern
 // rewrites each of them. One function per Ultralytics module builds the
 // primitive ops that compute it, in the module's own order; the structure
@@ -20,13 +20,13 @@
 
 #define DEBUG_TYPE "irmb-decompose"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBDECOMPOSEPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -413,7 +413,7 @@ struct DecomposeLayer final
 
 /// The pass: converts every model-level op of the module.
 struct IRMBDecomposePass final
-    : mlir::irmb::impl::IRMBDecomposePassBase<IRMBDecomposePass> {
+    : irmb::impl::IRMBDecomposePassBase<IRMBDecomposePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     int64_t layers = 0, before = 0;
@@ -425,7 +425,7 @@ struct IRMBDecomposePass final
     target.addLegalDialect<func::FuncDialect>();
     target.addLegalOp<ModuleOp>();
     target.addDynamicallyLegalDialect<IRMBDialect>([](Operation *op) {
-      return op->hasTrait<mlir::irmb::OpTrait::PrimitiveOp>();
+      return op->hasTrait<PrimitiveOpTrait>();
     });
     RewritePatternSet patterns(ctx);
     patterns.add<DecomposeLayer>(ctx);

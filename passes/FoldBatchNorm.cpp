@@ -13,13 +13,13 @@
 
 #define DEBUG_TYPE "irmb-fold-batch-norm"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBFOLDBATCHNORMPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -67,7 +67,7 @@ std::string forwardBlocker(BatchNormOp bn) {
 }
 
 struct IRMBFoldBatchNormPass final
-    : mlir::irmb::impl::IRMBFoldBatchNormPassBase<IRMBFoldBatchNormPass> {
+    : irmb::impl::IRMBFoldBatchNormPassBase<IRMBFoldBatchNormPass> {
   using IRMBFoldBatchNormPassBase::IRMBFoldBatchNormPassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).

@@ -12,18 +12,18 @@
 
 #define DEBUG_TYPE "irmb-fuse-ema"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBFUSEEMAPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
 struct IRMBFuseEMAPass final
-    : mlir::irmb::impl::IRMBFuseEMAPassBase<IRMBFuseEMAPass> {
+    : irmb::impl::IRMBFuseEMAPassBase<IRMBFuseEMAPass> {
   using IRMBFuseEMAPassBase::IRMBFuseEMAPassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).

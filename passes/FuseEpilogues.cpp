@@ -15,14 +15,14 @@
 
 #define DEBUG_TYPE "irmb-fuse-epilogues"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBFUSEDEPTHWISEPASS
 #define GEN_PASS_DEF_IRMBFUSECONVEPILOGUEPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -131,7 +131,7 @@ void fuseEpilogues(ModuleOp module, const SiteReporter &sites, bool dryRun,
 }
 
 struct IRMBFuseDepthwisePass final
-    : mlir::irmb::impl::IRMBFuseDepthwisePassBase<IRMBFuseDepthwisePass> {
+    : irmb::impl::IRMBFuseDepthwisePassBase<IRMBFuseDepthwisePass> {
   using IRMBFuseDepthwisePassBase::IRMBFuseDepthwisePassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).
@@ -143,7 +143,7 @@ struct IRMBFuseDepthwisePass final
 };
 
 struct IRMBFuseConvEpiloguePass final
-    : mlir::irmb::impl::IRMBFuseConvEpiloguePassBase<IRMBFuseConvEpiloguePass> {
+    : irmb::impl::IRMBFuseConvEpiloguePassBase<IRMBFuseConvEpiloguePass> {
   using IRMBFuseConvEpiloguePassBase::IRMBFuseConvEpiloguePassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).

@@ -16,13 +16,13 @@
 
 #define DEBUG_TYPE "irmb-fuse-window-attention"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBFUSEWINDOWATTENTIONPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -105,7 +105,7 @@ CropOp findCrop(AttentionOp attn, SmallVectorImpl<Operation *> &between) {
 }
 
 struct IRMBFuseWindowAttentionPass final
-    : mlir::irmb::impl::IRMBFuseWindowAttentionPassBase<
+    : irmb::impl::IRMBFuseWindowAttentionPassBase<
           IRMBFuseWindowAttentionPass> {
   using IRMBFuseWindowAttentionPassBase::IRMBFuseWindowAttentionPassBase;
 

@@ -10,13 +10,14 @@
 #ifndef IRMB_PASSES_FUSIONSUPPORT_H
 #define IRMB_PASSES_FUSIONSUPPORT_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "dialects/IRMB/IR/IRMBOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/Pass.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Debug.h"
 
-namespace mlir::irmb {
+namespace irmb {
 
 /// The weight or norm prefix naming a site inside its YAML layer (a conv's
 /// `model.4.m.0.cv1.conv`), or the op name.
@@ -101,6 +102,6 @@ inline RankedTensorType withSpatial(Type t, int64_t h, int64_t w) {
                                r.getElementType());
 }
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_PASSES_FUSIONSUPPORT_H

@@ -13,13 +13,13 @@
 
 #define DEBUG_TYPE "irmb-merge-projections"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBMERGEPROJECTIONSPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -43,7 +43,7 @@ void composeSlices(SliceOp outer) {
 }
 
 struct IRMBMergeProjectionsPass final
-    : mlir::irmb::impl::IRMBMergeProjectionsPassBase<IRMBMergeProjectionsPass> {
+    : irmb::impl::IRMBMergeProjectionsPassBase<IRMBMergeProjectionsPass> {
   using IRMBMergeProjectionsPassBase::IRMBMergeProjectionsPassBase;
 
   /// This pass's candidate-site counts and report (FusionSupport.h).

@@ -6,11 +6,12 @@
 #ifndef IRMB_PASSES_PASSES_H
 #define IRMB_PASSES_PASSES_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include <memory>
 
-namespace mlir::irmb {
+namespace irmb {
 
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
@@ -18,6 +19,6 @@ namespace mlir::irmb {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_PASSES_PASSES_H

@@ -27,7 +27,7 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
     `irmb.detect_decode`. Weights keep their Ultralytics state_dict keys.
 
     A dialect conversion (applyFullConversion): the target's legal ops are
-    the primitive irmb ops (trait `PrimitiveOp`), func and builtin; every
+    the primitive irmb ops (trait `PrimitiveOpTrait`), func and builtin; every
     model-level op (`LayerOpInterface`) is rewritten by one conversion
     pattern, and any op the target does not know fails the pass with
     "failed to legalize operation" at that op.
@@ -59,7 +59,7 @@ def IRMBDecomposePass : Pass<"irmb-decompose", "::mlir::ModuleOp"> {
     Statistic<"numModelOps", "model-ops", "Model-level ops decomposed">,
     Statistic<"numPrimitiveOps", "primitive-ops", "Primitive ops created">
   ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+  let dependentDialects = ["::irmb::IRMBDialect"];
 }
 
 def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
@@ -123,7 +123,7 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Statistic<"numDirect", "direct-s2",
               "Convolutions run by the direct stride-2 kernel">
   ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+  let dependentDialects = ["::irmb::IRMBDialect"];
 }
 
 //===----------------------------------------------------------------------===//
@@ -146,7 +146,7 @@ class IRMBFusionPass<string passArg> : Pass<passArg, "::mlir::ModuleOp"> {
     Statistic<"numNotFused", "not-fused",
               "Candidate sites left as they were (and why: --report)">
   ];
-  let dependentDialects = ["::mlir::irmb::IRMBDialect"];
+  let dependentDialects = ["::irmb::IRMBDialect"];
 }
 
 def IRMBFuseWindowAttentionPass

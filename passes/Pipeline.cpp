@@ -14,7 +14,7 @@
 #include "passes/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 
-namespace mlir::irmb {
+namespace irmb {
 
 namespace {
 /// A fusion pass's generated constructor from its options.
@@ -141,4 +141,4 @@ void registerIRMBPipeline() {
       });
 }
 
-} // namespace mlir::irmb
+} // namespace irmb

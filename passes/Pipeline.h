@@ -9,13 +9,14 @@
 #ifndef IRMB_PASSES_PIPELINE_H
 #define IRMB_PASSES_PIPELINE_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "mlir/Pass/PassManager.h"
 
 #include <set>
 #include <string>
 #include <vector>
 
-namespace mlir::irmb {
+namespace irmb {
 
 /// Short names of the fusions, in pipeline order (--disable-fusion uses
 /// them; the report prints them).
@@ -50,6 +51,6 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options);
 /// pipeline irmb-compile runs for the CPU, with the same defaults.
 void registerIRMBPipeline();
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_PASSES_PIPELINE_H

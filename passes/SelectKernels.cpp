@@ -17,13 +17,13 @@
 
 #define DEBUG_TYPE "irmb-select-kernels"
 
-namespace mlir::irmb {
+namespace irmb {
 #define GEN_PASS_DEF_IRMBSELECTKERNELSPASS
 #include "passes/Passes.h.inc"
-} // namespace mlir::irmb
+} // namespace irmb
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 
@@ -152,7 +152,7 @@ std::optional<Kernel> kernelFor(Operation *op, StringRef winograd,
 }
 
 struct IRMBSelectKernelsPass final
-    : mlir::irmb::impl::IRMBSelectKernelsPassBase<IRMBSelectKernelsPass> {
+    : irmb::impl::IRMBSelectKernelsPassBase<IRMBSelectKernelsPass> {
   using Base::Base;
 
   void runOnOperation() override {

@@ -13,7 +13,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using at::Tensor;
 
 namespace irmb::reference::detail {

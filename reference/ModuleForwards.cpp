@@ -11,7 +11,7 @@
 #include <cmath>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using at::Tensor;
 
 namespace irmb::reference::detail {

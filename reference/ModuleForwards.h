@@ -27,7 +27,7 @@ namespace irmb::reference::detail {
 constexpr double kGroupNormEps = 1e-5;
 
 /// `x` through the activation `act` (none, ReLU, ReLU6, SiLU).
-at::Tensor activate(const at::Tensor &x, mlir::irmb::Activation act);
+at::Tensor activate(const at::Tensor &x, irmb::Activation act);
 
 /// Weight access below one state_dict prefix.
 class Layer {
@@ -75,14 +75,14 @@ public:
   /// Ultralytics Conv (autopad): conv + BN (or fused conv with bias) + act.
   at::Tensor conv(const at::Tensor &x, int64_t k, int64_t stride = 1,
                   int64_t groups = 1,
-                  mlir::irmb::Activation act = mlir::irmb::Activation::silu,
+                  irmb::Activation act = irmb::Activation::silu,
                   int64_t dilation = 1) const {
-    return convPadded(x, stride, mlir::irmb::autopad(k, dilation), groups, act,
+    return convPadded(x, stride, irmb::autopad(k, dilation), groups, act,
                       dilation);
   }
   /// Ultralytics Conv with an explicit padding.
   at::Tensor convPadded(const at::Tensor &x, int64_t stride, int64_t pad,
-                        int64_t groups, mlir::irmb::Activation act,
+                        int64_t groups, irmb::Activation act,
                         int64_t dilation = 1) const {
     at::Tensor y = (*this / "conv").conv2d(x, stride, pad, groups, dilation);
     if (has("conv.bias")) // BatchNorm folded at construction
@@ -102,7 +102,7 @@ private:
 /// Bottleneck(c1, c2, shortcut, g, k=(k, k), e) [+ an MMB after cv2].
 at::Tensor bottleneck(const Layer &l, const at::Tensor &x, int64_t c2,
                       bool shortcut, int64_t g,
-                      mlir::irmb::MMBConfigAttr block = {});
+                      irmb::MMBConfigAttr block = {});
 
 /// The C2f data flow with inner blocks `inner(m.j, y)`.
 template <typename InnerFn>
@@ -126,11 +126,11 @@ at::Tensor ema(const Layer &l, const at::Tensor &x, int64_t groups);
 
 /// timm SqueezeExcite with the block's activation and a sigmoid gate.
 at::Tensor squeezeExcite(const Layer &l, const at::Tensor &x,
-                         mlir::irmb::Activation act);
+                         irmb::Activation act);
 
 /// The whole Meta Mobile Block (EMO iRMB / iEMA forward) with `dimOut`
 /// output channels.
-at::Tensor mmbForward(const Layer &l, mlir::irmb::MMBConfigAttr cfg,
+at::Tensor mmbForward(const Layer &l, irmb::MMBConfigAttr cfg,
                       const at::Tensor &x, int64_t dimOut);
 
 //===----------------------------------------------------------------------===//

@@ -19,7 +19,7 @@
 #include <stdexcept>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using at::Tensor;
 using ::irmb::weights::kBatchNormEps;
 

@@ -408,7 +408,7 @@ private:
     if (std::isinf(x))
       return x > 0 ? ".inf" : "-.inf";
     // Python's repr digits; %g exponents are signed already.
-    std::string s = mlir::irmb::formatShortestDouble(x);
+    std::string s = irmb::formatShortestDouble(x);
     size_t e = s.find('e');
     if (e != std::string::npos && s.find('.') == std::string::npos)
       s.insert(e, ".0");

@@ -18,7 +18,7 @@
 #include <set>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace irmb::weights {
 namespace {

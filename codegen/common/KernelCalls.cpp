@@ -22,7 +22,7 @@
 #include <cstdio>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace irmb::codegen {
 

@@ -11,7 +11,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace irmb::codegen {
 

@@ -3,7 +3,7 @@
 // The questions both emitters (EmitCpp, EmitCuda) ask of a primitive
 // module: value shapes, the YAML layer and source line an op came from, the
 // one function's body. (The kernel irmb-select-kernels chose is
-// mlir::irmb::chosenKernel, KernelChoice.h.)
+// irmb::chosenKernel, KernelChoice.h.)
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_COMMON_MODELQUERIES_H
@@ -19,11 +19,11 @@
 namespace irmb::codegen {
 
 /// The shape of a ranked tensor value (ShapeInference.h, for the emitters).
-using mlir::irmb::shapeOf;
+using irmb::shapeOf;
 /// Elements of one image of a value (all dimensions but the batch).
 int64_t perImage(mlir::Value v);
 /// The kernel-library spelling of an activation ("Act::Silu", ...).
-const char *actName(mlir::irmb::Activation act);
+const char *actName(irmb::Activation act);
 /// The YAML layer an op came from (its NameLoc "model.<i>"), or "".
 std::string layerName(mlir::Operation *op);
 /// The layer index in "model.<i>", or -1.

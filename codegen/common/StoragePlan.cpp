@@ -8,7 +8,7 @@
 #include "codegen/common/ModelQueries.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace irmb::codegen {
 

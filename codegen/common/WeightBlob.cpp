@@ -13,7 +13,7 @@
 #include <cmath>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace irmb::codegen {
 

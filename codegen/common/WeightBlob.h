@@ -73,7 +73,7 @@ public:
   struct ConvTensors {
     int64_t weight = -1, bias = -1;
   };
-  mlir::FailureOr<ConvTensors> convTensors(mlir::irmb::Conv2dOp conv,
+  mlir::FailureOr<ConvTensors> convTensors(irmb::Conv2dOp conv,
                                            int64_t tileRows = 0,
                                            int64_t winogradTile = 0,
                                            int64_t coLanes = 0);
@@ -84,7 +84,7 @@ public:
     llvm::SmallVector<int64_t> weights;
     std::optional<std::pair<int64_t, int64_t>> norm;
   };
-  mlir::FailureOr<EmaTensors> emaTensors(mlir::irmb::EMAOp ema);
+  mlir::FailureOr<EmaTensors> emaTensors(irmb::EMAOp ema);
 
   /// Blob offsets of a squeeze-excite's reduce weight/bias and expand
   /// weight/bias, and its reduced width.
@@ -93,7 +93,7 @@ public:
     int64_t reduced = 0;
   };
   mlir::FailureOr<SqueezeExciteTensors>
-  squeezeExciteTensors(mlir::irmb::SqueezeExciteOp se);
+  squeezeExciteTensors(irmb::SqueezeExciteOp se);
 
   /// A merged projection: the parts' folded [rows, cin] weights stacked into
   /// one matrix and their biases into one vector, with the runs of rows
@@ -102,13 +102,13 @@ public:
     int64_t weight = -1, bias = -1;
     struct Run {
       int64_t start, end;
-      mlir::irmb::Activation act;
+      irmb::Activation act;
     };
     llvm::SmallVector<Run> runs;
   };
   /// With `tileRows` > 0 each run's rows are packed as convTensors does.
   mlir::FailureOr<StackedProjection>
-  stackProjection(mlir::irmb::ProjectionOp projection, int64_t tileRows = 0);
+  stackProjection(irmb::ProjectionOp projection, int64_t tileRows = 0);
 
 private:
   const irmb::weights::WeightMap &weights;

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 using ::irmb::weights::WeightMap;
 
 namespace irmb::codegen {

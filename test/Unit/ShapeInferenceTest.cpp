@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 namespace {
 

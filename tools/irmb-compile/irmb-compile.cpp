@@ -58,7 +58,7 @@ struct Options {
   /// where it was measured faster), on or off.
   std::string directConv = "auto";
   bool summary = false, cudaEmulate = false;
-  mlir::irmb::FusionOptions fusion = mlir::irmb::FusionOptions::all();
+  irmb::FusionOptions fusion = irmb::FusionOptions::all();
   ModelOptions modelOptions;
 };
 
@@ -95,7 +95,7 @@ Options parseCommandLine(int argc, char **argv) {
     } else if (arg == "--fusion") {
       std::string v = reader.value();
       if (v == "all")
-        o.fusion.enabled = mlir::irmb::FusionOptions::all().enabled;
+        o.fusion.enabled = irmb::FusionOptions::all().enabled;
       else if (v == "none")
         o.fusion.enabled.clear();
       else
@@ -105,11 +105,11 @@ Options parseCommandLine(int argc, char **argv) {
       std::string list = reader.value();
       llvm::SmallVector<llvm::StringRef> names;
       llvm::StringRef(list).split(names, ',');
-      const auto &known = mlir::irmb::fusionNames();
+      const auto &known = irmb::fusionNames();
       for (llvm::StringRef name : names) {
         if (std::find(known.begin(), known.end(), name) == known.end())
           throw UsageError{"unknown fusion '" + name.str() + "' in " + arg +
-                           " (" + mlir::irmb::fusionList() + ")"};
+                           " (" + irmb::fusionList() + ")"};
         if (enable)
           o.fusion.enabled.insert(name.str());
         else
@@ -348,9 +348,9 @@ int run(Options &options) {
                  << " classes but the model has nc = " << model.nc
                  << "; classes beyond the names are called by their index\n";
   bool isV10 = false;
-  module->walk([&](mlir::irmb::V10DetectOp) { isV10 = true; });
+  module->walk([&](irmb::V10DetectOp) { isV10 = true; });
   mlir::PassManager pm(&context);
-  mlir::irmb::FusionOptions pipeline = options.fusion;
+  irmb::FusionOptions pipeline = options.fusion;
   if (options.target == "cuda")
     pipeline.winograd = "off"; // the CUDA target has no Winograd kernel
   else {
@@ -360,7 +360,7 @@ int run(Options &options) {
         options.directConv == "on" ||
         (options.directConv == "auto" && isa == "avx2");
   }
-  mlir::irmb::buildPipeline(pm, pipeline);
+  irmb::buildPipeline(pm, pipeline);
   if (options.fusion.report)
     installFusionReportHandler(context);
   if (mlir::failed(pm.run(*module)))

@@ -15,10 +15,10 @@
 #include "passes/Pipeline.h"
 
 int main(int argc, char **argv) {
-  mlir::irmb::registerIRMBPasses();
-  mlir::irmb::registerIRMBPipeline();
+  irmb::registerIRMBPasses();
+  irmb::registerIRMBPipeline();
   mlir::DialectRegistry registry;
-  registry.insert<mlir::irmb::IRMBDialect, mlir::func::FuncDialect>();
+  registry.insert<irmb::IRMBDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "irmb optimizer driver\n", registry));
 }

@@ -149,13 +149,13 @@ int run(Options o) {
   WeightMap weights = o.modelOptions.loadWeightsFor(*module);
 
   bool v10 = false; // decided on the model-level IR
-  module->walk([&](mlir::irmb::V10DetectOp) { v10 = true; });
+  module->walk([&](irmb::V10DetectOp) { v10 = true; });
   if (o.decompose) {
     if (!o.dumpLayers.empty())
       throw UsageError{"--dump-layers needs the model-level IR (drop "
                        "--decompose)"};
     mlir::PassManager pm(&context);
-    pm.addPass(mlir::irmb::createIRMBDecomposePass());
+    pm.addPass(irmb::createIRMBDecomposePass());
     if (mlir::failed(pm.run(*module)))
       return 1;
   }

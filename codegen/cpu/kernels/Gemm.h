@@ -39,7 +39,7 @@
 
 namespace irmb::kernels {
 
-/// Element-wise activations (matches mlir::irmb::Activation).
+/// Element-wise activations (matches irmb::Activation).
 enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
 
 /// e^x for float32 within about 1 ulp (Cephes expf): range reduction by

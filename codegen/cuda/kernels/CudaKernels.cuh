@@ -34,7 +34,7 @@
 
 namespace irmb::cuda {
 
-/// Element-wise activations (matches mlir::irmb::Activation).
+/// Element-wise activations (matches irmb::Activation).
 enum class Act { None = 0, Relu = 1, Relu6 = 2, Silu = 3 };
 
 template <Act A> __device__ __forceinline__ float activate(float x) {

@@ -35,13 +35,13 @@ def IRMB_KernelAttr : EnumAttr<IRMB_Dialect, IRMB_Kernel, "kernel"> {
 /// A real-valued parameter (an IEEE double) printed in its shortest exact
 /// form, e.g. `1.0` or `0.25`.
 class IRMB_DoubleParameter<string desc> : APFloatParameter<desc> {
-  let parser = "::mlir::irmb::parseDoubleParameter($_parser)";
-  let printer = "::mlir::irmb::printDoubleParameter($_printer, $_self)";
+  let parser = "::irmb::parseDoubleParameter($_parser)";
+  let printer = "::irmb::printDoubleParameter($_printer, $_self)";
 }
 
 /// A `bool` parameter printed as `true` / `false`.
 class IRMB_BoolParameter<string desc> : AttrParameter<"bool", desc> {
-  let parser = "::mlir::irmb::parseBoolParameter($_parser)";
+  let parser = "::irmb::parseBoolParameter($_parser)";
   let printer = "$_printer << ($_self ? \"true\" : \"false\")";
 }
 

@@ -18,7 +18,7 @@
 #include <cmath>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 #include "dialects/IRMB/IR/IRMBDialect.cpp.inc"
 #include "dialects/IRMB/IR/IRMBEnums.cpp.inc"
@@ -68,19 +68,19 @@ LogicalResult IRMBDialect::verifyOperationAttribute(Operation *op,
 // Parameter parsers
 //===----------------------------------------------------------------------===//
 
-FailureOr<llvm::APFloat> mlir::irmb::parseDoubleParameter(AsmParser &parser) {
+FailureOr<llvm::APFloat> irmb::parseDoubleParameter(AsmParser &parser) {
   double value = 0;
   if (parser.parseFloat(value))
     return failure();
   return llvm::APFloat(value);
 }
 
-void mlir::irmb::printDoubleParameter(AsmPrinter &printer,
+void irmb::printDoubleParameter(AsmPrinter &printer,
                                       const llvm::APFloat &value) {
   printer << formatShortestDouble(value.convertToDouble());
 }
 
-FailureOr<bool> mlir::irmb::parseBoolParameter(AsmParser &parser) {
+FailureOr<bool> irmb::parseBoolParameter(AsmParser &parser) {
   if (succeeded(parser.parseOptionalKeyword("true")))
     return true;
   if (succeeded(parser.parseOptionalKeyword("false")))

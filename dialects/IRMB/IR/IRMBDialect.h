@@ -12,11 +12,12 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 
 #include "dialects/IRMB/IR/IRMBDialect.h.inc"
 #include "dialects/IRMB/IR/IRMBEnums.h.inc"
 
-namespace mlir::irmb {
+namespace irmb {
 /// Parses a floating-point attribute parameter (e.g. `1.0`, `0.25`).
 FailureOr<llvm::APFloat> parseDoubleParameter(AsmParser &parser);
 /// Prints a real parameter in the shortest form that reads back exactly,
@@ -24,7 +25,7 @@ FailureOr<llvm::APFloat> parseDoubleParameter(AsmParser &parser);
 void printDoubleParameter(AsmPrinter &printer, const llvm::APFloat &value);
 /// Parses a boolean attribute parameter written `true` or `false`.
 FailureOr<bool> parseBoolParameter(AsmParser &parser);
-} // namespace mlir::irmb
+} // namespace irmb
 
 #define GET_ATTRDEF_CLASSES
 #include "dialects/IRMB/IR/IRMBAttrs.h.inc"

@@ -12,7 +12,7 @@ include "mlir/IR/OpBase.td"
 
 def IRMB_Dialect : Dialect {
   let name = "irmb";
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let summary = "Ultralytics YOLO models and the Meta Mobile Block family";
   let description = [{
     Model-level ops stand one-to-one for the modules of an Ultralytics model

@@ -15,7 +15,7 @@ def IRMB_Activation : I32EnumAttr<"Activation", "element-wise activation", [
     I32EnumAttrCase<"relu", 1>,
     I32EnumAttrCase<"relu6", 2>,
     I32EnumAttrCase<"silu", 3>]> {
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let genSpecializedAttr = 0;
 }
 
@@ -25,7 +25,7 @@ def IRMB_OperatorF : I32EnumAttr<"OperatorF",
     I32EnumAttrCase<"dwconv", 1>,
     I32EnumAttrCase<"window_attention", 2>,
     I32EnumAttrCase<"ema", 3>]> {
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let genSpecializedAttr = 0;
 }
 
@@ -33,7 +33,7 @@ def IRMB_ClsHead : I32EnumAttr<"ClsHead",
     "form of the Detect classification branch", [
     I32EnumAttrCase<"legacy", 0>,
     I32EnumAttrCase<"depthwise", 1>]> {
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let genSpecializedAttr = 0;
 }
 
@@ -65,7 +65,7 @@ def IRMB_Kernel : I32EnumAttr<"Kernel",
     I32EnumAttrCase<"ema_streaming", 21>,
     I32EnumAttrCase<"squeeze_excite", 22>,
     I32EnumAttrCase<"detect_decode", 23>]> {
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let genSpecializedAttr = 0;
 }
 

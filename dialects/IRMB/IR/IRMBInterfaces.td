@@ -12,7 +12,7 @@
 include "mlir/IR/OpBase.td"
 
 def IRMB_LayerOpInterface : OpInterface<"LayerOpInterface"> {
-  let cppNamespace = "::mlir::irmb";
+  let cppNamespace = "::irmb";
   let description = [{
     An op standing for one layer (one YAML module) of an Ultralytics model.
     Its parameters are named by the state_dict prefix in `key` (for example
@@ -27,7 +27,7 @@ def IRMB_LayerOpInterface : OpInterface<"LayerOpInterface"> {
         Lists the layer's state_dict entries (key, shape, parameter or
         buffer) and adds the multiply-adds of its deployed form.
       }],
-      "void", "describeLayer", (ins "::mlir::irmb::LayerDescription &":$desc)>,
+      "void", "describeLayer", (ins "::irmb::LayerDescription &":$desc)>,
   ];
 }
 

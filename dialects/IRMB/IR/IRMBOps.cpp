@@ -16,7 +16,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 #include "dialects/IRMB/IR/IRMBInterfaces.cpp.inc"
 #define GET_OP_CLASSES

@@ -19,13 +19,13 @@
 
 #include "dialects/IRMB/IR/IRMBInterfaces.h.inc"
 
-namespace mlir::irmb::OpTrait {
+namespace irmb {
 /// The trait of the primitive ops (IRMBPrimitiveOps.td): no methods, a
-/// marker that conversion targets and the `irmb.kernel` verifier test.
+/// marker that irmb-decompose's conversion target tests.
 template <typename ConcreteType>
-class PrimitiveOp
-    : public ::mlir::OpTrait::TraitBase<ConcreteType, PrimitiveOp> {};
-} // namespace mlir::irmb::OpTrait
+class PrimitiveOpTrait
+    : public ::mlir::OpTrait::TraitBase<ConcreteType, PrimitiveOpTrait> {};
+} // namespace irmb
 
 #define GET_OP_CLASSES
 #include "dialects/IRMB/IR/IRMBOps.h.inc"

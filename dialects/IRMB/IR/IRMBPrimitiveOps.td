@@ -9,11 +9,11 @@
 #ifndef IRMB_PRIMITIVE_OPS_TD
 #define IRMB_PRIMITIVE_OPS_TD
 
-/// Marks the primitive ops (`op->hasTrait<irmb::OpTrait::PrimitiveOp>()`):
+/// Marks the primitive ops (`op->hasTrait<irmb::PrimitiveOpTrait>()`):
 /// what irmb-decompose's conversion target accepts, the ops an
 /// `irmb.kernel` attribute may be on.
-def IRMB_PrimitiveOpTrait : NativeOpTrait<"PrimitiveOp"> {
-  let cppNamespace = "::mlir::irmb::OpTrait";
+def IRMB_PrimitiveOpTrait : NativeOpTrait<"PrimitiveOpTrait"> {
+  let cppNamespace = "::irmb";
 }
 
 /// Base of the primitive ops: pure, their result types inferred where the

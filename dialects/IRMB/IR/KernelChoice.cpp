@@ -12,15 +12,15 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
-std::optional<Kernel> mlir::irmb::chosenKernel(Operation *op) {
+std::optional<Kernel> irmb::chosenKernel(Operation *op) {
   if (auto attr = op->getAttrOfType<KernelAttr>(kKernelAttrName))
     return attr.getValue();
   return std::nullopt;
 }
 
-void mlir::irmb::setChosenKernel(Operation *op, Kernel kernel) {
+void irmb::setChosenKernel(Operation *op, Kernel kernel) {
   op->setAttr(kKernelAttrName, KernelAttr::get(op->getContext(), kernel));
 }
 
@@ -69,7 +69,7 @@ std::string only(Operation *op, Kernel kernel, Kernel expected) {
 
 } // namespace
 
-std::string mlir::irmb::kernelMismatch(Operation *op, Kernel kernel) {
+std::string irmb::kernelMismatch(Operation *op, Kernel kernel) {
   return llvm::TypeSwitch<Operation *, std::string>(op)
       .Case([&](Conv2dOp c) { return convMismatch(c, kernel); })
       .Case([&](BatchNormOp) {

@@ -10,13 +10,14 @@
 #ifndef IRMB_DIALECTS_IRMB_IR_KERNELCHOICE_H
 #define IRMB_DIALECTS_IRMB_IR_KERNELCHOICE_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "dialects/IRMB/IR/IRMBDialect.h"
 #include "mlir/IR/Operation.h"
 
 #include <optional>
 #include <string>
 
-namespace mlir::irmb {
+namespace irmb {
 
 /// The name of the attribute: "irmb.kernel".
 constexpr llvm::StringLiteral kKernelAttrName = "irmb.kernel";
@@ -30,6 +31,6 @@ void setChosenKernel(Operation *op, Kernel kernel);
 /// 3x3 stride-1 padding-1 convolution of one group"), or "" when it can.
 std::string kernelMismatch(Operation *op, Kernel kernel);
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_DIALECTS_IRMB_IR_KERNELCHOICE_H

@@ -12,7 +12,7 @@
 #include <algorithm>
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
 int64_t StateDictEntry::numElements() const {
   int64_t n = 1;

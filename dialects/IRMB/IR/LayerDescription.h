@@ -11,12 +11,13 @@
 #ifndef IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H
 #define IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "llvm/ADT/SmallVector.h"
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace mlir::irmb {
+namespace irmb {
 
 /// What a state_dict entry is.
 enum class EntryKind {
@@ -54,6 +55,6 @@ struct LayerDescription {
   int64_t parameterCount() const;
 };
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_DIALECTS_IRMB_IR_LAYERDESCRIPTION_H

@@ -9,12 +9,13 @@
 #ifndef IRMB_DIALECTS_IRMB_IR_NUMBERFORMAT_H
 #define IRMB_DIALECTS_IRMB_IR_NUMBERFORMAT_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-namespace mlir::irmb {
+namespace irmb {
 
 /// The shortest text that reads back to `value` exactly.
 inline std::string formatShortestDouble(double value) {
@@ -34,6 +35,6 @@ inline std::string formatShortestDouble(double value) {
   return text;
 }
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_DIALECTS_IRMB_IR_NUMBERFORMAT_H

@@ -10,20 +10,20 @@
 #include "dialects/IRMB/IR/NumberFormat.h"
 
 using namespace mlir;
-using namespace mlir::irmb;
+using namespace irmb;
 
-int64_t mlir::irmb::autopad(int64_t kernel, int64_t dilation) {
+int64_t irmb::autopad(int64_t kernel, int64_t dilation) {
   int64_t effective = dilation > 1 ? dilation * (kernel - 1) + 1 : kernel;
   return effective / 2;
 }
 
-int64_t mlir::irmb::mmbPadding(int64_t kernel, int64_t stride) {
+int64_t irmb::mmbPadding(int64_t kernel, int64_t stride) {
   int64_t diff = kernel - stride;
   // Python math.ceil(diff / 2) for either sign.
   return diff >= 0 ? (diff + 1) / 2 : -((-diff) / 2);
 }
 
-int64_t mlir::irmb::convOutputExtent(int64_t in, int64_t kernel, int64_t stride,
+int64_t irmb::convOutputExtent(int64_t in, int64_t kernel, int64_t stride,
                                      int64_t padding, int64_t dilation) {
   int64_t span = in + 2 * padding - dilation * (kernel - 1) - 1;
   if (span < 0)
@@ -43,7 +43,7 @@ static LogicalResult checkFeatureMap(ArrayRef<int64_t> shape,
   return success();
 }
 
-FailureOr<Shape> mlir::irmb::inferConvShape(ArrayRef<int64_t> input,
+FailureOr<Shape> irmb::inferConvShape(ArrayRef<int64_t> input,
                                             int64_t outChannels, int64_t kernel,
                                             int64_t stride, int64_t padding,
                                             int64_t dilation,
@@ -60,7 +60,7 @@ FailureOr<Shape> mlir::irmb::inferConvShape(ArrayRef<int64_t> input,
   return Shape{input[0], outChannels, h, w};
 }
 
-FailureOr<Shape> mlir::irmb::inferSamePlaneShape(ArrayRef<int64_t> input,
+FailureOr<Shape> irmb::inferSamePlaneShape(ArrayRef<int64_t> input,
                                                  int64_t outChannels,
                                                  EmitErrorFn emitError) {
   if (failed(checkFeatureMap(input, emitError)))
@@ -69,7 +69,7 @@ FailureOr<Shape> mlir::irmb::inferSamePlaneShape(ArrayRef<int64_t> input,
 }
 
 FailureOr<Shape>
-mlir::irmb::inferConcatShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t dim,
+irmb::inferConcatShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t dim,
                              EmitErrorFn emitError) {
   if (inputs.empty())
     return emitError() << "needs at least one input";
@@ -93,7 +93,7 @@ mlir::irmb::inferConcatShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t dim,
   return result;
 }
 
-FailureOr<Shape> mlir::irmb::inferUpsampleShape(ArrayRef<int64_t> input,
+FailureOr<Shape> irmb::inferUpsampleShape(ArrayRef<int64_t> input,
                                                 int64_t scale,
                                                 EmitErrorFn emitError) {
   if (failed(checkFeatureMap(input, emitError)))
@@ -102,7 +102,7 @@ FailureOr<Shape> mlir::irmb::inferUpsampleShape(ArrayRef<int64_t> input,
 }
 
 FailureOr<Shape>
-mlir::irmb::inferDetectShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t nc,
+irmb::inferDetectShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t nc,
                              EmitErrorFn emitError) {
   if (inputs.empty())
     return emitError() << "needs at least one feature level";
@@ -118,13 +118,13 @@ mlir::irmb::inferDetectShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t nc,
   return Shape{inputs.front()[0], 4 + nc, anchors};
 }
 
-ArrayRef<int64_t> mlir::irmb::shapeOf(Value value) {
+ArrayRef<int64_t> irmb::shapeOf(Value value) {
   return cast<RankedTensorType>(value.getType()).getShape();
 }
 
-int64_t mlir::irmb::channelsOf(Value value) { return shapeOf(value)[1]; }
+int64_t irmb::channelsOf(Value value) { return shapeOf(value)[1]; }
 
-FailureOr<Shape> mlir::irmb::inferMMBShape(ArrayRef<int64_t> input,
+FailureOr<Shape> irmb::inferMMBShape(ArrayRef<int64_t> input,
                                            int64_t outChannels,
                                            MMBConfigAttr config,
                                            EmitErrorFn emitError) {

@@ -9,12 +9,13 @@
 #ifndef IRMB_DIALECTS_IRMB_IR_SHAPEINFERENCE_H
 #define IRMB_DIALECTS_IRMB_IR_SHAPEINFERENCE_H
 
+#include "dialects/IRMB/IR/IRMBNamespace.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Value.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
 
-namespace mlir::irmb {
+namespace irmb {
 
 class MMBConfigAttr;
 
@@ -62,6 +63,6 @@ FailureOr<Shape> inferDetectShape(ArrayRef<ArrayRef<int64_t>> inputs,
 FailureOr<Shape> inferMMBShape(ArrayRef<int64_t> input, int64_t outChannels,
                                MMBConfigAttr config, EmitErrorFn emitError);
 
-} // namespace mlir::irmb
+} // namespace irmb
 
 #endif // IRMB_DIALECTS_IRMB_IR_SHAPEINFERENCE_H
