@@ -212,8 +212,11 @@ private:
     auto in = shapeOf(c.getInput()), o = shapeOf(c.getOutput());
     Value x = c.getInput(), y = c.getOutput(), res = c.getResidual();
     SmallVector<std::string> params;
-    SmallVector<KernelArg> args{KernelArg::tensor(x),
-                                KernelArg::weight(t->weight),
+    // The im2col GEMM and Winograd read the weights as a GEMM operand (CUDA:
+    // the T copy); depthwise and direct_s2 read the float weights.
+    KernelArg weight{depthwise || direct ? Kind::Weight : Kind::GemmWeight, {},
+                     t->weight};
+    SmallVector<KernelArg> args{KernelArg::tensor(x), weight,
                                 KernelArg::optionalWeight(t->bias),
                                 KernelArg::optionalTensor(res),
                                 KernelArg::tensor(y)};
@@ -224,7 +227,6 @@ private:
       call("depthwiseConv2d", params, args);
       return success();
     }
-    args[1].kind = Kind::GemmWeight;
     if (!cpu) {
       params = nums(in[1], in[2], in[3], o[1], c.getKernel(), c.getStride(),
                     c.getPadding(), c.getDilation(), c.getGroups());
@@ -240,7 +242,6 @@ private:
     }
     out.batched = true;
     if (direct) {
-      args[1].kind = Kind::Weight;
       params = nums(in[1], in[2], in[3], o[1]);
       params.push_back(actName(c.getAct()));
       appendBatchArgs(args, x, y, res);

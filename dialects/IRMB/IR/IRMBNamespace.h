@@ -12,8 +12,6 @@
 
 #include "mlir/Support/LLVM.h"
 
-namespace mlir {}
-
 namespace irmb {
 using namespace mlir;
 } // namespace irmb
