@@ -22,6 +22,7 @@
 #include "DirectConv.h"
 #include "Gemm.h"
 #include "Winograd.h"
+#include "WinogradStride2.h"
 
 #include <algorithm>
 #include <cmath>
