@@ -291,52 +291,6 @@ TEST(Kernels, WinogradConv3x3) {
   }
 }
 
-/// A 3×3 stride-2 convolution by WinogradStride2 against ATen's (in
-/// double; bias, SiLU and a residual fused), for two images with gaps
-/// between them, on 1, 2 and 3 threads, the output filled with NaN first.
-/// Its error is F(4, 2)'s: measured 1–3e-6 of the largest output.
-template <int64_t CI, int64_t H, int64_t W, int64_t CO> void checkWinogradS2() {
-  constexpr int64_t HO = stride2Extent(H), WO = stride2Extent(W);
-  at::manual_seed(CI * 31 + H * 7 + W + CO * 5);
-  at::Tensor x = at::randn({2, CI, H, W}), w = at::randn({CO, CI, 3, 3});
-  at::Tensor b = at::randn({CO}), r = at::randn({2, CO, HO, WO});
-  at::Tensor want =
-      at::silu(at::conv2d(x.to(at::kDouble), w.to(at::kDouble),
-                          b.to(at::kDouble), {2, 2}, {1, 1}))
-          .to(at::kFloat) +
-      r;
-  std::vector<float> u = winogradS2Weights(w.data_ptr<float>(), CO, CI);
-  std::vector<float> packed(u.size());
-  for (int64_t g = 0; g < WinogradStride2::kGroups; ++g)
-    packWeights(u.data() + g * CO * CI, CO, CI, kTileRows,
-                packed.data() + g * CO * CI);
-  std::vector<float> scratch(
-      winogradS2ScratchFloats(CI, H, W, CO, kVectorFloats, 2), NAN);
-  const int before = omp_get_max_threads();
-  for (int threads : {1, 2, 3}) {
-    omp_set_num_threads(threads);
-    at::Tensor got = at::full({2, CO, HO, WO}, NAN);
-    winogradConv3x3s2<CI, H, W, CO, Act::Silu>(
-        x.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
-        r.data_ptr<float>(), got.data_ptr<float>(), scratch.data(), 2,
-        CI * H * W, CO * HO * WO, CO * HO * WO);
-    EXPECT_LT(maxRelative(got, want), 1e-5)
-        << "s2 " << CI << "x" << H << "x" << W << " -> " << CO << ", "
-        << threads << " threads";
-  }
-  omp_set_num_threads(before);
-}
-
-TEST(Kernels, WinogradConv3x3Stride2) {
-  checkWinogradS2<16, 20, 20, 16>();
-  checkWinogradS2<5, 7, 9, 3>();     // odd sizes, partial tiles
-  checkWinogradS2<1, 1, 1, 1>();     // one pixel
-  checkWinogradS2<3, 2, 2, 4>();     // a 1 × 1 output
-  checkWinogradS2<33, 6, 75, 19>();  // more tiles per row than lanes
-  checkWinogradS2<300, 8, 8, 7>();   // K blocks
-  checkWinogradS2<32, 160, 150, 40>(); // bands of tile rows
-}
-
 /// A batch of images through one GEMM per group (the images' columns side
 /// by side), with gaps between the images' tensors so every stride counts:
 /// each image against ATen.

@@ -22,7 +22,6 @@
 #include "DirectConv.h"
 #include "Gemm.h"
 #include "Winograd.h"
-#include "WinogradStride2.h"
 
 #include <algorithm>
 #include <cmath>

@@ -42,17 +42,17 @@
 namespace irmb::kernels {
 
 /// y[i·ys] = Σ_k C[i][k] · x[k·xs] for the constant N×K matrix C, on
-/// vectors. Called with compile-time strides; after unrolling (up to 16 ×
-/// 16: the stride-2 kernel's 9 × 10), the coefficient tests fold away.
+/// vectors. Called with compile-time strides; after unrolling, the
+/// coefficient tests fold away.
 template <int64_t N, int64_t K>
 inline void applyConstantMatrix(const float (&C)[N][K], const Isa::Reg *x,
                                 int64_t xs, Isa::Reg *y, int64_t ys) {
   using V = Isa;
-#pragma GCC unroll 16
+#pragma GCC unroll 8
   for (int64_t i = 0; i < N; ++i) {
     V::Reg acc = V::zero();
     bool first = true;
-#pragma GCC unroll 16
+#pragma GCC unroll 8
     for (int64_t k = 0; k < K; ++k) {
       const float c = C[i][k];
       if (c == 0.f)

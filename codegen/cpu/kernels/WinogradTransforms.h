@@ -117,20 +117,18 @@ constexpr int64_t kWinogradBandBytes = 384 * 1024;
 /// tiles wide (narrow GEMMs waste their last panel).
 constexpr int64_t kWinogradMinBandTiles = 64;
 
-/// The band plan for a map of tx × ty tiles with `positions` transformed
-/// positions per tile, ci input and co output channels (shared by the
-/// stride-1 and stride-2 kernels; the compiler sizes their scratch from it).
-/// Every band reads all of U again, so bands are used only where the U
-/// they re-read is less than half the V and M traffic they keep in cache.
+/// The band plan of winogradConv3x3<ci, h, w, co, m> for `images` images
+/// (the same on every ISA: the compiler sizes the scratch from it). Every
+/// band reads all of U again, so bands are used only where the U they
+/// re-read is less than half the V and M traffic they keep in cache.
 /// Measured on Zen 3 (docs/design-notes.md): 1.5× on 16 channels at
 /// 160 × 160, 1.15× on 64 at 80 × 80; 0.92× on 64 and 128 channels at
 /// 40 × 40, which these rules leave unbanded.
-constexpr WinogradBands winogradBandPlan(int64_t ci, int64_t co, int64_t tx,
-                                         int64_t ty, int64_t positions,
-                                         int64_t weightPositions,
-                                         int64_t images) {
-  int64_t perTile = positions * (ci + co) * 4;
-  int64_t unbanded = perTile * tx * ty, weights = weightPositions * ci * co * 4;
+constexpr WinogradBands winogradBands(int64_t ci, int64_t h, int64_t w,
+                                      int64_t co, int64_t m, int64_t images) {
+  int64_t tx = (w + m - 1) / m, ty = (h + m - 1) / m;
+  int64_t positions = (m + 2) * (m + 2), perTile = positions * (ci + co) * 4;
+  int64_t unbanded = perTile * tx * ty, weights = positions * ci * co * 4;
   WinogradBands whole{ty, images};
   if (unbanded < kWinogradBandAbove)
     return whole;
@@ -142,13 +140,6 @@ constexpr WinogradBands winogradBandPlan(int64_t ci, int64_t co, int64_t tx,
   if (rows >= ty || weights * (bands - 1) > unbanded / 2)
     return whole;
   return {rows, 1};
-}
-
-/// The band plan of winogradConv3x3<ci, h, w, co, m> for `images` images.
-constexpr WinogradBands winogradBands(int64_t ci, int64_t h, int64_t w,
-                                      int64_t co, int64_t m, int64_t images) {
-  return winogradBandPlan(ci, co, (w + m - 1) / m, (h + m - 1) / m,
-                          (m + 2) * (m + 2), (m + 2) * (m + 2), images);
 }
 
 /// Tiles in the largest band of winogradBands(...).
@@ -172,100 +163,6 @@ constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
   int64_t padded = tiles + 3 * lanes;
   return a * a * (winogradPositionStride(padded * ci) +
                   winogradPositionStride(tiles * co)) +
-         2 * lanes;
-}
-
-/// A 3×3, stride-2, padding-1 convolution by minimal filtering (the
-/// kernel is WinogradStride2.h). Per dimension, the even padded inputs meet
-/// the taps g0 and g2 (a 2-tap correlation, computed by F(4, 2) with
-/// points 0, 1, −1, −1/2, ∞: 5 multiplies for 4 outputs) and the odd ones
-/// meet g1 alone (4 multiplies). So a 10-input tile (padded columns
-/// 8t … 8t + 9) becomes 9 transformed points: rows 0–4 of kBt apply F(4,
-/// 2)'s Bᵀ to the even inputs, rows 5–8 pick the odd ones; kAt = [Aᵀ | I]
-/// sums both parts into the 4 outputs. In 2-D, Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A
-/// with 81 positions per 4 × 4 outputs instead of 144 multiplies (1.78×
-/// fewer), and positions with an odd point in a dimension share their
-/// weights along it: 36 distinct U matrices (winogradS2WeightGroup).
-struct WinogradStride2 {
-  static constexpr int64_t kInputs = 10, kPoints = 9, kOutputs = 4;
-  static constexpr int64_t kPositions = kPoints * kPoints, kGroups = 36;
-  static constexpr float kBt[9][10] = {
-      {-0.5f, 0, -1, 0, 0.5f, 0, 1, 0, 0, 0},
-      {0, 0, 0.5f, 0, 1.5f, 0, 1, 0, 0, 0},
-      {0, 0, -0.5f, 0, -0.5f, 0, 1, 0, 0, 0},
-      {0, 0, -1, 0, 0, 0, 1, 0, 0, 0},
-      {0, 0, -0.5f, 0, -1, 0, 0.5f, 0, 1, 0},
-      {0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-      {0, 0, 0, 1, 0, 0, 0, 0, 0, 0},
-      {0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
-      {0, 0, 0, 0, 0, 0, 0, 1, 0, 0}};
-  static constexpr double kG[9][3] = {
-      {-2, 0, 0},           {1.0 / 3, 0, 1.0 / 3}, {-1, 0, 1},
-      {8.0 / 3, 0, -4.0 / 3}, {0, 0, 1},           {0, 1, 0},
-      {0, 1, 0},            {0, 1, 0},             {0, 1, 0}};
-  static constexpr float kAt[4][9] = {{1, 1, 1, 1, 0, 1, 0, 0, 0},
-                                      {0, 1, -1, -0.5f, 0, 0, 1, 0, 0},
-                                      {0, 1, 1, 0.25f, 0, 0, 0, 1, 0},
-                                      {0, 1, -1, -0.125f, 1, 0, 0, 0, 1}};
-};
-
-/// The U matrix position ξ = a·9 + b of WinogradStride2 reads: points 5–8
-/// of a dimension all carry the tap g1, so they share one group.
-constexpr int64_t winogradS2WeightGroup(int64_t xi) {
-  int64_t a = xi / 9, b = xi % 9;
-  return (a < 5 ? a : 5) * 6 + (b < 5 ? b : 5);
-}
-
-/// The 36 transformed weight groups U[group][co][ci] of 3×3 weights w
-/// [CO][CI][3][3] for WinogradStride2, computed in double.
-template <typename T>
-std::vector<float> winogradS2Weights(const T *w, int64_t CO, int64_t CI) {
-  using Wg = WinogradStride2;
-  std::vector<float> u(Wg::kGroups * CO * CI);
-  for (int64_t co = 0; co < CO; ++co)
-    for (int64_t ci = 0; ci < CI; ++ci) {
-      const T *g = w + (co * CI + ci) * 9;
-      double gg[9][3]; // G · g
-      for (int64_t i = 0; i < 9; ++i)
-        for (int64_t c = 0; c < 3; ++c) {
-          double s = 0;
-          for (int64_t r = 0; r < 3; ++r)
-            s += Wg::kG[i][r] * static_cast<double>(g[r * 3 + c]);
-          gg[i][c] = s;
-        }
-      for (int64_t i = 0; i < 6; ++i)
-        for (int64_t j = 0; j < 6; ++j) {
-          double s = 0;
-          for (int64_t c = 0; c < 3; ++c)
-            s += gg[i][c] * Wg::kG[j][c];
-          u[((i * 6 + j) * CO + co) * CI + ci] = static_cast<float>(s);
-        }
-    }
-  return u;
-}
-
-/// Output rows or columns of a 3×3 stride-2 padding-1 convolution.
-constexpr int64_t stride2Extent(int64_t n) { return (n - 1) / 2 + 1; }
-
-/// The band plan of winogradConv3x3s2<ci, h, w, co> for `images` images.
-constexpr WinogradBands winogradS2Bands(int64_t ci, int64_t h, int64_t w,
-                                        int64_t co, int64_t images) {
-  return winogradBandPlan(ci, co, (stride2Extent(w) + 3) / 4,
-                          (stride2Extent(h) + 3) / 4,
-                          WinogradStride2::kPositions, WinogradStride2::kGroups,
-                          images);
-}
-
-/// Floats of scratch winogradConv3x3s2<CI, H, W, CO> needs (as
-/// winogradScratchFloats, with 81 positions).
-constexpr int64_t winogradS2ScratchFloats(int64_t ci, int64_t h, int64_t w,
-                                          int64_t co, int64_t lanes,
-                                          int64_t images = 1) {
-  WinogradBands b = winogradS2Bands(ci, h, w, co, images);
-  int64_t tiles = b.images * b.rows * ((stride2Extent(w) + 3) / 4);
-  int64_t padded = tiles + 3 * lanes;
-  return WinogradStride2::kPositions * (winogradPositionStride(padded * ci) +
-                                        winogradPositionStride(tiles * co)) +
          2 * lanes;
 }
 
