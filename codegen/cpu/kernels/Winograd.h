@@ -47,6 +47,10 @@ namespace irmb::kernels {
 template <int64_t N, int64_t K>
 inline void applyConstantMatrix(const float (&C)[N][K], const Isa::Reg *x,
                                 int64_t xs, Isa::Reg *y, int64_t ys) {
+  // Past the pragmas' 8 the loops stay loops that load and test every
+  // coefficient at run time: 4× slower, and nothing fails (measured with a
+  // 9 × 10 matrix, docs/design-notes.md, session 16). Raise both together.
+  static_assert(N <= 8 && K <= 8, "applyConstantMatrix unrolls up to 8 × 8");
   using V = Isa;
 #pragma GCC unroll 8
   for (int64_t i = 0; i < N; ++i) {
