@@ -78,8 +78,9 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     groups 1, at least 32 input and output channels, a map of at least
     `panel-columns` 4×4 tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3), chosen
     by the `winograd` option), `direct_s2` (3×3, stride 2, padding 1,
-    dilation 1, groups 1, with `direct-stride2`: the direct kernel with
-    output channels in lanes, DirectConv.h) or `im2col_gemm`;
+    dilation 1, groups 1, at least `direct-min-channels` input channels,
+    with `direct-stride2`: the direct kernel with output channels in
+    lanes, DirectConv.h) or `im2col_gemm`;
     attention chooses `window_attention` or `global_attention`; a `view`
     slice is `view`, a cat with in-place inputs `concat_in_place`, a
     streaming EMA `ema_streaming`; the other ops map one to one
@@ -113,7 +114,12 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Option<"directStride2", "direct-stride2", "bool", /*default=*/"false",
            "3×3 stride-2 padding-1 ungrouped convolutions by the direct "
            "kernel (direct_s2) instead of the implicit GEMM through phase "
-           "planes (irmb-compile sets it for AVX2 builds)">,
+           "planes (irmb-compile sets it for AVX2 and AVX-512 builds)">,
+    Option<"directMinChannels", "direct-min-channels", "int64_t",
+           /*default=*/"1",
+           "Input channels a convolution needs for direct_s2 (irmb-compile "
+           "sets 16 for AVX-512: its 32-channel blocks of a 3-channel stem "
+           "run at half the GEMM's speed)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Emit a remark for every 3×3 convolution: its kernel and why">
   ];

@@ -82,6 +82,7 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options) {
   select.winograd = options.winograd;
   select.panelColumns = options.panelColumns;
   select.directStride2 = options.directStride2;
+  select.directMinChannels = options.directMinChannels;
   select.report = options.report;
   pm.addPass(createIRMBSelectKernelsPass(select));
 }
@@ -111,6 +112,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "direct-stride2",
       llvm::cl::desc("3×3 stride-2 convolutions by the direct kernel"),
       llvm::cl::init(false)};
+  Option<int64_t> directMinChannels{
+      *this, "direct-min-channels",
+      llvm::cl::desc("Input channels a convolution needs for the direct "
+                     "kernel"),
+      llvm::cl::init(1)};
 };
 } // namespace
 
@@ -133,6 +139,7 @@ void registerIRMBPipeline() {
         options.winograd = o.winograd;
         options.panelColumns = o.panelColumns;
         options.directStride2 = o.directStride2;
+        options.directMinChannels = o.directMinChannels;
         buildPipeline(pm, options);
         return success();
       },

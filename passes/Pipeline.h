@@ -36,6 +36,9 @@ struct FusionOptions {
   /// 3×3 stride-2 convolutions by the direct kernel (irmb-select-kernels'
   /// direct-stride2).
   bool directStride2 = false;
+  /// Input channels a convolution needs for the direct kernel
+  /// (irmb-select-kernels' direct-min-channels).
+  int64_t directMinChannels = 1;
   /// All fusions enabled.
   static FusionOptions all();
 };
@@ -47,7 +50,7 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options);
 
 /// Registers the whole pipeline with the pass registry as
 /// `irmb-pipeline{disable-fusion=<names> report winograd=<f4|f2|off>
-/// panel-columns=<n> direct-stride2}` (irmb-opt --irmb-pipeline=...), the
+/// panel-columns=<n> direct-stride2 direct-min-channels=<n>}` (irmb-opt --irmb-pipeline=...), the
 /// pipeline irmb-compile runs for the CPU, with the same defaults.
 void registerIRMBPipeline();
 

@@ -77,11 +77,13 @@ bool directStride2Shape(Conv2dOp c) {
 
 /// The kernel of a convolution, by shape; `winograd` is the pass option
 /// (f4, f2 or off), `panelColumns` the GEMM panel width of the target (see
-/// winogradObstacle), `direct` the direct-stride2 option. With `report`,
-/// 3×3 convolutions get a remark "winograd <site>: <kernel> | not used:
-/// <why>", and those run by the direct kernel "direct <site>: direct_s2".
+/// winogradObstacle), `direct` the direct-stride2 option and
+/// `directMinChannels` its input channel minimum. With `report`, 3×3
+/// convolutions get a remark "winograd <site>: <kernel> | not used: <why>",
+/// and those of the direct kernel's shape, with `direct`, "direct <site>:
+/// direct_s2 | not used: <why>".
 Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
-                  bool direct, bool report) {
+                  bool direct, int64_t directMinChannels, bool report) {
   auto in = cast<RankedTensorType>(c.getInput().getType());
   auto out = cast<RankedTensorType>(c.getType());
   int64_t cin = in.getDimSize(1), cout = out.getDimSize(1);
@@ -95,7 +97,8 @@ Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
                        : winogradObstacle(c, cin, cout, winograd == "f2" ? 2 : 4,
                                           panelColumns);
-  const bool byDirect = obstacle.size() && direct && directStride2Shape(c);
+  const bool directShape = obstacle.size() && direct && directStride2Shape(c);
+  const bool byDirect = directShape && cin >= directMinChannels;
   Kernel kernel = byDirect             ? Kernel::direct_s2
                   : !obstacle.empty() ? Kernel::im2col_gemm
                   : winograd == "f2"   ? Kernel::winograd_f2
@@ -112,6 +115,10 @@ Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
       c.emitRemark() << "winograd " << site << ": not used: " << obstacle;
     if (byDirect)
       c.emitRemark() << "direct " << site << ": " << stringifyKernel(kernel);
+    else if (directShape)
+      c.emitRemark() << "direct " << site << ": not used: " << cin
+                     << " input channels (fewer than " << directMinChannels
+                     << ")";
   }
   return kernel;
 }
@@ -119,10 +126,11 @@ Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
 /// The kernel of a primitive op, or none for ops that are not primitives.
 std::optional<Kernel> kernelFor(Operation *op, StringRef winograd,
                                 int64_t panelColumns, bool direct,
-                                bool report) {
+                                int64_t directMinChannels, bool report) {
   return llvm::TypeSwitch<Operation *, std::optional<Kernel>>(op)
       .Case([&](Conv2dOp c) {
-        return convKernel(c, winograd, panelColumns, direct, report);
+        return convKernel(c, winograd, panelColumns, direct, directMinChannels,
+                          report);
       })
       .Case([](BatchNormOp) { return Kernel::channel_affine; })
       .Case([](ActivationOp) { return Kernel::activation; })
@@ -165,7 +173,8 @@ struct IRMBSelectKernelsPass final
       if (!isa<IRMBDialect>(op->getDialect()))
         return WalkResult::advance();
       std::optional<Kernel> kernel =
-          kernelFor(op, winograd, panelColumns, directStride2, report);
+          kernelFor(op, winograd, panelColumns, directStride2,
+                    directMinChannels, report);
       if (!kernel) {
         op->emitOpError("is not a primitive op (run --irmb-decompose first)");
         return WalkResult::interrupt();

@@ -206,7 +206,7 @@ private:
     // channels in lanes; CUDA reads the folded weights as they are.
     FailureOr<WeightBlob::ConvTensors> t = blob.convTensors(
         c, cpu && (gemm || winograd) ? target.tileRows : 0, winograd,
-        direct ? target.tileColumns : 0);
+        direct ? target.directColumns : 0);
     if (failed(t))
       return failure();
     auto in = shapeOf(c.getInput()), o = shapeOf(c.getOutput());

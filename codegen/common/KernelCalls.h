@@ -35,9 +35,9 @@ struct KernelTarget {
   /// image group, CUDA: the batch).
   int64_t images = 1;
   /// CPU: rows of the GEMM micro-kernel tile (GEMM weights are packed for
-  /// them) and its columns (the direct convolution's output channels per
-  /// block).
-  int64_t tileRows = 0, tileColumns = 0;
+  /// them) and the direct convolution's output channels per block (its
+  /// weights are packed for them).
+  int64_t tileRows = 0, directColumns = 0;
   /// CUDA: the model input and whether activations are stored below fp32;
   /// a convolution of the input then reads the float input itself.
   mlir::Value modelInput;

@@ -44,7 +44,8 @@ public:
   CppEmitter(const WeightMap &weights, const CpuOptions &options)
       : blob(weights), options(options),
         tileRows(gemmTileRows(resolvedIsa(options.isa))),
-        panelColumns(gemmPanelColumns(resolvedIsa(options.isa))) {}
+        panelColumns(gemmPanelColumns(resolvedIsa(options.isa))),
+        directColumns(directConvColumns(resolvedIsa(options.isa))) {}
 
   FailureOr<CpuModule> run(ModuleOp module) {
     FailureOr<ModelBody> model = modelBody(module);
@@ -60,7 +61,7 @@ public:
     target.library = KernelLibrary::Cpu;
     target.images = group;
     target.tileRows = tileRows;
-    target.tileColumns = panelColumns;
+    target.directColumns = directColumns;
     names[input] = "in";
     names[result] = "out";
     for (Operation &op : model->block->without_terminator())
@@ -218,7 +219,8 @@ private:
         << "#include \"CpuModel.h\"\n\n"
         << "using namespace irmb::kernels;\n\n"
         << "static_assert(kTileRows == " << tileRows << " && kTileCols == "
-        << panelColumns << ", \"the weights are packed for "
+        << panelColumns << " && kDirectTileCols == " << directColumns
+        << ", \"the weights are packed for "
         << resolvedIsa(options.isa)
         << " micro-kernel tiles: build with the -march of --cpu "
         << options.isa << "\");\n\n"
@@ -276,9 +278,10 @@ private:
   std::ostringstream functions, calls;
   KernelTable kernels;
   KernelTarget target;
-  /// The ISA's micro-kernel tile: rows (GEMM weights are packed for them)
-  /// and columns (the direct convolution's output channels per block).
-  int64_t tileRows, panelColumns;
+  /// The ISA's GEMM micro-kernel tile (GEMM weights are packed for its
+  /// rows) and the direct convolution's output channels per block (its
+  /// weights are packed for them).
+  int64_t tileRows, panelColumns, directColumns;
 };
 
 } // namespace
@@ -308,6 +311,14 @@ int64_t gemmPanelColumns(const std::string &isa) {
   if (isa == "avx2")
     return ::irmb::kernels::kAvx2TileCols;
   return ::irmb::kernels::kSseTileCols;
+}
+
+int64_t directConvColumns(const std::string &isa) {
+  if (isa == "avx512")
+    return ::irmb::kernels::kAvx512DirectCols;
+  if (isa == "avx2")
+    return ::irmb::kernels::kAvx2DirectCols;
+  return ::irmb::kernels::kSseDirectCols;
 }
 
 namespace {

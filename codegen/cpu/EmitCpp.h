@@ -54,6 +54,9 @@ int64_t gemmTileRows(const std::string &isa);
 /// Columns of a GEMM panel of an ISA (the micro-kernel tile's width:
 /// AVX-512 48, AVX2 16, SSE 8), which irmb-select-kernels sizes Winograd by.
 int64_t gemmPanelColumns(const std::string &isa);
+/// Output channels per block of the direct stride-2 convolution of an ISA
+/// (AVX-512 32, AVX2 16, SSE 8; kernels/Packing.h).
+int64_t directConvColumns(const std::string &isa);
 
 /// Emits `module` (primitive ops only). Fails with a diagnostic on ops it
 /// cannot emit.

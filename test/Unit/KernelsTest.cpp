@@ -133,7 +133,7 @@ template <int64_t CI, int64_t H, int64_t W, int64_t CO> void checkDirectConv() {
   at::Tensor want =
       at::silu(at::conv2d(x, w, b, {2, 2}, {1, 1}, {1, 1}, 1)) + r;
   std::vector<float> lanes(directConvWeightFloats(CI, CO), NAN);
-  packCoLanes(w.data_ptr<float>(), CO, K, kTileCols, lanes.data());
+  packCoLanes(w.data_ptr<float>(), CO, K, kDirectTileCols, lanes.data());
   std::vector<float> packed(w.numel());
   packWeights(w.data_ptr<float>(), CO, K, kTileRows, packed.data());
   std::vector<float> scratch(convScratchFloats(CI, H, W, 3, 2, 1, 1, 1));
@@ -167,6 +167,9 @@ TEST(Kernels, DirectConvStride2) {
   checkDirectConv<8, 2, 3, 5>();      // narrower than a tile
   checkDirectConv<6, 6, 26, 33>();    // 13 pixels: a tile and a remainder
   checkDirectConv<64, 20, 20, 64>();  // yolo-like, 4 channel blocks (AVX2)
+  checkDirectConv<17, 7, 52, 65>();   // 26 pixels: 12 + 7 + 7; 65 channels
+  checkDirectConv<33, 5, 53, 32>();   // 27 pixels, odd: 12 + 3 + 12
+  checkDirectConv<9, 3, 55, 70>();    // 28 pixels: 12 + 12 + 4
 }
 
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile

@@ -356,9 +356,13 @@ int run(Options &options) {
   else {
     const std::string isa = irmb::codegen::resolvedIsa(options.cpu);
     pipeline.panelColumns = irmb::codegen::gemmPanelColumns(isa);
+    // auto: AVX2 runs every stride-2 3×3 convolution directly, AVX-512 those
+    // with 16 or more input channels (docs/design-notes.md, session 17).
     pipeline.directStride2 =
         options.directConv == "on" ||
-        (options.directConv == "auto" && isa == "avx2");
+        (options.directConv == "auto" && (isa == "avx2" || isa == "avx512"));
+    if (options.directConv == "auto" && isa == "avx512")
+      pipeline.directMinChannels = 16;
   }
   irmb::buildPipeline(pm, pipeline);
   if (options.fusion.report)

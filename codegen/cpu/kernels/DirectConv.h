@@ -11,9 +11,11 @@
 // (conv2d through phase planes) reads its taps as 144–1152 scattered rows
 // and writes 6.5 MB of planes first.
 //
-// Per output row and block of kTileCols output channels, the input
-// channels go in blocks of kDirectCiBlock (9 taps each: the block's weights,
-// 9 KB on AVX2, stay in L1 across the row's pixel tiles), accumulating into
+// The register tile is kDirectTileRows pixels × kDirectTileCols channels
+// (AVX-512 12 × 32, AVX2 6 × 16, SSE 4 × 8: MicroKernel.h). Per output row
+// and block of kDirectTileCols output channels, the input channels go in
+// blocks of kDirectCiBlock (9 taps each: the block's weights, 9 KiB on AVX2,
+// 18 KiB on AVX-512, stay in L1 across the row's pixel tiles), accumulating into
 // a row buffer of [pixel][channel]; the row is then transposed into the
 // output's channel rows with bias, activation and residual (biasActivateRow).
 // Threads take equal ranges of (image, output row). The sums run in the
@@ -32,6 +34,9 @@
 
 namespace irmb::kernels {
 
+// MicroKernel.h's accumulator rows, up to the 12 of the AVX-512 direct tile.
+#define IRMB_TAP_ROWS(op) IRMB_ROWS(op) op(8) op(9) op(10) op(11)
+
 /// c[i·CB + j] (+)= Σ_k taps[k][off + S·i] · w[k·CB + j] for i < R pixels,
 /// j < CB = NV·L channels, k < kc: the direct convolution's micro-kernel
 /// (the GEMM micro-kernel of MicroKernel.h with the roles of its operands
@@ -41,13 +46,13 @@ __attribute__((noinline)) static void
 microKernelTaps(int64_t kc, const float *const *__restrict taps, int64_t off,
                 const float *__restrict w, float *__restrict c,
                 bool accumulate) {
-  static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
+  static_assert(R >= 1 && R <= 12 && NV >= 1 && NV <= 3, "tile shape");
   // MicroKernel.h's accumulator rows: pixel i's row of c is ldc = CB floats
   // after pixel i − 1's, its input S floats after.
   constexpr int64_t CB = NV * V::kLanes, ldc = CB, AS = S;
-  IRMB_ROWS(IRMB_ROW_DECL)
+  IRMB_TAP_ROWS(IRMB_ROW_DECL)
   if (accumulate) {
-    IRMB_ROWS(IRMB_ROW_LOAD)
+    IRMB_TAP_ROWS(IRMB_ROW_LOAD)
   }
   // Two steps per iteration, GCC's unroller (as the AVX2 GEMM kernel).
 #pragma GCC unroll 2
@@ -59,11 +64,12 @@ microKernelTaps(int64_t kc, const float *const *__restrict taps, int64_t off,
     if constexpr (NV > 2)
       b2 = V::load(w + 2 * V::kLanes);
     w += CB;
-    IRMB_ROWS(IRMB_ROW_FMA)
+    IRMB_TAP_ROWS(IRMB_ROW_FMA)
   }
-  IRMB_ROWS(IRMB_ROW_STORE)
+  IRMB_TAP_ROWS(IRMB_ROW_STORE)
 }
 
+#undef IRMB_TAP_ROWS
 #undef IRMB_ROWS
 #undef IRMB_ROW_STORE
 #undef IRMB_ROW_FMA
@@ -71,27 +77,43 @@ microKernelTaps(int64_t kc, const float *const *__restrict taps, int64_t off,
 #undef IRMB_ROW_DECL
 
 /// microKernelTaps of this build's tile for a runtime pixel count (1 ..
-/// kTileRows).
+/// kDirectTileRows).
 template <int64_t S>
 inline void microKernelTapsRows(int64_t pixels, int64_t kc,
                                 const float *const *taps, int64_t off,
                                 const float *w, float *c, bool accumulate) {
-  constexpr int64_t NV = kTileVectors;
+  constexpr int64_t NV = kDirectTileCols / kVectorFloats;
   switch (pixels) {
+  case 12:
+    if constexpr (kDirectTileRows >= 12)
+      return microKernelTaps<Isa, 12, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 11:
+    if constexpr (kDirectTileRows >= 11)
+      return microKernelTaps<Isa, 11, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 10:
+    if constexpr (kDirectTileRows >= 10)
+      return microKernelTaps<Isa, 10, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
+  case 9:
+    if constexpr (kDirectTileRows >= 9)
+      return microKernelTaps<Isa, 9, NV, S>(kc, taps, off, w, c, accumulate);
+    [[fallthrough]];
   case 8:
-    if constexpr (kTileRows >= 8)
+    if constexpr (kDirectTileRows >= 8)
       return microKernelTaps<Isa, 8, NV, S>(kc, taps, off, w, c, accumulate);
     [[fallthrough]];
   case 7:
-    if constexpr (kTileRows >= 7)
+    if constexpr (kDirectTileRows >= 7)
       return microKernelTaps<Isa, 7, NV, S>(kc, taps, off, w, c, accumulate);
     [[fallthrough]];
   case 6:
-    if constexpr (kTileRows >= 6)
+    if constexpr (kDirectTileRows >= 6)
       return microKernelTaps<Isa, 6, NV, S>(kc, taps, off, w, c, accumulate);
     [[fallthrough]];
   case 5:
-    if constexpr (kTileRows >= 5)
+    if constexpr (kDirectTileRows >= 5)
       return microKernelTaps<Isa, 5, NV, S>(kc, taps, off, w, c, accumulate);
     [[fallthrough]];
   case 4:
@@ -106,21 +128,22 @@ inline void microKernelTapsRows(int64_t pixels, int64_t kc,
 }
 
 /// Input channels per K block of the direct convolution: the block's
-/// packed weights (9 · kDirectCiBlock · kTileCols floats: 9 KiB on AVX2,
-/// 14 KiB on AVX-512) stay in L1 while the row's pixel tiles pass.
+/// packed weights (9 · kDirectCiBlock · kDirectTileCols floats: 9 KiB on
+/// AVX2, 18 KiB on AVX-512) stay in L1 while the row's pixel tiles pass.
 /// Measured on Zen 1 (session 13): 8, 16 and 32 within noise of each other.
-constexpr int64_t kDirectCiBlock = kTileCols >= 48 ? 8 : 16;
+constexpr int64_t kDirectCiBlock = 16;
 
 /// Floats of packed weights directConv3x3s2 reads: whole blocks of
-/// kTileCols output channels (Packing.h, packCoLanes).
+/// kDirectTileCols output channels (Packing.h, packCoLanes).
 constexpr int64_t directConvWeightFloats(int64_t ci, int64_t co) {
-  return (co + kTileCols - 1) / kTileCols * kTileCols * ci * 9;
+  return (co + kDirectTileCols - 1) / kDirectTileCols * kDirectTileCols * ci *
+         9;
 }
 
 /// y = act(conv3×3(x, w, stride 2, padding 1) + bias) (+ res), NCHW, for
 /// `images` images (image i's input, output and residual xStride, yStride
 /// and resStride floats after image i − 1's); `w` is the folded OIHW weight
-/// packed by packCoLanes for kTileCols channels, `res` null or the
+/// packed by packCoLanes for kDirectTileCols channels, `res` null or the
 /// output's layout.
 template <int64_t CI, int64_t H, int64_t W, int64_t CO, Act A>
 void directConv3x3s2(const float *x, const float *w, const float *bias,
@@ -128,7 +151,7 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
                      int64_t xStride = 0, int64_t yStride = 0,
                      int64_t resStride = 0) {
   constexpr int64_t HO = (H - 1) / 2 + 1, WO = (W - 1) / 2 + 1;
-  constexpr int64_t CB = kTileCols, R = kTileRows, K = CI * 9;
+  constexpr int64_t CB = kDirectTileCols, R = kDirectTileRows, K = CI * 9;
   constexpr int64_t CBLOCKS = (CO + CB - 1) / CB;
   constexpr int64_t CIB = kDirectCiBlock < CI ? kDirectCiBlock : CI;
   // Pixels [0, leftEnd) read a copy of each tap row's first 2R + 1 columns

@@ -36,6 +36,8 @@ namespace irmb::kernels {
 struct Isa {
   using Reg = __m512;
   static constexpr int64_t kLanes = 16, kRows = kAvx512TileRows, kVectors = 3;
+  /// The direct convolution's tile (DirectConv.h): 12 pixels × 2 vectors.
+  static constexpr int64_t kDirectRows = 12, kDirectVectors = 2;
   static constexpr const char *kName = "avx512";
   static constexpr bool kFused = true; ///< fma() rounds once
   static Reg zero() { return _mm512_setzero_ps(); }
@@ -94,6 +96,7 @@ struct Isa {
 struct Isa {
   using Reg = __m256;
   static constexpr int64_t kLanes = 8, kRows = kAvx2TileRows, kVectors = 2;
+  static constexpr int64_t kDirectRows = 6, kDirectVectors = 2;
   static constexpr const char *kName = "avx2";
   static constexpr bool kFused = true; ///< fma() rounds once
   static Reg zero() { return _mm256_setzero_ps(); }
@@ -141,6 +144,7 @@ struct Isa {
 struct Isa {
   using Reg = __m128;
   static constexpr int64_t kLanes = 4, kRows = kSseTileRows, kVectors = 2;
+  static constexpr int64_t kDirectRows = 4, kDirectVectors = 2;
   static constexpr const char *kName = "sse";
   static constexpr bool kFused = false; ///< fma() is a multiply, then an add
   static Reg zero() { return _mm_setzero_ps(); }
@@ -209,6 +213,13 @@ static_assert(kTileCols == (kTileRows == kAvx512TileRows ? kAvx512TileCols
                             : kTileRows == kAvx2TileRows ? kAvx2TileCols
                                                          : kSseTileCols),
               "Packing.h's tile columns name this ISA's tile");
+/// The direct convolution's register tile: pixels × output channels.
+constexpr int64_t kDirectTileRows = Isa::kDirectRows;
+constexpr int64_t kDirectTileCols = Isa::kDirectVectors * kVectorFloats;
+static_assert(kDirectTileCols == (kTileRows == kAvx512TileRows ? kAvx512DirectCols
+                                  : kTileRows == kAvx2TileRows ? kAvx2DirectCols
+                                                               : kSseDirectCols),
+              "Packing.h's direct columns name this ISA's direct tile");
 /// K block: the packed B panel (kBlockK × kTileCols floats, 16–24 KiB) stays
 /// in L1 while every row tile of A streams past it.
 constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;

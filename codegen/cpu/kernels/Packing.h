@@ -33,6 +33,12 @@ constexpr int64_t kAvx512TileRows = 8, kAvx2TileRows = 6, kSseTileRows = 4;
 /// Columns of each ISA's tile (a GEMM panel of B), which irmb-select-kernels
 /// sizes Winograd by.
 constexpr int64_t kAvx512TileCols = 48, kAvx2TileCols = 16, kSseTileCols = 8;
+/// Output channels per block of the direct stride-2 convolution
+/// (DirectConv.h; its weights are packed for them, packCoLanes): AVX-512 32
+/// (two vectors, so 32-, 64- and 128-channel layers fill every lane; the
+/// GEMM's 48 left a third of them empty), AVX2 16, SSE 8.
+constexpr int64_t kAvx512DirectCols = 32, kAvx2DirectCols = 16,
+                  kSseDirectCols = 8;
 
 /// Packs the row-major M×K matrix `a` into `packed` (M·K floats) for
 /// micro-kernel tiles of `tileRows` rows.
