@@ -16,8 +16,9 @@
 // and block of kDirectTileCols output channels, the input channels go in
 // blocks of kDirectCiBlock (9 taps each: the block's weights, 9 KiB on AVX2,
 // 18 KiB on AVX-512, stay in L1 across the row's pixel tiles), accumulating into
-// a row buffer of [pixel][channel]; the row is then transposed into the
-// output's channel rows with bias, activation and residual (biasActivateRow).
+// a row buffer of [pixel][channel]; the row is then transposed in registers
+// into the output's channel rows with bias, activation and residual
+// (storeChannelRows).
 // Threads take equal ranges of (image, output row). The sums run in the
 // GEMM form's order (input channel, then ky, kx), zero taps included, so
 // the results are bit-identical to conv2d's.
@@ -127,6 +128,51 @@ inline void microKernelTapsRows(int64_t pixels, int64_t kc,
   }
 }
 
+/// y[c·cs + p] = act(acc[p·CB + c] + bias[c]) (+ res[c·cs + p]) for
+/// pixels p < pixels and channels c < channels ≤ CB (a multiple of the
+/// vector width): the direct convolution's [pixel][channel] row sums
+/// written as the output's channel rows. Square blocks of L pixels × L
+/// channels are transposed in registers and activated four vectors at a
+/// time (the same per-lane operations as biasActivateRow, so the same
+/// results); the last pixels of a row go as partial vectors, masked on
+/// AVX-512. `bias` and `res` may be null.
+template <Act A, int64_t CB>
+inline void storeChannelRows(const float *acc, int64_t pixels,
+                             int64_t channels, const float *bias,
+                             const float *res, float *y, int64_t cs) {
+  using V = Isa;
+  using R = typename V::Reg;
+  constexpr int64_t L = V::kLanes;
+  static_assert(CB % L == 0 && L % 4 == 0, "whole vectors of channels");
+  for (int64_t c0 = 0; c0 < channels; c0 += L) {
+    const int64_t cn = std::min(L, channels - c0);
+    for (int64_t p0 = 0; p0 < pixels; p0 += L) {
+      const int64_t pn = std::min(L, pixels - p0);
+      R r[L];
+      for (int64_t i = 0; i < L; ++i)
+        r[i] = i < pn ? V::load(acc + (p0 + i) * CB + c0) : V::zero();
+      V::transpose(r); // r[c]: channel c0 + c's pixels p0 ..
+      for (int64_t c = 0; c < L; c += 4) {
+        R v[4];
+        for (int u = 0; u < 4; ++u)
+          v[u] = V::add(r[c + u], V::set1(bias && c + u < cn
+                                              ? bias[c0 + c + u]
+                                              : 0.f));
+        activateVectors<A, V, 4>(v);
+        for (int u = 0; u < 4 && c + u < cn; ++u) {
+          const int64_t at = (c0 + c + u) * cs + p0;
+          if (pn == L) {
+            V::store(y + at, res ? V::add(v[u], V::load(res + at)) : v[u]);
+          } else {
+            R w = res ? V::add(v[u], V::loadFirst(res + at, pn)) : v[u];
+            V::storeFirst(y + at, w, pn);
+          }
+        }
+      }
+    }
+  }
+}
+
 /// Input channels per K block of the direct convolution: the block's
 /// packed weights (9 · kDirectCiBlock · kDirectTileCols floats: 9 KiB on
 /// AVX2, 18 KiB on AVX-512) stay in L1 while the row's pixel tiles pass.
@@ -171,11 +217,10 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
     // a thread_local in a dlopen'ed model is a __tls_get_addr call.
     thread_local std::vector<float> store;
     thread_local std::vector<const float *> tapStore;
-    store.resize(2 * WO * CB + 2 * CI * 3 * EDGE + ZEROS);
+    store.resize(WO * CB + 2 * CI * 3 * EDGE + ZEROS);
     tapStore.resize(3 * K);
     float *const acc = store.data();          // [WO][CB]: the row's sums
-    float *const rowT = acc + WO * CB;        // [CB][WO]: transposed
-    float *const left = rowT + WO * CB;       // [CI·3][EDGE]
+    float *const left = acc + WO * CB;        // [CI·3][EDGE]
     float *const right = left + CI * 3 * EDGE; // [CI·3][EDGE]
     float *const zeros = right + CI * 3 * EDGE;
     std::fill(zeros, zeros + ZEROS, 0.f);
@@ -232,16 +277,11 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
                                    acc + rightStart * CB, more);
         }
         // The row's channels: transposed, then bias, activation, residual.
-        const int64_t channels = std::min(CB, CO - cb * CB);
-        for (int64_t j = 0; j < channels; ++j)
-          for (int64_t ox = 0; ox < WO; ++ox)
-            rowT[j * WO + ox] = acc[ox * CB + j];
-        for (int64_t j = 0; j < channels; ++j) {
-          const int64_t co = cb * CB + j, at = (co * HO + oy) * WO;
-          biasActivateRow<A>(rowT + j * WO, bias ? bias[co] : 0.f,
-                             res ? res + image * resStride + at : nullptr,
-                             y + image * yStride + at, WO);
-        }
+        const int64_t at = (cb * CB * HO + oy) * WO;
+        storeChannelRows<A, CB>(acc, WO, std::min(CB, CO - cb * CB),
+                                bias ? bias + cb * CB : nullptr,
+                                res ? res + image * resStride + at : nullptr,
+                                y + image * yStride + at, HO * WO);
       }
     }
   }
