@@ -170,6 +170,12 @@ TEST(Kernels, DirectConvStride2) {
   checkDirectConv<17, 7, 52, 65>();   // 26 pixels: 12 + 7 + 7; 65 channels
   checkDirectConv<33, 5, 53, 32>();   // 27 pixels, odd: 12 + 3 + 12
   checkDirectConv<9, 3, 55, 70>();    // 28 pixels: 12 + 12 + 4
+  // Rows of 5, 6, 9 and 11 pixels: with the ones above every AVX-512 tile
+  // height (1–12 pixels) runs.
+  checkDirectConv<4, 3, 10, 16>();
+  checkDirectConv<6, 3, 12, 17>();
+  checkDirectConv<3, 5, 18, 33>();
+  checkDirectConv<2, 4, 22, 32>();
 }
 
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile
