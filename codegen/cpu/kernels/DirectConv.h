@@ -200,13 +200,19 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
   constexpr int64_t CB = kDirectTileCols, R = kDirectTileRows, K = CI * 9;
   constexpr int64_t CBLOCKS = (CO + CB - 1) / CB;
   constexpr int64_t CIB = kDirectCiBlock < CI ? kDirectCiBlock : CI;
-  // Pixels [0, leftEnd) read a copy of each tap row's first 2R + 1 columns
-  // after a zero (the left padding), pixels [rightStart, WO) (W odd: the
-  // last pixel's right tap is the right padding) a copy of the row's last
-  // columns; the rest read the input in place.
-  constexpr int64_t leftEnd = R < WO ? R : WO;
+  // A row's WO pixels go in TILES tiles of as equal sizes as can be (tile t
+  // is pixels [WO·t / TILES, WO·(t + 1) / TILES), at most R), so no tile is
+  // much narrower than the rest (narrow tiles have too few accumulators to
+  // hide the FMA latency: 160 = 13 · 12 + 4 ran its 4-pixel tile at half
+  // speed). The first tile, pixels [0, leftEnd), reads a copy of each tap
+  // row's first 2R + 1 columns after a zero (the left padding); for odd W
+  // (the last pixel's right tap is the right padding) the last tile, pixels
+  // [rightStart, WO), a copy of the row's last columns; the rest read the
+  // input in place.
+  constexpr int64_t TILES = (WO + R - 1) / R;
+  constexpr int64_t leftEnd = WO / TILES;
   constexpr int64_t rightStart =
-      W % 2 == 0 ? WO : (WO - R > leftEnd ? WO - R : leftEnd);
+      W % 2 == 0 || TILES == 1 ? WO : WO * (TILES - 1) / TILES;
   constexpr int64_t EDGE = 2 * R + 2; // floats of a border copy per tap row
   constexpr int64_t ZEROS = 2 * WO + 2 * R + 2;
 #pragma omp parallel
@@ -264,11 +270,8 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
           const float *wk = wb + k0 * CB;
           const bool more = c0 > 0;
           microKernelTapsRows<2>(leftEnd, kc, ltaps + k0, 0, wk, acc, more);
-          for (int64_t ox = leftEnd, n = 0; ox < rightStart; ox += n) {
-            // A remainder of fewer than 4 pixels shares the last two tiles:
-            // narrow tiles have too few accumulators to hide FMA latency.
-            const int64_t rest = rightStart - ox;
-            n = rest > R && rest < R + 4 ? rest / 2 : std::min(R, rest);
+          for (int64_t t = 1; WO * t / TILES < rightStart; ++t) {
+            const int64_t ox = WO * t / TILES, n = WO * (t + 1) / TILES - ox;
             microKernelTapsRows<2>(n, kc, taps + k0, 2 * ox - 1, wk,
                                    acc + ox * CB, more);
           }
