@@ -229,7 +229,10 @@ TEST(Kernels, MicroKernelTiles) {
 TEST(Kernels, PackedGemmEdges) {
   at::manual_seed(11);
   for (int64_t M : {int64_t{1}, int64_t{5}, kTileRows, kTileRows + 1, 3 * kTileRows + 2, int64_t{67}})
+    // Last panels of 1, 3 and 7 columns (one vector), L + 5 (two vectors)
+    // and kTileCols − 1 (the full tile).
     for (int64_t N : {int64_t{1}, kTileCols - 1, kTileCols + 3,
+                      2 * kTileCols + kVectorFloats + 5,
                       kPanelsPerBlock * kTileCols + 7, int64_t{1000}})
       for (int64_t K : {int64_t{1}, int64_t{7}, kBlockK, kBlockK + 9, 2 * kBlockK + 1}) {
         int64_t ldc = N + 3;

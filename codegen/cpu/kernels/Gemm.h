@@ -579,8 +579,10 @@ inline void rowTile(int64_t m0, int64_t M, int64_t K, int64_t k0, int64_t kc,
         std::memcpy(edge + i * kTileCols + off, from + i * ldc,
                     sizeof(float) * len);
     });
+  // Only the vectors that hold the panel's w columns are computed.
   microKernelRows(rows, kc, a, panel.b, panel.ldb, panel.koff, edge,
-                  kTileCols, accumulate);
+                  kTileCols, accumulate,
+                  (w + kVectorFloats - 1) / kVectorFloats);
   pieces([&](int64_t off, int64_t len) {
     float *to = c + m0 * ldc + cl.column(j0 + off);
     for (int64_t i = 0; i < rows; ++i)

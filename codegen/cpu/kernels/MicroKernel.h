@@ -362,13 +362,12 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
 
 #undef IRMB_K_STEP
 
-/// microKernelRows for one B addressing form.
-template <bool Offsets>
+/// microKernelRows for one B addressing form and tile width (NV vectors).
+template <bool Offsets, int64_t NV>
 inline void microKernelRowsOf(int64_t rows, int64_t kc, const float *a,
                               const float *b, int64_t ldb,
                               const int64_t *koff, float *c, int64_t ldc,
                               bool accumulate) {
-  constexpr int64_t NV = kTileVectors;
   switch (rows) {
   case 8:
     if constexpr (kTileRows >= 8)
@@ -397,16 +396,38 @@ inline void microKernelRowsOf(int64_t rows, int64_t kc, const float *a,
   }
 }
 
+/// microKernelRowsOf for a runtime tile width of `vectors` (1 ..
+/// kTileVectors) vectors.
+template <bool Offsets>
+inline void microKernelRowsWide(int64_t vectors, int64_t rows, int64_t kc,
+                                const float *a, const float *b, int64_t ldb,
+                                const int64_t *koff, float *c, int64_t ldc,
+                                bool accumulate) {
+  if (vectors >= kTileVectors)
+    return microKernelRowsOf<Offsets, kTileVectors>(rows, kc, a, b, ldb, koff,
+                                                    c, ldc, accumulate);
+  if constexpr (kTileVectors > 2)
+    if (vectors == 2)
+      return microKernelRowsOf<Offsets, 2>(rows, kc, a, b, ldb, koff, c, ldc,
+                                           accumulate);
+  microKernelRowsOf<Offsets, 1>(rows, kc, a, b, ldb, koff, c, ldc, accumulate);
+}
+
 /// The micro-kernel of the model's ISA for a runtime row count (1 ..
 /// kTileRows; a matrix's last row tile may be narrower), B's rows at
-/// b + k·ldb, or at b + koff[k] where koff is not null.
+/// b + k·ldb, or at b + koff[k] where koff is not null. `vectors` < the
+/// tile's kTileVectors computes only the first `vectors` vectors of C's
+/// columns (a GEMM's last, partial panel: AVX-512's 48-column panels of a
+/// 100-tile Winograd GEMM did a third of their work on columns past N).
 inline void microKernelRows(int64_t rows, int64_t kc, const float *a,
                             const float *b, int64_t ldb, const int64_t *koff,
-                            float *c, int64_t ldc, bool accumulate) {
+                            float *c, int64_t ldc, bool accumulate,
+                            int64_t vectors = kTileVectors) {
   if (koff)
-    return microKernelRowsOf<true>(rows, kc, a, b, ldb, koff, c, ldc,
-                                   accumulate);
-  microKernelRowsOf<false>(rows, kc, a, b, ldb, koff, c, ldc, accumulate);
+    return microKernelRowsWide<true>(vectors, rows, kc, a, b, ldb, koff, c,
+                                     ldc, accumulate);
+  microKernelRowsWide<false>(vectors, rows, kc, a, b, ldb, koff, c, ldc,
+                             accumulate);
 }
 } // namespace irmb::kernels
 
