@@ -50,8 +50,10 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options);
 
 /// Registers the whole pipeline with the pass registry as
 /// `irmb-pipeline{disable-fusion=<names> report winograd=<f4|f2|off>
-/// panel-columns=<n> direct-stride2 direct-min-channels=<n>}` (irmb-opt --irmb-pipeline=...), the
-/// pipeline irmb-compile runs for the CPU, with the same defaults.
+/// panel-columns=<n> direct-stride2 direct-min-channels=<n>}` (irmb-opt
+/// --irmb-pipeline=...), the pipeline irmb-compile runs for the CPU, with the
+/// defaults of an AVX-512 build with --direct-conv=off (auto adds
+/// direct-stride2 direct-min-channels=16 there).
 void registerIRMBPipeline();
 
 } // namespace irmb

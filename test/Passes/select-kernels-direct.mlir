@@ -1,5 +1,5 @@
 // irmb-select-kernels, direct stride-2 choice: with direct-stride2 (which
-// irmb-compile sets for AVX2 builds, or --direct-conv=on), 3x3 stride-2
+// irmb-compile sets for AVX2 and AVX-512 builds, or --direct-conv=on), 3x3 stride-2
 // padding-1 ungrouped undilated convolutions run by the direct kernel with
 // output channels in lanes (direct_s2, DirectConv.h), whatever the winograd
 // option; every other convolution keeps its kernel, and without the option

@@ -157,25 +157,28 @@ template <int64_t CI, int64_t H, int64_t W, int64_t CO> void checkDirectConv() {
   omp_set_num_threads(before);
 }
 
+// A row of WO pixels runs in ceil(WO / R) equal tiles (R = 12 pixels on
+// AVX-512, 6 on AVX2); the splits in the comments are AVX-512's. Together
+// the shapes run every AVX-512 tile height (1–12 pixels).
 TEST(Kernels, DirectConvStride2) {
-  checkDirectConv<16, 40, 20, 24>();  // a partial channel block
-  checkDirectConv<5, 11, 13, 7>();    // odd map: right border copy
-  checkDirectConv<3, 21, 63, 16>();   // the stem's 3 channels, odd width
-  checkDirectConv<40, 9, 7, 19>();    // channel blocks of 16 + 16 + 8
-  checkDirectConv<7, 9, 200, 40>();   // 100 pixels a row: remainder tiles
+  checkDirectConv<16, 40, 20, 24>();  // a partial channel block; 10 pixels
+  checkDirectConv<5, 11, 13, 7>();    // odd map: right border copy; 7
+  checkDirectConv<3, 21, 63, 16>();   // the stem's 3 channels, odd: 10+11+11
+  checkDirectConv<40, 9, 7, 19>();    // channel blocks of 16 + 16 + 8; 4
+  checkDirectConv<7, 9, 200, 40>();   // 100 pixels a row: 11s and 12s
   checkDirectConv<4, 1, 1, 8>();      // one pixel: every tap but one padding
-  checkDirectConv<8, 2, 3, 5>();      // narrower than a tile
-  checkDirectConv<6, 6, 26, 33>();    // 13 pixels: a tile and a remainder
+  checkDirectConv<8, 2, 3, 5>();      // narrower than a tile: 2
+  checkDirectConv<6, 6, 26, 33>();    // 13 pixels: 6 + 7
   checkDirectConv<64, 20, 20, 64>();  // yolo-like, 4 channel blocks (AVX2)
-  checkDirectConv<17, 7, 52, 65>();   // 26 pixels: 12 + 7 + 7; 65 channels
-  checkDirectConv<33, 5, 53, 32>();   // 27 pixels, odd: 12 + 3 + 12
-  checkDirectConv<9, 3, 55, 70>();    // 28 pixels: 12 + 12 + 4
-  // Rows of 5, 6, 9 and 11 pixels: with the ones above every AVX-512 tile
-  // height (1–12 pixels) runs.
-  checkDirectConv<4, 3, 10, 16>();
-  checkDirectConv<6, 3, 12, 17>();
-  checkDirectConv<3, 5, 18, 33>();
-  checkDirectConv<2, 4, 22, 32>();
+  checkDirectConv<17, 7, 52, 65>();   // 26 pixels: 8 + 9 + 9; 65 channels
+  checkDirectConv<33, 5, 53, 32>();   // 27 pixels, odd: 9 + 9 + 9
+  checkDirectConv<9, 3, 55, 70>();    // 28 pixels, odd: 9 + 9 + 10
+  checkDirectConv<7, 5, 31, 40>();    // 16 pixels, odd: 8 + 8, no middle tile
+  checkDirectConv<5, 4, 6, 20>();     // 3 pixels
+  checkDirectConv<4, 3, 10, 16>();    // 5 pixels
+  checkDirectConv<6, 3, 12, 17>();    // 6 pixels
+  checkDirectConv<3, 5, 18, 33>();    // 9 pixels
+  checkDirectConv<2, 4, 22, 32>();    // 11 pixels
 }
 
 /// Every micro-kernel tile shape (rows 1..8, 1..3 vectors: the AVX-512 tile

@@ -54,8 +54,9 @@ struct Options {
   std::string cudaArch = "sm_80,sm_90a", cudaSources;
   int64_t imageGroup = 1;
   bool winogradGiven = false;
-  /// 3×3 stride-2 convolutions by the direct kernel: auto (AVX2 builds,
-  /// where it was measured faster), on or off.
+  /// 3×3 stride-2 convolutions by the direct kernel: auto (AVX2 builds, and
+  /// AVX-512 builds for 16 or more input channels, where it was measured
+  /// faster), on (every one) or off.
   std::string directConv = "auto";
   bool summary = false, cudaEmulate = false;
   irmb::FusionOptions fusion = irmb::FusionOptions::all();
