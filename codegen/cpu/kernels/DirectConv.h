@@ -84,48 +84,10 @@ inline void microKernelTapsRows(int64_t pixels, int64_t kc,
                                 const float *const *taps, int64_t off,
                                 const float *w, float *c, bool accumulate) {
   constexpr int64_t NV = kDirectTileCols / kVectorFloats;
-  switch (pixels) {
-  case 12:
-    if constexpr (kDirectTileRows >= 12)
-      return microKernelTaps<Isa, 12, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 11:
-    if constexpr (kDirectTileRows >= 11)
-      return microKernelTaps<Isa, 11, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 10:
-    if constexpr (kDirectTileRows >= 10)
-      return microKernelTaps<Isa, 10, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 9:
-    if constexpr (kDirectTileRows >= 9)
-      return microKernelTaps<Isa, 9, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 8:
-    if constexpr (kDirectTileRows >= 8)
-      return microKernelTaps<Isa, 8, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 7:
-    if constexpr (kDirectTileRows >= 7)
-      return microKernelTaps<Isa, 7, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 6:
-    if constexpr (kDirectTileRows >= 6)
-      return microKernelTaps<Isa, 6, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 5:
-    if constexpr (kDirectTileRows >= 5)
-      return microKernelTaps<Isa, 5, NV, S>(kc, taps, off, w, c, accumulate);
-    [[fallthrough]];
-  case 4:
-    return microKernelTaps<Isa, 4, NV, S>(kc, taps, off, w, c, accumulate);
-  case 3:
-    return microKernelTaps<Isa, 3, NV, S>(kc, taps, off, w, c, accumulate);
-  case 2:
-    return microKernelTaps<Isa, 2, NV, S>(kc, taps, off, w, c, accumulate);
-  default:
-    return microKernelTaps<Isa, 1, NV, S>(kc, taps, off, w, c, accumulate);
-  }
+  withRows<kDirectTileRows>(pixels, [&](auto r) {
+    microKernelTaps<Isa, decltype(r)::value, NV, S>(kc, taps, off, w, c,
+                                                    accumulate);
+  });
 }
 
 /// y[c·cs + p] = act(acc[p·CB + c] + bias[c]) (+ res[c·cs + p]) for

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <immintrin.h>
+#include <type_traits>
 
 namespace irmb::kernels {
 
@@ -362,38 +363,26 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
 
 #undef IRMB_K_STEP
 
+/// f(std::integral_constant<int64_t, R>{}) for the runtime row count n,
+/// R = n clamped to [1, kMax]: how a micro-kernel call picks its
+/// compile-time tile height (a full tile, the common case, is one compare).
+template <int64_t kMax, typename F> inline void withRows(int64_t n, F &&f) {
+  if constexpr (kMax > 1)
+    if (n < kMax)
+      return withRows<kMax - 1>(n, f);
+  f(std::integral_constant<int64_t, kMax>{});
+}
+
 /// microKernelRows for one B addressing form and tile width (NV vectors).
 template <bool Offsets, int64_t NV>
 inline void microKernelRowsOf(int64_t rows, int64_t kc, const float *a,
                               const float *b, int64_t ldb,
                               const int64_t *koff, float *c, int64_t ldc,
                               bool accumulate) {
-  switch (rows) {
-  case 8:
-    if constexpr (kTileRows >= 8)
-      return microKernel<Isa, 8, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-    [[fallthrough]];
-  case 7:
-    if constexpr (kTileRows >= 7)
-      return microKernel<Isa, 7, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-    [[fallthrough]];
-  case 6:
-    if constexpr (kTileRows >= 6)
-      return microKernel<Isa, 6, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-    [[fallthrough]];
-  case 5:
-    if constexpr (kTileRows >= 5)
-      return microKernel<Isa, 5, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-    [[fallthrough]];
-  case 4:
-    return microKernel<Isa, 4, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-  case 3:
-    return microKernel<Isa, 3, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-  case 2:
-    return microKernel<Isa, 2, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-  default:
-    return microKernel<Isa, 1, NV, Offsets>(kc, a, b, ldb, koff, c, ldc, accumulate);
-  }
+  withRows<kTileRows>(rows, [&](auto r) {
+    microKernel<Isa, decltype(r)::value, NV, Offsets>(kc, a, b, ldb, koff, c,
+                                                      ldc, accumulate);
+  });
 }
 
 /// microKernelRowsOf for a runtime tile width of `vectors` (1 ..
