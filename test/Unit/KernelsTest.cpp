@@ -521,9 +521,9 @@ TEST(Kernels, WindowAttention) {
 
 /// The streaming EMA (three passes, input BatchNorm) against the
 /// materialising one on the normalised input.
-TEST(Kernels, StreamingEMA) {
-  constexpr int64_t C = 12, H = 9, W = 13, G = 4, CG = C / G;
-  at::manual_seed(11);
+template <int64_t C, int64_t H, int64_t W, int64_t G> void checkStreamingEMA() {
+  constexpr int64_t CG = C / G;
+  at::manual_seed(11 + C + W);
   at::Tensor x = at::randn({1, C, H, W}), scale = at::rand({C}) + 0.5,
              shift = at::randn({C}), gnW = at::rand({CG}) + 0.5,
              gnB = at::randn({CG}), w1 = at::randn({CG, CG}),
@@ -541,7 +541,23 @@ TEST(Kernels, StreamingEMA) {
       gnW.data_ptr<float>(), gnB.data_ptr<float>(), w1.data_ptr<float>(),
       b1.data_ptr<float>(), w3.data_ptr<float>(), b3.data_ptr<float>(),
       got.data_ptr<float>());
-  EXPECT_LT(maxRelative(got, want), 2e-5);
+  EXPECT_LT(maxRelative(got, want), 2e-5)
+      << C << "x" << H << "x" << W << " groups " << G;
+}
+
+TEST(Kernels, StreamingEMA) {
+  checkStreamingEMA<12, 9, 13, 4>(); // 3 channels a group, one partial vector
+  // The register blocks of emaConvRow: the models' group sizes (2, 4, 8
+  // channels at 80, 40, 20 wide), 16 channels (output blocks of 8 on
+  // AVX-512, 4 on AVX2), a 100-wide row (7 AVX-512 vectors: two chunks of
+  // 4) and odd widths whose last vector reads past the row.
+  checkStreamingEMA<8, 5, 80, 4>();
+  checkStreamingEMA<16, 6, 40, 4>();
+  checkStreamingEMA<32, 7, 20, 4>();
+  checkStreamingEMA<32, 4, 21, 2>();
+  checkStreamingEMA<6, 3, 100, 2>();
+  checkStreamingEMA<10, 4, 37, 2>();
+  checkStreamingEMA<3, 2, 1, 1>(); // a 2 × 1 map: one column
 }
 
 TEST(Kernels, PoolResizeAndSqueezeExcite) {
