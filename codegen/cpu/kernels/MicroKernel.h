@@ -55,6 +55,8 @@ struct Isa {
   }
   static Reg broadcast(const float *p) { return _mm512_set1_ps(*p); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  /// −(a·b) − c, rounded once.
+  static Reg fnmsub(Reg a, Reg b, Reg c) { return _mm512_fnmsub_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
@@ -137,6 +139,8 @@ struct Isa {
   static void storeFirst(float *p, Reg v, int64_t n);
   static Reg broadcast(const float *p) { return _mm256_broadcast_ss(p); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  /// −(a·b) − c, rounded once.
+  static Reg fnmsub(Reg a, Reg b, Reg c) { return _mm256_fnmsub_ps(a, b, c); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
