@@ -76,7 +76,7 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     input is the GEMM's B matrix), `depthwise` (groups = channels),
     `winograd_f4` / `winograd_f2` (3×3, stride 1, padding 1, dilation 1,
     groups 1, at least 32 input and output channels, a map of at least
-    `panel-columns` 4×4 tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3), chosen
+    `winograd-min-tiles` 4×4 tiles: Winograd F(4×4, 3×3) or F(2×2, 3×3), chosen
     by the `winograd` option), `direct_s2` (3×3, stride 2, padding 1,
     dilation 1, groups 1, at least `direct-min-channels` input channels,
     with `direct-stride2`: the direct kernel with output channels in
@@ -108,9 +108,12 @@ def IRMBSelectKernelsPass : Pass<"irmb-select-kernels", "::mlir::ModuleOp"> {
     Option<"winograd", "winograd", "std::string", /*default=*/"\"f4\"",
            "3×3 stride-1 convolutions by Winograd: f4 (F(4×4, 3×3)), f2 "
            "(F(2×2, 3×3)) or off (the direct implicit GEMM)">,
-    Option<"panelColumns", "panel-columns", "int64_t", /*default=*/"48",
-           "Columns of the target's GEMM panel (AVX-512 48, AVX2 16, SSE "
-           "8): Winograd needs at least one panel of 4×4 tiles">,
+    Option<"winogradMinTiles", "winograd-min-tiles", "int64_t",
+           /*default=*/"16",
+           "Fewest 4×4 tiles a map needs for Winograd: its GEMMs run the "
+           "tiles as columns, and fewer than one vector of AVX-512 columns "
+           "(or one 16-column AVX2 panel) leave too much of each empty "
+           "(irmb-compile: 16 for AVX-512 and AVX2, 8 for SSE)">,
     Option<"directStride2", "direct-stride2", "bool", /*default=*/"false",
            "3×3 stride-2 padding-1 ungrouped convolutions by the direct "
            "kernel (direct_s2) instead of the implicit GEMM through phase "

@@ -80,7 +80,7 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options) {
   }
   IRMBSelectKernelsPassOptions select;
   select.winograd = options.winograd;
-  select.panelColumns = options.panelColumns;
+  select.winogradMinTiles = options.winogradMinTiles;
   select.directStride2 = options.directStride2;
   select.directMinChannels = options.directMinChannels;
   select.report = options.report;
@@ -103,11 +103,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "winograd",
       llvm::cl::desc("3×3 stride-1 convolutions by Winograd: f4, f2 or off"),
       llvm::cl::init("f4")};
-  Option<int64_t> panelColumns{
-      *this, "panel-columns",
-      llvm::cl::desc("Columns of the target's GEMM panel (AVX-512 48, AVX2 "
-                     "16)"),
-      llvm::cl::init(48)};
+  Option<int64_t> winogradMinTiles{
+      *this, "winograd-min-tiles",
+      llvm::cl::desc("Fewest 4×4 tiles a map needs for Winograd (16: one "
+                     "AVX-512 vector or AVX2 panel of GEMM columns)"),
+      llvm::cl::init(16)};
   Option<bool> directStride2{
       *this, "direct-stride2",
       llvm::cl::desc("3×3 stride-2 convolutions by the direct kernel"),
@@ -137,7 +137,7 @@ void registerIRMBPipeline() {
                          "' in disable-fusion (known: " + fusionList() + ")");
         options.report = o.report;
         options.winograd = o.winograd;
-        options.panelColumns = o.panelColumns;
+        options.winogradMinTiles = o.winogradMinTiles;
         options.directStride2 = o.directStride2;
         options.directMinChannels = o.directMinChannels;
         buildPipeline(pm, options);

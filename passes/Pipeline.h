@@ -31,8 +31,9 @@ struct FusionOptions {
   bool report = false;
   /// 3×3 stride-1 convolutions by Winograd: "f4", "f2" or "off".
   std::string winograd = "f4";
-  /// The CPU GEMM's panel width (irmb-select-kernels' panel-columns).
-  int64_t panelColumns = 48;
+  /// Fewest 4×4 tiles a map needs for Winograd (irmb-select-kernels'
+  /// winograd-min-tiles).
+  int64_t winogradMinTiles = 16;
   /// 3×3 stride-2 convolutions by the direct kernel (irmb-select-kernels'
   /// direct-stride2).
   bool directStride2 = false;
@@ -50,7 +51,7 @@ void buildPipeline(OpPassManager &pm, const FusionOptions &options);
 
 /// Registers the whole pipeline with the pass registry as
 /// `irmb-pipeline{disable-fusion=<names> report winograd=<f4|f2|off>
-/// panel-columns=<n> direct-stride2 direct-min-channels=<n>}` (irmb-opt
+/// winograd-min-tiles=<n> direct-stride2 direct-min-channels=<n>}` (irmb-opt
 /// --irmb-pipeline=...), the pipeline irmb-compile runs for the CPU, with the
 /// defaults of an AVX-512 build with --direct-conv=off (auto adds
 /// direct-stride2 direct-min-channels=16 there).

@@ -39,14 +39,16 @@ constexpr int64_t kWinogradMinChannels = 32;
 
 /// Why a 3×3 convolution cannot run by Winograd, or "" when it can.
 /// `tile`: the Winograd output tile (4 for F(4×4), 2 for F(2×2));
-/// `panelColumns`: the fewest tiles a map needs, one GEMM panel of the
-/// target: its GEMMs run the tiles as columns in panels (AVX-512: 48), and
-/// a 20 × 20 map's 25 F(4×4) tiles leave half of one empty, for weights 4×
-/// the direct ones (session 11, Xeon, 128 → 128 at 20² in yolov10n: direct
-/// 1.3× at 1 thread, 1.2× at 2; at 40², 100 tiles, Winograd stays ahead,
-/// 0.75–0.85× the direct time).
+/// `minTiles`: the fewest tiles a map needs. Winograd's GEMMs run the
+/// tiles as columns, and a partial last panel runs a micro-kernel only as
+/// many vectors wide as its columns. Before that (session 11, Xeon), a 20 ×
+/// 20 map's 25 F(4×4) tiles filled half of a 48-column AVX-512 panel and the
+/// direct GEMM was 1.2–1.3× faster there; with two-vector last panels
+/// (session 17) Winograd at 20² is ahead (session 18, Zen 5, 16 tiles as
+/// the floor: yolov10n 1.035–1.038 at 1 and 2 threads, the other four
+/// models 1.006–1.053). 16 is one AVX-512 vector and AVX2's whole panel.
 std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
-                             int64_t tile, int64_t panelColumns) {
+                             int64_t tile, int64_t minTiles) {
   if (c.getStride() != 1)
     return "stride " + std::to_string(c.getStride());
   if (c.getDilation() != 1)
@@ -61,9 +63,9 @@ std::string winogradObstacle(Conv2dOp c, int64_t cin, int64_t cout,
   auto in = cast<RankedTensorType>(c.getInput().getType());
   int64_t m = tile, tiles = ((in.getDimSize(2) + m - 1) / m) *
                             ((in.getDimSize(3) + m - 1) / m);
-  if (tiles < panelColumns)
+  if (tiles < minTiles)
     return std::to_string(tiles) + " tiles of " + std::to_string(m) + "x" +
-           std::to_string(m) + " (fewer than " + std::to_string(panelColumns) +
+           std::to_string(m) + " (fewer than " + std::to_string(minTiles) +
            ")";
   return "";
 }
@@ -76,13 +78,13 @@ bool directStride2Shape(Conv2dOp c) {
 }
 
 /// The kernel of a convolution, by shape; `winograd` is the pass option
-/// (f4, f2 or off), `panelColumns` the GEMM panel width of the target (see
+/// (f4, f2 or off), `winogradMinTiles` the fewest tiles it needs (see
 /// winogradObstacle), `direct` the direct-stride2 option and
 /// `directMinChannels` its input channel minimum. With `report`, 3×3
 /// convolutions get a remark "winograd <site>: <kernel> | not used: <why>",
 /// and those of the direct kernel's shape, with `direct`, "direct <site>:
 /// direct_s2 | not used: <why>".
-Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
+Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t winogradMinTiles,
                   bool direct, int64_t directMinChannels, bool report) {
   auto in = cast<RankedTensorType>(c.getInput().getType());
   auto out = cast<RankedTensorType>(c.getType());
@@ -96,7 +98,7 @@ Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
     return Kernel::im2col_gemm;
   std::string obstacle = winograd == "off" ? std::string("--winograd=off")
                        : winogradObstacle(c, cin, cout, winograd == "f2" ? 2 : 4,
-                                          panelColumns);
+                                          winogradMinTiles);
   const bool directShape = obstacle.size() && direct && directStride2Shape(c);
   const bool byDirect = directShape && cin >= directMinChannels;
   Kernel kernel = byDirect             ? Kernel::direct_s2
@@ -125,11 +127,11 @@ Kernel convKernel(Conv2dOp c, StringRef winograd, int64_t panelColumns,
 
 /// The kernel of a primitive op, or none for ops that are not primitives.
 std::optional<Kernel> kernelFor(Operation *op, StringRef winograd,
-                                int64_t panelColumns, bool direct,
+                                int64_t winogradMinTiles, bool direct,
                                 int64_t directMinChannels, bool report) {
   return llvm::TypeSwitch<Operation *, std::optional<Kernel>>(op)
       .Case([&](Conv2dOp c) {
-        return convKernel(c, winograd, panelColumns, direct, directMinChannels,
+        return convKernel(c, winograd, winogradMinTiles, direct, directMinChannels,
                           report);
       })
       .Case([](BatchNormOp) { return Kernel::channel_affine; })
@@ -173,7 +175,7 @@ struct IRMBSelectKernelsPass final
       if (!isa<IRMBDialect>(op->getDialect()))
         return WalkResult::advance();
       std::optional<Kernel> kernel =
-          kernelFor(op, winograd, panelColumns, directStride2,
+          kernelFor(op, winograd, winogradMinTiles, directStride2,
                     directMinChannels, report);
       if (!kernel) {
         op->emitOpError("is not a primitive op (run --irmb-decompose first)");

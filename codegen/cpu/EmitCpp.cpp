@@ -313,6 +313,12 @@ int64_t gemmPanelColumns(const std::string &isa) {
   return ::irmb::kernels::kSseTileCols;
 }
 
+int64_t winogradMinTiles(const std::string &isa) {
+  // One AVX-512 vector of GEMM columns (the narrow last panel), AVX2's
+  // whole 16-column panel, SSE's 8: docs/design-notes.md, session 18.
+  return isa == "avx512" || isa == "avx2" ? 16 : ::irmb::kernels::kSseTileCols;
+}
+
 int64_t directConvColumns(const std::string &isa) {
   if (isa == "avx512")
     return ::irmb::kernels::kAvx512DirectCols;

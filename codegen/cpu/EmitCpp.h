@@ -52,8 +52,12 @@ std::string resolvedIsa(const std::string &isa);
 /// for it, kernels/Packing.h).
 int64_t gemmTileRows(const std::string &isa);
 /// Columns of a GEMM panel of an ISA (the micro-kernel tile's width:
-/// AVX-512 48, AVX2 16, SSE 8), which irmb-select-kernels sizes Winograd by.
+/// AVX-512 48, AVX2 16, SSE 8).
 int64_t gemmPanelColumns(const std::string &isa);
+/// Fewest 4×4 tiles a map needs for Winograd on an ISA (irmb-select-kernels'
+/// winograd-min-tiles): 16 for AVX-512 (one vector of GEMM columns) and
+/// AVX2 (its whole panel), 8 for SSE.
+int64_t winogradMinTiles(const std::string &isa);
 /// Output channels per block of the direct stride-2 convolution of an ISA
 /// (AVX-512 32, AVX2 16, SSE 8; kernels/Packing.h).
 int64_t directConvColumns(const std::string &isa);

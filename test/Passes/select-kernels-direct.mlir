@@ -34,7 +34,7 @@ func.func @convs(%x: tensor<1x16x40x24xf32>) -> tensor<1x32x1x1xf32> {
   %3 = irmb.conv2d %2 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 2 : i64, weight = "d"} : tensor<1x32x4x2xf32> -> tensor<1x32x2x1xf32>
   // Stride 1 keeps Winograd or the GEMM.
   // ON: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>{{.*}} -> tensor<1x32x2x1xf32>
-  // expected-remark @+1 {{winograd conv3x3 32->32 at 2x1: not used: 1 tiles of 4x4 (fewer than 48)}}
+  // expected-remark @+1 {{winograd conv3x3 32->32 at 2x1: not used: 1 tiles of 4x4 (fewer than 16)}}
   %4 = irmb.conv2d %3 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "e"} : tensor<1x32x2x1xf32> -> tensor<1x32x2x1xf32>
   %5 = irmb.conv2d %4 {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 1 : i64, padding = 0 : i64, stride = 1 : i64, weight = "f"} : tensor<1x32x2x1xf32> -> tensor<1x32x2x1xf32>
   // One output pixel from a 2x1 map: seven of its nine taps are padding.

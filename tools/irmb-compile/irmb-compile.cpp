@@ -356,7 +356,7 @@ int run(Options &options) {
     pipeline.winograd = "off"; // the CUDA target has no Winograd kernel
   else {
     const std::string isa = irmb::codegen::resolvedIsa(options.cpu);
-    pipeline.panelColumns = irmb::codegen::gemmPanelColumns(isa);
+    pipeline.winogradMinTiles = irmb::codegen::winogradMinTiles(isa);
     // auto: AVX2 runs every stride-2 3×3 convolution directly, AVX-512 those
     // with 16 or more input channels (docs/design-notes.md, session 17).
     pipeline.directStride2 =
