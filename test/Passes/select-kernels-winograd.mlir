@@ -15,7 +15,9 @@
 // BAD: winograd=f6 is not available (f4, f2, off)
 
 func.func @convs(%x: tensor<1x32x32x24xf32>, %y: tensor<1x32x28x24xf32>, %z: tensor<1x32x12x16xf32>) -> tensor<1x32x32x24xf32> {
+  // 48 tiles of 4x4 (8 x 6): Winograd, also with a floor of 48.
   // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f4>
+  // MIN48: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f4>{{.*}} -> tensor<1x32x32x24xf32>
   // F2: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f2>
   // OFF: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 32x24: winograd_f4}}
@@ -35,7 +37,7 @@ func.func @convs(%x: tensor<1x32x32x24xf32>, %y: tensor<1x32x28x24xf32>, %z: ten
   %4 = irmb.conv2d %3 {act = #irmb.act<none>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 2 : i64, weight = "e"} : tensor<1x32x32x24xf32> -> tensor<1x32x16x12xf32>
   // 42 tiles of 4x4 (7 x 6): Winograd (16 or more), not with a floor of 48.
   // F4: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f4>
-  // MIN48: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>
+  // MIN48: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<im2col_gemm>{{.*}} -> tensor<1x32x28x24xf32>
   // F2: irmb.conv2d {{.*}}irmb.kernel = #irmb.kernel<winograd_f2>
   // expected-remark @+1 {{winograd conv3x3 32->32 at 28x24: winograd_f4}}
   %6 = irmb.conv2d %y {act = #irmb.act<silu>, dilation = 1 : i64, groups = 1 : i64, kernel = 3 : i64, padding = 1 : i64, stride = 1 : i64, weight = "g"} : tensor<1x32x28x24xf32> -> tensor<1x32x28x24xf32>

@@ -556,6 +556,7 @@ TEST(Kernels, StreamingEMA) {
   checkStreamingEMA<32, 7, 20, 4>();
   checkStreamingEMA<32, 4, 21, 2>();
   checkStreamingEMA<6, 3, 100, 2>();
+  checkStreamingEMA<32, 3, 100, 2>(); // AVX-512: two chunks × two blocks
   checkStreamingEMA<10, 4, 37, 2>();
   checkStreamingEMA<3, 2, 1, 1>(); // a 2 × 1 map: one column
 }

@@ -358,9 +358,10 @@ inline void activateVectors(typename V::Reg (&x)[N]) {
   } else if constexpr (A == Act::Silu) {
     // x / (1 + e^−x) (PyTorch's formula) with −x clamped to [ln 2^−126,
     // 88]: e^88 < FLT_MAX keeps 1 + e finite, so below x = −88 the result is
-    // x / 1.65e38 (its true value is smaller still: both vanish next to any
-    // other output) and above x = 87.3 it is x. NaN stays NaN (the numerator
-    // is the unclamped x). Three instructions fewer than x · num / (1 + e^−|x|)
+    // x / 1.65e38 (true: x·e^x, smaller still; both below 1e-35 in size
+    // unless |x| passes 1e3, where a network's values never are; −inf gives
+    // −inf, as before) and above x = 87.3 it is x. NaN stays NaN (the
+    // numerator is the unclamped x). Three instructions fewer than x · num / (1 + e^−|x|)
     // (no sign select, no multiply): SiLU is the epilogue of most
     // convolutions, and a third of a small-K 1×1 GEMM's time.
     typename V::Reg z[N], e[N];

@@ -1078,10 +1078,12 @@ inline void emaConvRow(const float *planes, const float *w3, const float *b3,
   using Shape = EmaConvRowShape<W>;
   constexpr int64_t L = V::kLanes, NVC = Shape::kChunkVectors;
   constexpr int64_t RF = Shape::kRowFloats;
-  // Accumulators: up to 24 of AVX-512's 32 registers, 12 of AVX2's 16.
-  constexpr int64_t kMaxAcc = L == 16 ? 24 : 12;
+  // OB · NVC accumulators, NVC inputs and a broadcast in the ISA's 32
+  // (AVX-512) or 16 vector registers: OB the largest divisor of CG that fits.
+  constexpr int64_t kRegisters = L == 16 ? 32 : 16;
+  constexpr int64_t kMaxBlock = (kRegisters - 1 - NVC) / NVC;
   constexpr int64_t OB =
-      largestDivisorAtMost(CG, kMaxAcc / NVC > 0 ? kMaxAcc / NVC : 1);
+      largestDivisorAtMost(CG, kMaxBlock > 0 ? kMaxBlock : 1);
   for (int64_t j0 = 0; j0 < RF; j0 += NVC * L) {
     for (int64_t o0 = 0; o0 < CG; o0 += OB) {
       R acc[OB][NVC];
