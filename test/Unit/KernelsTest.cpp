@@ -416,18 +416,21 @@ TEST(Kernels, DepthwiseConv) {
   omp_set_num_threads(before);
 }
 
-/// Stride 1 runs in registers, four vectors of a row at a time, with an
-/// accumulator-row tail: rows of 37 (one group of 32 and a tail of 5 with
-/// AVX2, of 37 with AVX-512) and of 80, 3×3 and 5×5, with bias, SiLU and
-/// a residual.
-template <int64_t K, int64_t W> void checkDepthwiseStride1() {
-  SCOPED_TRACE(testing::Message() << K << "x" << K << ", width " << W);
-  constexpr int64_t C = 3, H = 6, P = K / 2;
+/// Stride 1 runs in registers on AVX-512, the row in chunks of at most 6
+/// vectors (AVX2: accumulator rows): rows of 37 and 80, 3×3 and 5×5; stride
+/// 2 in accumulator rows with strided reads: outputs 19 (odd input), 40, 80
+/// and 21 wide; bias, SiLU and a residual.
+template <int64_t K, int64_t W, int64_t S = 1> void checkDepthwise() {
+  SCOPED_TRACE(testing::Message() << K << "x" << K << ", width " << W
+                                  << ", stride " << S);
+  constexpr int64_t C = 3, H = 7, P = K / 2;
+  constexpr int64_t HO = (H + 2 * P - K) / S + 1, WO = (W + 2 * P - K) / S + 1;
   at::Tensor x = at::randn({1, C, H, W}), w = at::randn({C, 1, K, K}),
-             b = at::randn({C}), r = at::randn({1, C, H, W});
-  at::Tensor want = at::silu(at::conv2d(x, w, b, {1, 1}, {P, P}, {1, 1}, C)) + r;
-  at::Tensor got = at::empty_like(want);
-  depthwiseConv2d<C, H, W, K, 1, P, 1, Act::Silu>(
+             b = at::randn({C}), r = at::randn({1, C, HO, WO});
+  at::Tensor want =
+      at::silu(at::conv2d(x, w, b, {S, S}, {P, P}, {1, 1}, C)) + r;
+  at::Tensor got = at::full_like(want, NAN);
+  depthwiseConv2d<C, H, W, K, S, P, 1, Act::Silu>(
       x.data_ptr<float>(), w.data_ptr<float>(), b.data_ptr<float>(),
       r.data_ptr<float>(), got.data_ptr<float>());
   EXPECT_LT(maxRelative(got, want), 1e-5);
@@ -435,10 +438,18 @@ template <int64_t K, int64_t W> void checkDepthwiseStride1() {
 
 TEST(Kernels, DepthwiseConvStride1) {
   at::manual_seed(4);
-  checkDepthwiseStride1<3, 37>();
-  checkDepthwiseStride1<3, 80>();
-  checkDepthwiseStride1<5, 37>();
-  checkDepthwiseStride1<5, 80>();
+  checkDepthwise<3, 37>();
+  checkDepthwise<3, 80>();
+  checkDepthwise<5, 37>();
+  checkDepthwise<5, 80>();
+}
+
+TEST(Kernels, DepthwiseConvStride2) {
+  at::manual_seed(6);
+  checkDepthwise<3, 37, 2>();
+  checkDepthwise<3, 80, 2>();
+  checkDepthwise<3, 160, 2>();
+  checkDepthwise<5, 41, 2>();
 }
 
 /// ATen strided-grid window attention for comparison.
