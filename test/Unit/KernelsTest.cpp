@@ -417,7 +417,7 @@ TEST(Kernels, DepthwiseConv) {
 }
 
 /// Stride 1 runs in registers on AVX-512, the row in chunks of at most 6
-/// vectors (AVX2: accumulator rows): rows of 37 and 80, 3×3 and 5×5; stride
+/// vectors (AVX2: accumulator rows): rows of 16–160, 3×3 to 9×9; stride
 /// 2 in accumulator rows with strided reads: outputs 19 (odd input), 40, 80
 /// and 21 wide; bias, SiLU and a residual.
 template <int64_t K, int64_t W, int64_t S = 1> void checkDepthwise() {
@@ -442,6 +442,14 @@ TEST(Kernels, DepthwiseConvStride1) {
   checkDepthwise<3, 80>();
   checkDepthwise<5, 37>();
   checkDepthwise<5, 80>();
+  // AVX-512's aligned plane rows and lane shifts: a 7×7 filter on a 20-wide
+  // row (taps shifted by up to 6 lanes into the next vector), one whole
+  // vector, two chunks (160 wide), and blocks of rows with a partial last
+  // block (H = 7: blocks of 6 then 1 at 20 wide).
+  checkDepthwise<7, 20>();
+  checkDepthwise<3, 16>();
+  checkDepthwise<3, 160>();
+  checkDepthwise<9, 33>();
 }
 
 TEST(Kernels, DepthwiseConvStride2) {

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace irmb::kernels {
@@ -277,69 +278,112 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   }
 }
 
-/// Stride-1 depthwise conv with each output row's accumulators in
-/// registers: the row is cut into chunks of at most 6 vectors (evenly:
-/// 80 columns are one chunk of 5), each chunk sums its K² taps in
-/// registers from the channel's zero-padded plane and runs the activation
-/// on all its vectors at once, then stores (the row's last vector masked).
+/// acc[u] += shift(a, KX)[u] · fw for u < NV: the taps of one depthwise
+/// filter row, shift(a, KX) being lanes KX .. of a[u], a[u + 1].
+template <int64_t NV, int64_t... KX>
+inline void depthwiseRowTaps(const Isa::Reg (&a)[NV + 1], const float *f,
+                             Isa::Reg (&acc)[NV],
+                             std::integer_sequence<int64_t, KX...>) {
+  using V = Isa;
+  auto tap = [&](auto kxConstant) {
+    constexpr int64_t kx = decltype(kxConstant)::value;
+    const V::Reg fv = V::set1(f[kx]);
+    for (int64_t u = 0; u < NV; ++u) {
+      V::Reg in;
+      if constexpr (kx == 0)
+        in = a[u];
+      else
+        in = V::lanesFrom<static_cast<int>(kx)>(a[u], a[u + 1]);
+      acc[u] = V::fma(in, fv, acc[u]);
+    }
+  };
+  (tap(std::integral_constant<int64_t, KX>{}), ...);
+}
+
+/// Stride-1 depthwise conv with the accumulators of a block of output rows
+/// in registers: each row is cut into chunks of at most 6 vectors (evenly:
+/// 80 columns are one chunk of 5), and RB rows (about 12 accumulators: one
+/// 20-wide row has two, which would wait on the FMA latency) sum their K²
+/// taps from the channel's zero-padded plane, run the activation on all
+/// their vectors at once, then store (a row's last vector masked). The
+/// plane's rows start on vector boundaries: a chunk loads CHV + 1 aligned
+/// vectors per filter row and takes each tap as a lane shift of them
+/// (valignd), instead of K unaligned loads that each cross a cache line.
 /// The same sums in the same order as the accumulator-row form, so the
-/// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
-/// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
-/// tuning. Not used for AVX2: there the accumulator-row form is as fast or
-/// faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9× at widths 37–80).
+/// results are bit-identical. AVX-512 only (the Xeon of docs/benchmarks.md,
+/// session 10: 1.3–2.1× the row form with unaligned loads; Zen 5, session
+/// 18, the aligned form against that: 7×7 at 20² 1.9×, 3×3 at 20²–40²
+/// 1.2–1.3×, at 80² 1.0–1.1×). For AVX2 the accumulator-row form is as
+/// fast or faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9×).
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t P, Act A>
 void depthwiseStride1Registers(const float *x, const float *w,
                                const float *bias, const float *res, float *y) {
   using V = Isa;
   using R = V::Reg;
   constexpr int64_t L = V::kLanes;
+  static_assert(K <= L, "a tap's shift stays within two vectors");
   constexpr int64_t HO = H + 2 * P - K + 1, WO = W + 2 * P - K + 1;
-  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+  constexpr int64_t HP = H + 2 * P;
   constexpr int64_t NVR = (WO + L - 1) / L, kMaxVectors = 6;
   constexpr int64_t CHUNKS = (NVR + kMaxVectors - 1) / kMaxVectors;
   constexpr int64_t CHV = (NVR + CHUNKS - 1) / CHUNKS, CH = CHV * L;
+  // Plane row stride: a whole number of vectors, at least the padded row
+  // and every chunk's CHV + 1 vectors (columns past the row only reach
+  // output lanes past WO, which are not stored).
+  constexpr int64_t WPA =
+      (std::max(CHUNKS * CH + L, W + 2 * P) + L - 1) / L * L;
+  constexpr int64_t RB = std::max<int64_t>(1, std::min<int64_t>(6, 12 / CHV));
 #pragma omp parallel
   {
-    // Slack of a chunk past the last row: its discarded lanes read there.
-    std::vector<float> plane(HP * WP + CH, 0.f);
+    std::vector<float> store(HP * WPA + L, 0.f);
+    float *const plane = reinterpret_cast<float *>(
+        (reinterpret_cast<uintptr_t>(store.data()) + sizeof(R) - 1) /
+        sizeof(R) * sizeof(R));
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < C; ++c) {
       for (int64_t i = 0; i < H; ++i)
-        std::memcpy(&plane[(i + P) * WP + P], x + (c * H + i) * W,
+        std::memcpy(plane + (i + P) * WPA + P, x + (c * H + i) * W,
                     sizeof(float) * W);
       const float *f = w + c * K * K;
       const R bv = V::set1(bias ? bias[c] : 0.f);
       float *dst = y + c * HO * WO;
       const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy = 0; oy < HO; ++oy) {
-        for (int64_t ox = 0; ox < WO; ox += CH) {
-          R acc[CHV];
-          for (int64_t u = 0; u < CHV; ++u)
-            acc[u] = bv;
-          for (int64_t ky = 0; ky < K; ++ky) {
-            const float *row = &plane[(oy + ky) * WP + ox];
-#pragma GCC unroll 8
-            for (int64_t kx = 0; kx < K; ++kx) {
-              const R fv = V::set1(f[ky * K + kx]);
-#pragma GCC unroll 8
+      for (int64_t oy0 = 0; oy0 < HO; oy0 += RB) {
+        withRows<RB>(HO - oy0, [&](auto rowsConstant) {
+          constexpr int64_t NR = decltype(rowsConstant)::value;
+          for (int64_t ox = 0; ox < WO; ox += CH) {
+            R acc[NR][CHV];
+            for (int64_t r = 0; r < NR; ++r)
               for (int64_t u = 0; u < CHV; ++u)
-                acc[u] = V::fma(V::load(row + kx + u * L), fv, acc[u]);
+                acc[r][u] = bv;
+            for (int64_t ky = 0; ky < K; ++ky)
+              for (int64_t r = 0; r < NR; ++r) {
+                const float *row = plane + (oy0 + r + ky) * WPA + ox;
+                R a[CHV + 1];
+                for (int64_t u = 0; u <= CHV; ++u)
+                  a[u] = V::load(row + u * L);
+                depthwiseRowTaps<CHV>(a, f + ky * K, acc[r],
+                                      std::make_integer_sequence<int64_t, K>{});
+              }
+            for (int64_t r = 0; r < NR; ++r) {
+              activateVectors<A, V, CHV>(acc[r]);
+              const int64_t at0 = (oy0 + r) * WO + ox;
+              for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
+                const int64_t at = at0 + u * L;
+                const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
+                if (n == L) {
+                  V::store(dst + at, rc ? V::add(acc[r][u], V::load(rc + at))
+                                        : acc[r][u]);
+                } else {
+                  V::storeFirst(dst + at,
+                                rc ? V::add(acc[r][u], V::loadFirst(rc + at, n))
+                                   : acc[r][u],
+                                n);
+                }
+              }
             }
           }
-          activateVectors<A, V, CHV>(acc);
-          for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
-            const int64_t at = oy * WO + ox + u * L;
-            const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
-            if (n == L) {
-              V::store(dst + at, rc ? V::add(acc[u], V::load(rc + at)) : acc[u]);
-            } else {
-              V::storeFirst(dst + at,
-                            rc ? V::add(acc[u], V::loadFirst(rc + at, n))
-                               : acc[u],
-                            n);
-            }
-          }
-        }
+        });
       }
     }
   }
