@@ -450,6 +450,7 @@ TEST(Kernels, DepthwiseConvStride1) {
   checkDepthwise<3, 16>();
   checkDepthwise<3, 160>();
   checkDepthwise<9, 33>();
+  checkDepthwise<17, 20>(); // wider than a vector: the accumulator rows
 }
 
 TEST(Kernels, DepthwiseConvStride2) {

@@ -400,7 +400,8 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
-  if constexpr (S == 1 && D == 1 && Isa::kLanes == 16) {
+  // Filters up to 16 wide: a tap is a shift within two vectors.
+  if constexpr (S == 1 && D == 1 && Isa::kLanes == 16 && K <= Isa::kLanes) {
     depthwiseStride1Registers<C, H, W, K, P, A>(x, w, bias, res, y);
     return;
   }
