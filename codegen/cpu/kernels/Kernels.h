@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 namespace irmb::kernels {
@@ -278,112 +277,82 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   }
 }
 
-/// acc[u] += shift(a, KX)[u] · fw for u < NV: the taps of one depthwise
-/// filter row, shift(a, KX) being lanes KX .. of a[u], a[u + 1].
-template <int64_t NV, int64_t... KX>
-inline void depthwiseRowTaps(const Isa::Reg (&a)[NV + 1], const float *f,
-                             Isa::Reg (&acc)[NV],
-                             std::integer_sequence<int64_t, KX...>) {
-  using V = Isa;
-  auto tap = [&](auto kxConstant) {
-    constexpr int64_t kx = decltype(kxConstant)::value;
-    const V::Reg fv = V::set1(f[kx]);
-    for (int64_t u = 0; u < NV; ++u) {
-      V::Reg in;
-      if constexpr (kx == 0)
-        in = a[u];
-      else
-        in = V::lanesFrom<static_cast<int>(kx)>(a[u], a[u + 1]);
-      acc[u] = V::fma(in, fv, acc[u]);
-    }
-  };
-  (tap(std::integral_constant<int64_t, KX>{}), ...);
-}
+/// How a row kernel covers a row of N outputs with accumulators in
+/// registers: kChunks chunks of kChunkVectors vectors (at most 6 a chunk,
+/// as even as can be: 80 floats on AVX-512 are one chunk of 5), kChunkFloats
+/// floats each, kRowFloats in all (the last chunk's lanes past N are
+/// computed and not stored). Used by the depthwise and EMA convolutions.
+template <int64_t N> struct RowChunks {
+  static constexpr int64_t kLanes = Isa::kLanes;
+  static constexpr int64_t kVectors = (N + kLanes - 1) / kLanes;
+  static constexpr int64_t kChunks = (kVectors + 5) / 6;
+  static constexpr int64_t kChunkVectors = (kVectors + kChunks - 1) / kChunks;
+  static constexpr int64_t kChunkFloats = kChunkVectors * kLanes;
+  static constexpr int64_t kRowFloats = kChunks * kChunkFloats;
+};
 
-/// Stride-1 depthwise conv with the accumulators of a block of output rows
-/// in registers: each row is cut into chunks of at most 6 vectors (evenly:
-/// 80 columns are one chunk of 5), and RB rows (about 12 accumulators: one
-/// 20-wide row has two, which would wait on the FMA latency) sum their K²
-/// taps from the channel's zero-padded plane, run the activation on all
-/// their vectors at once, then store (a row's last vector masked). The
-/// plane's rows start on vector boundaries: a chunk loads CHV + 1 aligned
-/// vectors per filter row and takes each tap as a lane shift of them
-/// (valignd), instead of K unaligned loads that each cross a cache line.
+/// Stride-1 depthwise conv with each output row's accumulators in
+/// registers: the row is cut into chunks of at most 6 vectors (evenly:
+/// 80 columns are one chunk of 5), each chunk sums its K² taps in
+/// registers from the channel's zero-padded plane and runs the activation
+/// on all its vectors at once, then stores (the row's last vector masked).
 /// The same sums in the same order as the accumulator-row form, so the
-/// results are bit-identical. AVX-512 only (the Xeon of docs/benchmarks.md,
-/// session 10: 1.3–2.1× the row form with unaligned loads; Zen 5, session
-/// 18, the aligned form against that: 7×7 at 20² 1.9×, 3×3 at 20²–40²
-/// 1.2–1.3×, at 80² 1.0–1.1×). For AVX2 the accumulator-row form is as
-/// fast or faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9×).
+/// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
+/// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
+/// tuning. Not used for AVX2: there the accumulator-row form is as fast or
+/// faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9× at widths 37–80).
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t P, Act A>
 void depthwiseStride1Registers(const float *x, const float *w,
                                const float *bias, const float *res, float *y) {
   using V = Isa;
   using R = V::Reg;
   constexpr int64_t L = V::kLanes;
-  static_assert(K <= L, "a tap's shift stays within two vectors");
   constexpr int64_t HO = H + 2 * P - K + 1, WO = W + 2 * P - K + 1;
-  constexpr int64_t HP = H + 2 * P;
-  constexpr int64_t NVR = (WO + L - 1) / L, kMaxVectors = 6;
-  constexpr int64_t CHUNKS = (NVR + kMaxVectors - 1) / kMaxVectors;
-  constexpr int64_t CHV = (NVR + CHUNKS - 1) / CHUNKS, CH = CHV * L;
-  // Plane row stride: a whole number of vectors, at least the padded row
-  // and every chunk's CHV + 1 vectors (columns past the row only reach
-  // output lanes past WO, which are not stored).
-  constexpr int64_t WPA =
-      (std::max(CHUNKS * CH + L, W + 2 * P) + L - 1) / L * L;
-  constexpr int64_t RB = std::max<int64_t>(1, std::min<int64_t>(6, 12 / CHV));
+  constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
+  constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
+  constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
 #pragma omp parallel
   {
-    std::vector<float> store(HP * WPA + L, 0.f);
-    float *const plane = reinterpret_cast<float *>(
-        (reinterpret_cast<uintptr_t>(store.data()) + sizeof(R) - 1) /
-        sizeof(R) * sizeof(R));
+    // Slack of a chunk past the last row: its discarded lanes read there.
+    std::vector<float> plane(HP * WP + CH, 0.f);
 #pragma omp for schedule(static)
     for (int64_t c = 0; c < C; ++c) {
       for (int64_t i = 0; i < H; ++i)
-        std::memcpy(plane + (i + P) * WPA + P, x + (c * H + i) * W,
+        std::memcpy(&plane[(i + P) * WP + P], x + (c * H + i) * W,
                     sizeof(float) * W);
       const float *f = w + c * K * K;
       const R bv = V::set1(bias ? bias[c] : 0.f);
       float *dst = y + c * HO * WO;
       const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy0 = 0; oy0 < HO; oy0 += RB) {
-        withRows<RB>(HO - oy0, [&](auto rowsConstant) {
-          constexpr int64_t NR = decltype(rowsConstant)::value;
-          for (int64_t ox = 0; ox < WO; ox += CH) {
-            R acc[NR][CHV];
-            for (int64_t r = 0; r < NR; ++r)
+      for (int64_t oy = 0; oy < HO; ++oy) {
+        for (int64_t ox = 0; ox < WO; ox += CH) {
+          R acc[CHV];
+          for (int64_t u = 0; u < CHV; ++u)
+            acc[u] = bv;
+          for (int64_t ky = 0; ky < K; ++ky) {
+            const float *row = &plane[(oy + ky) * WP + ox];
+#pragma GCC unroll 8
+            for (int64_t kx = 0; kx < K; ++kx) {
+              const R fv = V::set1(f[ky * K + kx]);
+#pragma GCC unroll 8
               for (int64_t u = 0; u < CHV; ++u)
-                acc[r][u] = bv;
-            for (int64_t ky = 0; ky < K; ++ky)
-              for (int64_t r = 0; r < NR; ++r) {
-                const float *row = plane + (oy0 + r + ky) * WPA + ox;
-                R a[CHV + 1];
-                for (int64_t u = 0; u <= CHV; ++u)
-                  a[u] = V::load(row + u * L);
-                depthwiseRowTaps<CHV>(a, f + ky * K, acc[r],
-                                      std::make_integer_sequence<int64_t, K>{});
-              }
-            for (int64_t r = 0; r < NR; ++r) {
-              activateVectors<A, V, CHV>(acc[r]);
-              const int64_t at0 = (oy0 + r) * WO + ox;
-              for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
-                const int64_t at = at0 + u * L;
-                const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
-                if (n == L) {
-                  V::store(dst + at, rc ? V::add(acc[r][u], V::load(rc + at))
-                                        : acc[r][u]);
-                } else {
-                  V::storeFirst(dst + at,
-                                rc ? V::add(acc[r][u], V::loadFirst(rc + at, n))
-                                   : acc[r][u],
-                                n);
-                }
-              }
+                acc[u] = V::fma(V::load(row + kx + u * L), fv, acc[u]);
             }
           }
-        });
+          activateVectors<A, V, CHV>(acc);
+          for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
+            const int64_t at = oy * WO + ox + u * L;
+            const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
+            if (n == L) {
+              V::store(dst + at, rc ? V::add(acc[u], V::load(rc + at)) : acc[u]);
+            } else {
+              V::storeFirst(dst + at,
+                            rc ? V::add(acc[u], V::loadFirst(rc + at, n))
+                               : acc[u],
+                            n);
+            }
+          }
+        }
       }
     }
   }
@@ -400,8 +369,7 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
   constexpr int64_t HO = (H + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t WO = (W + 2 * P - D * (K - 1) - 1) / S + 1;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
-  // Filters up to 16 wide: a tap is a shift within two vectors.
-  if constexpr (S == 1 && D == 1 && Isa::kLanes == 16 && K <= Isa::kLanes) {
+  if constexpr (S == 1 && D == 1 && Isa::kLanes == 16) {
     depthwiseStride1Registers<C, H, W, K, P, A>(x, w, bias, res, y);
     return;
   }
@@ -1086,17 +1054,10 @@ void ema(const float *x, const float *gnW, const float *gnB, const float *w1,
   }
 }
 
-/// How emaConvRow covers a row of W outputs: CHUNKS chunks of NVC vectors
-/// (at most 6 a chunk), each output row kRowFloats floats (whole chunks),
-/// reading up to kSlack floats past a zero-bordered plane row's W + 2.
-template <int64_t W> struct EmaConvRowShape {
-  static constexpr int64_t kLanes = Isa::kLanes;
-  static constexpr int64_t kVectors = (W + kLanes - 1) / kLanes;
-  static constexpr int64_t kChunks = (kVectors + 5) / 6;
-  static constexpr int64_t kChunkVectors = (kVectors + kChunks - 1) / kChunks;
-  static constexpr int64_t kRowFloats = kChunks * kChunkVectors * kLanes;
-  static constexpr int64_t kSlack = kRowFloats + 2;
-};
+/// Floats emaConvRow reads past the end of its last zero-bordered plane
+/// (whole chunks from a row of W + 2).
+template <int64_t W>
+constexpr int64_t kEmaPlaneSlack = RowChunks<W>::kRowFloats + 2;
 
 /// The largest divisor of n that is at most m (≥ 1).
 constexpr int64_t largestDivisorAtMost(int64_t n, int64_t m) {
@@ -1110,7 +1071,7 @@ constexpr int64_t largestDivisorAtMost(int64_t n, int64_t m) {
 /// planes (plane c at planes + c·PS, rows WP floats apart, `planes` pointing
 /// at the row above the output row's): x2[o·RF + j] = b3[o] + Σ_c Σ_ky,kx
 /// plane_c[ky·WP + j + kx] · w3[o][c][ky][kx] for o < CG, j < W (RF =
-/// EmaConvRowShape<W>::kRowFloats; lanes past W hold garbage). Blocks of OB
+/// RowChunks<W>::kRowFloats; lanes past W hold garbage). Blocks of OB
 /// output channels × NVC vectors of the row stay in registers across all
 /// CG·9 taps (each tap: NVC loads, OB broadcasts, OB·NVC FMAs), in the
 /// order of the plain loop (bias, then c, ky, kx), so the same sums; the
@@ -1120,9 +1081,8 @@ inline void emaConvRow(const float *planes, const float *w3, const float *b3,
                        float *x2) {
   using V = Isa;
   using R = typename V::Reg;
-  using Shape = EmaConvRowShape<W>;
-  constexpr int64_t L = V::kLanes, NVC = Shape::kChunkVectors;
-  constexpr int64_t RF = Shape::kRowFloats;
+  constexpr int64_t L = V::kLanes, NVC = RowChunks<W>::kChunkVectors;
+  constexpr int64_t RF = RowChunks<W>::kRowFloats;
   // OB · NVC accumulators, NVC inputs and a broadcast in the ISA's 32
   // (AVX-512) or 16 vector registers: OB the largest divisor of CG that fits.
   constexpr int64_t kRegisters = L == 16 ? 32 : 16;
@@ -1180,9 +1140,9 @@ void emaStreaming(const float *x, const float *scale, const float *shift,
 #pragma omp parallel
   {
     // The planes' slack: emaConvRow's last vectors read past the last row.
-    std::vector<float> planes(CG * HP * WP + EmaConvRowShape<W>::kSlack, 0.f),
+    std::vector<float> planes(CG * HP * WP + kEmaPlaneSlack<W>, 0.f),
         pooled(CG * (H + W)), gate(CG * (H + W));
-    std::vector<float> x2(CG * EmaConvRowShape<W>::kRowFloats), wgt(W);
+    std::vector<float> x2(CG * RowChunks<W>::kRowFloats), wgt(W);
     double total[CG];
     float corner[CG][4], gnScale[CG], gnShift[CG], a1[CG], a2[CG];
 #pragma omp for schedule(static)
@@ -1287,7 +1247,7 @@ void emaStreaming(const float *x, const float *scale, const float *shift,
           const float *gw = &gate[c * (H + W) + H];
           float gh = gate[c * (H + W) + i], s1 = gnScale[c] * gh,
                 t1 = gnShift[c];
-          const float *p2 = &x2[c * EmaConvRowShape<W>::kRowFloats];
+          const float *p2 = &x2[c * RowChunks<W>::kRowFloats];
           float w1c = a1[c], w2c = a2[c];
 #pragma omp simd
           for (int64_t j = 0; j < W; ++j)

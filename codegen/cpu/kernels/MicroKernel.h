@@ -77,11 +77,6 @@ struct Isa {
     __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
     return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
   }
-  /// Lanes N .. N + 15 of the 32 lanes lo, hi (0 ≤ N < 16): one valignd.
-  template <int N> static Reg lanesFrom(Reg lo, Reg hi) {
-    return _mm512_castsi512_ps(_mm512_alignr_epi32(
-        _mm512_castps_si512(hi), _mm512_castps_si512(lo), N));
-  }
   /// −|x|.
   static Reg negAbs(Reg x) {
     return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
@@ -166,9 +161,6 @@ struct Isa {
     __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
   }
-  /// Lanes N .. N + kLanes − 1 of the lanes of lo, then hi (0 ≤ N <
-  /// kLanes), through memory (defined after the ISAs).
-  template <int N> static Reg lanesFrom(Reg lo, Reg hi);
   /// −|x|.
   static Reg negAbs(Reg x) { return _mm256_or_ps(x, _mm256_set1_ps(-0.f)); }
   /// Per lane: ifNeg where x's sign bit is set, else ifNonNeg.
@@ -237,9 +229,6 @@ struct Isa {
     __m128i e = _mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127));
     return _mm_castsi128_ps(_mm_slli_epi32(e, 23));
   }
-  /// Lanes N .. N + kLanes − 1 of the lanes of lo, then hi (0 ≤ N <
-  /// kLanes), through memory (defined after the ISAs).
-  template <int N> static Reg lanesFrom(Reg lo, Reg hi);
   /// −|x|.
   static Reg negAbs(Reg x) { return _mm_or_ps(x, _mm_set1_ps(-0.f)); }
   /// Per lane: ifNeg where x's sign bit is set, else ifNonNeg.
@@ -268,17 +257,6 @@ inline void Isa::storeFirst(float *p, Reg v, int64_t n) {
   alignas(64) float lanes[kLanes];
   store(lanes, v);
   std::memcpy(p, lanes, sizeof(float) * n);
-}
-#endif
-
-#if !defined(__AVX512F__)
-// Isa::lanesFrom through memory (AVX2 and SSE; only AVX-512's depthwise
-// kernel shifts lanes on a hot path).
-template <int N> inline Isa::Reg Isa::lanesFrom(Reg lo, Reg hi) {
-  alignas(64) float lanes[2 * Isa::kLanes];
-  store(lanes, lo);
-  store(lanes + kLanes, hi);
-  return load(lanes + N);
 }
 #endif
 
