@@ -361,9 +361,9 @@ inline void activateVectors(typename V::Reg (&x)[N]) {
     // x / 1.65e38 (true: x·e^x, smaller still; both below 1e-35 in size
     // unless |x| passes 1e3, where a network's values never are; −inf gives
     // −inf, as before) and above x = 87.3 it is x. NaN stays NaN (the
-    // numerator is the unclamped x). Three instructions fewer than x · num / (1 + e^−|x|)
-    // (no sign select, no multiply): SiLU is the epilogue of most
-    // convolutions, and a third of a small-K 1×1 GEMM's time.
+    // numerator is the unclamped x). Three instructions fewer than
+    // x · num / (1 + e^−|x|) (no sign select, no multiply): SiLU is the
+    // epilogue of most convolutions (docs/design-notes.md, session 18).
     typename V::Reg z[N], e[N];
     IRMB_EACH z[u] = V::min(V::max(x[u], V::set1(-88.f)), V::set1(87.33654f));
     expInRange<V, N, true>(z, e);
