@@ -303,6 +303,15 @@ TEST(Kernels, WinogradConv3x3) {
     checkWinograd<33, 3, 37, 19, 4>(m4);
     checkWinograd<300, 6, 5, 7, 4>(m4);
     checkWinograd<64, 81, 70, 64, 4>(m4); // many GEMM panels
+    static_assert(winogradBands(16, 161, 83, 16, 4, 1).rows == 4);
+    // Row bands (41 tile rows of 21 in bands of 4), each thread its own
+    // run of them, for team sizes that do not divide the rows.
+    const int saved = omp_get_max_threads();
+    for (int threads : {1, 2, 3, 5}) {
+      omp_set_num_threads(threads);
+      checkWinograd<16, 161, 83, 16, 4>(m4);
+    }
+    omp_set_num_threads(saved);
   }
 }
 

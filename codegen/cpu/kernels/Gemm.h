@@ -134,6 +134,21 @@ inline void threadShare(int64_t &thread, int64_t &threads) {
 #endif
 }
 
+/// Rows [r0, r1) of `rows` output rows for the calling thread of a
+/// parallel region: an equal run per thread, in thread order. Kernels that
+/// split a map by rows this way leave each thread's share of their result
+/// in its own core's cache, where the next kernel's share of the same rows
+/// (GEMM panels, direct and Winograd row bands, depthwise rows) reads it:
+/// on the Zen 5 server of docs/benchmarks.md, a convolution whose input
+/// another core wrote ran 1.5–2× slower at 2 threads than one whose input
+/// its own threads wrote.
+inline void threadRows(int64_t rows, int64_t &r0, int64_t &r1) {
+  int64_t thread, threads;
+  threadShare(thread, threads);
+  r0 = rows * thread / threads;
+  r1 = rows * (thread + 1) / threads;
+}
+
 /// A piece of a packed panel: columns [col, col + len) of the panel read
 /// consecutive floats from `src` on (plus the row's koffset).
 struct PanelPiece {

@@ -177,17 +177,24 @@ void phaseBandedConv(int64_t M, int64_t K, const float *x,
 template <int64_t C, int64_t H, int64_t W, int64_t P>
 void padBorder(const float *x, float *y) {
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
-    float *dst = y + c * HP * WP;
-    std::memset(dst, 0, sizeof(float) * P * WP);
-    for (int64_t i = 0; i < H; ++i) {
-      float *row = dst + (i + P) * WP;
-      for (int64_t j = 0; j < P; ++j)
-        row[j] = row[P + W + j] = 0.f;
-      std::memcpy(row + P, x + (c * H + i) * W, sizeof(float) * W);
-    }
-    std::memset(dst + (P + H) * WP, 0, sizeof(float) * P * WP);
+#pragma omp parallel
+  {
+    // Each thread an equal run of padded rows of every channel
+    // (threadRows), where the GEMM's panels of the same thread read them.
+    int64_t r0, r1;
+    threadRows(HP, r0, r1);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t r = r0; r < r1; ++r) {
+        float *row = y + (c * HP + r) * WP;
+        const int64_t i = r - P;
+        if (i < 0 || i >= H) {
+          std::memset(row, 0, sizeof(float) * WP);
+          continue;
+        }
+        for (int64_t j = 0; j < P; ++j)
+          row[j] = row[P + W + j] = 0.f;
+        std::memcpy(row + P, x + (c * H + i) * W, sizeof(float) * W);
+      }
   }
 }
 
@@ -277,6 +284,16 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
   }
 }
 
+/// Input rows [i0, i1) (clamped to the map) of one [H, W] channel into its
+/// zero-bordered plane [H + 2P, W + 2P] (whose borders are zero already).
+template <int64_t H, int64_t W, int64_t P>
+inline void copyPlaneRows(const float *x, float *plane, int64_t i0,
+                          int64_t i1) {
+  for (int64_t i = std::max<int64_t>(i0, 0); i < std::min(i1, H); ++i)
+    std::memcpy(plane + (i + P) * (W + 2 * P) + P, x + i * W,
+                sizeof(float) * W);
+}
+
 /// How a row kernel covers a row of N outputs with accumulators in
 /// registers: kChunks chunks of kChunkVectors vectors (at most 6 a chunk,
 /// as even as can be: 80 floats on AVX-512 are one chunk of 5), kChunkFloats
@@ -315,16 +332,16 @@ void depthwiseStride1Registers(const float *x, const float *w,
   {
     // Slack of a chunk past the last row: its discarded lanes read there.
     std::vector<float> plane(HP * WP + CH, 0.f);
-#pragma omp for schedule(static)
-    for (int64_t c = 0; c < C; ++c) {
-      for (int64_t i = 0; i < H; ++i)
-        std::memcpy(&plane[(i + P) * WP + P], x + (c * H + i) * W,
-                    sizeof(float) * W);
+    int64_t oy0, oy1;
+    threadRows(HO, oy0, oy1);
+    for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
+      copyPlaneRows<H, W, P>(x + c * H * W, plane.data(), oy0 - P,
+                             oy1 - 1 + K - P);
       const float *f = w + c * K * K;
       const R bv = V::set1(bias ? bias[c] : 0.f);
       float *dst = y + c * HO * WO;
       const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy = 0; oy < HO; ++oy) {
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
         for (int64_t ox = 0; ox < WO; ox += CH) {
           R acc[CHV];
           for (int64_t u = 0; u < CHV; ++u)
@@ -362,6 +379,8 @@ void depthwiseStride1Registers(const float *x, const float *w,
 /// channel is zero-padded into a thread-local plane so the inner loop runs
 /// without bounds checks (and vectorises along x at stride 1); bias,
 /// activation and the residual `res` (the result's layout, or null) fused.
+/// Each thread takes an equal run of output rows of every channel
+/// (threadRows) and pads only the input rows they read.
 template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t S, int64_t P,
           int64_t D, Act A>
 void depthwiseConv2d(const float *x, const float *w, const float *bias,
@@ -376,15 +395,15 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
 #pragma omp parallel
   {
     std::vector<float> plane(HP * WP, 0.f), acc(WO);
-#pragma omp for schedule(static)
-    for (int64_t c = 0; c < C; ++c) {
-      for (int64_t i = 0; i < H; ++i)
-        std::memcpy(&plane[(i + P) * WP + P], x + (c * H + i) * W,
-                    sizeof(float) * W);
+    int64_t oy0, oy1;
+    threadRows(HO, oy0, oy1);
+    for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
+      copyPlaneRows<H, W, P>(x + c * H * W, plane.data(), oy0 * S - P,
+                             (oy1 - 1) * S + D * (K - 1) + 1 - P);
       const float *f = w + c * K * K;
       float bv = bias ? bias[c] : 0.f;
       float *dst = y + c * HO * WO;
-      for (int64_t oy = 0; oy < HO; ++oy) {
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
         for (int64_t ox = 0; ox < WO; ++ox)
           acc[ox] = bv;
         for (int64_t ky = 0; ky < K; ++ky) {
@@ -484,10 +503,15 @@ void maxPool(const float *x, float *y) {
     // rowMax[iy][ox]: the maximum of input row iy over output column ox's
     // window; padded: one input row with -inf on both sides.
     std::vector<float> rowMax(H * WO), padded(std::max(WP, P + W), -INFINITY);
-#pragma omp for schedule(static)
-    for (int64_t c = 0; c < C; ++c) {
+    // The thread's output rows of every channel and the input rows their
+    // windows read.
+    int64_t oy0, oy1;
+    threadRows(HO, oy0, oy1);
+    const int64_t iy0 = std::max<int64_t>(0, oy0 * S - P);
+    const int64_t iy1 = std::min<int64_t>(H, (oy1 - 1) * S - P + K);
+    for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
       const float *xc = x + c * H * W;
-      for (int64_t iy = 0; iy < H; ++iy) {
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
         std::memcpy(padded.data() + P, xc + iy * W, sizeof(float) * W);
         const float *in = padded.data();
         float *out = rowMax.data() + iy * WO;
@@ -506,7 +530,7 @@ void maxPool(const float *x, float *y) {
           out[ox] = m;
         }
       }
-      for (int64_t oy = 0; oy < HO; ++oy) {
+      for (int64_t oy = oy0; oy < oy1; ++oy) {
         // The window's rows inside the map (at least one: P < K).
         const int64_t y0 = std::max<int64_t>(0, oy * S - P);
         const int64_t y1 = std::min<int64_t>(H, oy * S - P + K);
@@ -534,15 +558,21 @@ void maxPool(const float *x, float *y) {
 /// widened once (every value S times), then written to its S output rows.
 template <int64_t C, int64_t H, int64_t W, int64_t S>
 void resizeNearest(const float *x, float *y) {
-#pragma omp parallel for schedule(static)
-  for (int64_t ci = 0; ci < C * H; ++ci) {
-    const float *src = x + ci * W;
-    float *first = y + ci * S * W * S;
-    for (int64_t j = 0; j < W; ++j)
-      for (int64_t s = 0; s < S; ++s)
-        first[j * S + s] = src[j];
-    for (int64_t s = 1; s < S; ++s)
-      std::memcpy(first + s * W * S, first, sizeof(float) * W * S);
+#pragma omp parallel
+  {
+    // Each thread an equal run of input rows of every channel (threadRows).
+    int64_t i0, i1;
+    threadRows(H, i0, i1);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = i0; i < i1; ++i) {
+        const float *src = x + (c * H + i) * W;
+        float *first = y + (c * H + i) * S * W * S;
+        for (int64_t j = 0; j < W; ++j)
+          for (int64_t s = 0; s < S; ++s)
+            first[j * S + s] = src[j];
+        for (int64_t s = 1; s < S; ++s)
+          std::memcpy(first + s * W * S, first, sizeof(float) * W * S);
+      }
   }
 }
 

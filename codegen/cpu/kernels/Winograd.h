@@ -6,8 +6,10 @@
 // transforms and a larger rounding error (measured in docs/design-notes.md).
 // The tiles are cut into bands (winogradBands in WinogradTransforms.h: a
 // few tile rows of a large map, or whole images of small ones), and each
-// band runs three phases inside one parallel region before the next, so
-// its V and M stay in cache:
+// band runs three phases before the next, so its V and M stay in cache.
+// Row bands belong to one thread each (an equal run of tile rows per
+// thread, V and M of its own); whole-image bands are shared by the threads
+// phase by phase, in the caller's scratch:
 //
 //  1. Input transform, channel by channel: the band's rows of the
 //     zero-padded channel are split into m column phases (phase q holds
@@ -18,8 +20,8 @@
 //     micro-kernels read (no B packing pass).
 //  2. For each tile position ξ the GEMM M[ξ] = U[ξ] · V[ξ] (Cout × Cin times
 //     Cin × band tiles, Gemm.h's packed GEMM; U is transformed and packed by
-//     irmb-compile). Each thread takes an equal share of the (ξ, panel)
-//     pairs.
+//     irmb-compile), or each thread an equal share of a shared band's
+//     (ξ, panel) pairs.
 //  3. Output transform per output channel: Aᵀ M A in registers, the m×m
 //     results interleaved into output rows, then bias, activation and
 //     residual on each row in vectors.
@@ -205,8 +207,6 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   // (BR = TY) BI whole images, per band.
   const WinogradBands plan = winogradBands(CI, H, W, CO, M, images);
   const int64_t BR = plan.rows, BI = plan.images;
-  const int64_t rowBands = (TY + BR - 1) / BR;
-  const int64_t bands = BR < TY ? images * rowBands : (images + BI - 1) / BI;
   // The largest band's tiles and panels, and the position strides of V
   // (packed GEMM B panels, [panel][CI][kTileCols]) and M ([CO][band
   // tiles]): winogradPositionStride keeps the kA² positions out of each
@@ -215,8 +215,6 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   const int64_t VS =
       winogradPositionStride(panelCount(maxTiles) * CI * kTileCols);
   const int64_t MS = winogradPositionStride(CO * maxTiles);
-  float *vbuf = scratch;                    // [kA²][VS]
-  float *mbuf = scratch + kA * kA * VS + L; // [kA²][MS]
   // Phase planes of a band: BR·M + 2 padded rows and one more, TX + L
   // columns (vector slack). splitColumnPhases writes whole vectors, up to
   // L − 1 floats past a row's PW: into the next row, which is written
@@ -225,7 +223,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   const int64_t PH = BR * M + 3;
 #pragma omp parallel
   {
-    thread_local std::vector<float> phaseStore, stageStore;
+    thread_local std::vector<float> phaseStore, stageStore, bandStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
     // One image-channel's transformed tiles of the band in natural order:
@@ -235,16 +233,13 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
     float *stage = stageStore.data();
     int64_t thread, threads;
     threadShare(thread, threads);
-    for (int64_t band = 0; band < bands; ++band) {
-      // Images [i0, i0 + ni), tile rows [ty0, ty0 + nr) of each.
-      const int64_t i0 = BR < TY ? band / rowBands : band * BI;
-      const int64_t ni = BR < TY ? 1 : std::min(BI, images - i0);
-      const int64_t ty0 = BR < TY ? (band % rowBands) * BR : 0;
-      const int64_t nr = std::min(BR, TY - ty0), bandTiles = nr * TX;
-      const int64_t NB = ni * bandTiles, panels = panelCount(NB);
-      // 1. Input transform (ends with the omp for's barrier: V complete).
-#pragma omp for schedule(static)
-      for (int64_t ic = 0; ic < ni * CI; ++ic) {
+
+    // 1. Input transform of image-channels [ic0, ic1) of the band (images
+    // [i0, i0 + ni), tile rows [ty0, ty0 + nr) of each) into V.
+    auto transformInput = [&](int64_t i0, int64_t ty0, int64_t nr,
+                              int64_t bandTiles, float *vbuf, int64_t ic0,
+                              int64_t ic1) {
+      for (int64_t ic = ic0; ic < ic1; ++ic) {
         const int64_t c = ic % CI, image = i0 + ic / CI;
         const float *xc = x + image * xStride + c * H * W;
         for (int64_t py = 0; py < nr * M + 2; ++py) {
@@ -305,28 +300,27 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
           }
         }
       }
-      // 2. The kA² GEMMs of the band: each thread an equal share of the
-      // (ξ, panel) pairs.
-      {
-        int64_t units = kA * kA * panels;
-        int64_t u0 = units * thread / threads,
-                u1 = units * (thread + 1) / threads;
-        for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1;
-             ++xi) {
-          int64_t p0 = std::max(u0, xi * panels) - xi * panels;
-          int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
-          if (p0 < p1)
-            prepackedGemmPanelRange<Act::None>(
-                CO, NB, CI, u + xi * CO * CI, vbuf + xi * VS, nullptr, nullptr,
-                mbuf + xi * MS, NB, p0, p1);
-        }
+    };
+    // 2. The (ξ, panel) pairs [u0, u1) of the band's kA² GEMMs M = U · V
+    // (NB columns in `panels` panels).
+    auto multiply = [&](int64_t NB, int64_t panels, const float *vbuf,
+                        float *mbuf, int64_t u0, int64_t u1) {
+      for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1; ++xi) {
+        int64_t p0 = std::max(u0, xi * panels) - xi * panels;
+        int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
+        if (p0 < p1)
+          prepackedGemmPanelRange<Act::None>(CO, NB, CI, u + xi * CO * CI,
+                                             vbuf + xi * VS, nullptr, nullptr,
+                                             mbuf + xi * MS, NB, p0, p1);
       }
-#pragma omp barrier
-      // 3. Output transform, bias, activation, residual. No barrier after
-      // it: the next band's input transform writes only V, and every
-      // thread passes that phase's barrier before anyone writes M again.
-#pragma omp for schedule(static) nowait
-      for (int64_t ico = 0; ico < ni * CO; ++ico) {
+    };
+    // 3. Output transform, bias, activation and residual of image-output
+    // channels [ico0, ico1) of the band.
+    auto transformOutput = [&](int64_t i0, int64_t ty0, int64_t nr,
+                               int64_t bandTiles, int64_t NB,
+                               const float *mbuf, int64_t ico0,
+                               int64_t ico1) {
+      for (int64_t ico = ico0; ico < ico1; ++ico) {
         const int64_t co = ico % CO, image = i0 + ico / CO;
         float *yi = y + image * yStride;
         const float *ri = res ? res + image * resStride : nullptr;
@@ -360,6 +354,54 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
                                yi + (co * H + oy) * W, W);
           }
         }
+      }
+    };
+
+    if (BR < TY) {
+      // Banded: each thread takes an equal run of the images' tile rows
+      // and takes it through all three phases alone, in bands of at most
+      // BR rows as even as can be, in V and M of its own. The threads
+      // share only U and the input, and need no barrier. (Sharing a band's
+      // phases between the threads had each read half of V and M from the
+      // other core: on a Zen 5 server 2 threads ran a 32 → 32 convolution
+      // at 80² no faster than one.)
+      bandStore.resize(kA * kA * (VS + MS) + 2 * L);
+      float *vbuf = bandStore.data(), *mbuf = vbuf + kA * kA * VS + L;
+      const int64_t allRows = images * TY;
+      const int64_t r0 = allRows * thread / threads,
+                    r1 = allRows * (thread + 1) / threads;
+      for (int64_t r = r0; r < r1;) {
+        const int64_t i0 = r / TY, ty0 = r % TY;
+        // This image's rest of the run, cut into its share of bands.
+        const int64_t left = std::min(r1, (i0 + 1) * TY) - r;
+        const int64_t pieces = (left + BR - 1) / BR;
+        const int64_t nr = (left + pieces - 1) / pieces;
+        const int64_t NB = nr * TX;
+        transformInput(i0, ty0, nr, NB, vbuf, 0, CI);
+        multiply(NB, panelCount(NB), vbuf, mbuf, 0, kA * kA * panelCount(NB));
+        transformOutput(i0, ty0, nr, NB, NB, mbuf, 0, CO);
+        r += nr;
+      }
+    } else {
+      // Whole images, BI per band, in the caller's scratch: the threads
+      // share each phase (channels, (ξ, panel) pairs, output channels).
+      float *vbuf = scratch;                    // [kA²][VS]
+      float *mbuf = scratch + kA * kA * VS + L; // [kA²][MS]
+      for (int64_t i0 = 0; i0 < images; i0 += BI) {
+        const int64_t ni = std::min(BI, images - i0), NB = ni * TX * TY;
+        const int64_t panels = panelCount(NB), units = kA * kA * panels;
+        transformInput(i0, 0, TY, TX * TY, vbuf, ni * CI * thread / threads,
+                       ni * CI * (thread + 1) / threads);
+#pragma omp barrier
+        multiply(NB, panels, vbuf, mbuf, units * thread / threads,
+                 units * (thread + 1) / threads);
+#pragma omp barrier
+        // No barrier after it: the next band's input transform writes only
+        // V, and every thread passes the barrier after it before anyone
+        // writes M again.
+        transformOutput(i0, 0, TY, TX * TY, NB, mbuf,
+                        ni * CO * thread / threads,
+                        ni * CO * (thread + 1) / threads);
       }
     }
   }

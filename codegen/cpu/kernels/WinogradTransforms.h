@@ -154,10 +154,13 @@ constexpr int64_t winogradBandTiles(int64_t ci, int64_t h, int64_t w,
 /// panels are 3 vectors wide at most): one band's transformed input
 /// [ξ][CI][tiles, rounded up to whole panels] and GEMM results
 /// [ξ][CO][tiles], each position at winogradPositionStride, plus one
-/// vector of slack.
+/// vector of slack. None for a plan of row bands: each thread keeps its
+/// own bands' V and M (winogradConv3x3).
 constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
                                         int64_t co, int64_t m, int64_t lanes,
                                         int64_t images = 1) {
+  if (winogradBands(ci, h, w, co, m, images).rows < (h + m - 1) / m)
+    return 0;
   int64_t a = m + 2, tiles = winogradBandTiles(ci, h, w, co, m, images);
   // Rounding up to whole panels of at most 3 vectors adds less than 3 vectors.
   int64_t padded = tiles + 3 * lanes;
