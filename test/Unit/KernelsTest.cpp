@@ -303,8 +303,8 @@ TEST(Kernels, WinogradConv3x3) {
     checkWinograd<33, 3, 37, 19, 4>(m4);
     checkWinograd<300, 6, 5, 7, 4>(m4);
     checkWinograd<64, 81, 70, 64, 4>(m4); // many GEMM panels
-    static_assert(winogradBands(16, 161, 83, 16, 4, 1).rows == 4);
-    // Row bands (41 tile rows of 21 in bands of 4), each thread its own
+    static_assert(winogradBands(16, 161, 83, 16, 4, 1).rows == 6);
+    // Row bands (41 tile rows of 21 in bands of 6), each thread its own
     // run of them, for team sizes that do not divide the rows.
     const int saved = omp_get_max_threads();
     for (int threads : {1, 2, 3, 5}) {
@@ -382,14 +382,15 @@ TEST(Kernels, BatchedConv) {
     checkBatchedConv<16, 9, 7, 19, 3, 1, 1, 1, 1, 4>(images); // Winograd
     checkBatchedConv<16, 5, 3, 8, 3, 1, 1, 1, 1, 2>(images);
   }
-  // Winograd bands (WinogradTransforms.h): row bands of 3 tile rows of 20
-  // (the last one of 2; rows not a multiple of a vector wide) in each of
-  // 2 images, and no bands where V and M are small.
-  static_assert(winogradBands(32, 80, 78, 32, 4, 2).rows == 3);
+  // Winograd bands (WinogradTransforms.h): row bands of 4 tile rows of 20
+  // (3 by the band bytes, 4 fill the GEMM panels: 48 + 32 tiles; rows not
+  // a multiple of a vector wide) in each of 2 images, and no bands where V
+  // and M are small.
+  static_assert(winogradBands(32, 80, 78, 32, 4, 2).rows == 4);
   static_assert(winogradBands(64, 20, 20, 64, 4, 5).images == 5);
   // Each thread its own range of the 2 × 20 tile rows (cut at the image
-  // boundary and at the 3-row bands) with private V and M: 2, 3 and 7
-  // threads; 1 runs the shared-band form.
+  // boundary, in bands of at most 4 rows) with its own V and M: 1, 2, 3
+  // and 7 threads.
   const int before = omp_get_max_threads();
   for (int threads : {1, 2, 3, 7}) {
     SCOPED_TRACE(threads);
