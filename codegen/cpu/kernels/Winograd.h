@@ -22,9 +22,11 @@
 //     Cin × band tiles, Gemm.h's packed GEMM; U is transformed and packed by
 //     irmb-compile), or each thread an equal share of a shared band's
 //     (ξ, panel) pairs.
-//  3. Output transform per output channel: Aᵀ M A in registers, the m×m
-//     results interleaved into output rows, then bias, activation and
-//     residual on each row in vectors.
+//  3. Output transform per output channel: Aᵀ M A in registers on L
+//     tiles at a time in band order (a group runs on across tile rows, so
+//     no lanes idle at a row's end), the m×m results interleaved into the
+//     band's output rows, then bias, activation and residual on each row
+//     in vectors.
 //
 // The constant transform matrices are applied by fully unrolled loops that
 // skip their zero coefficients at compile time and turn ±1 into add/sub.
@@ -271,7 +273,8 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   const int64_t PH = BR * M + 3;
 #pragma omp parallel
   {
-    thread_local std::vector<float> phaseStore, stageStore, bandStore;
+    thread_local std::vector<float> phaseStore, stageStore, bandStore,
+        rowStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
     // One image-channel's transformed tiles of the band in natural order:
@@ -279,6 +282,11 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
     const int64_t SS = BR * TX + L;
     stageStore.resize(kA * kA * SS);
     float *stage = stageStore.data();
+    // The output transform's M band rows of one output channel: a band's
+    // tiles and the last group's vector slack, M floats a tile.
+    const int64_t RS = (BR * TX + L) * M;
+    rowStore.resize(M * RS);
+    float *rows = rowStore.data();
     int64_t thread, threads;
     threadShare(thread, threads);
 
@@ -363,45 +371,57 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
       }
     };
     // 3. Output transform, bias, activation and residual of image-output
-    // channels [ico0, ico1) of the band.
+    // channels [ico0, ico1) of the band. The band's tiles go L at a time in
+    // tile order, a group running on across tile rows (an 80-wide map's 20
+    // tiles a row take 1.25 groups instead of 2), each tile's M × M results
+    // interleaved into M band rows: tile (ty, tx)'s row ii at ii·RS +
+    // (ty·TX + tx)·M, so output row ty·M + ii is the W floats from
+    // ii·RS + ty·TX·M on.
     auto transformOutput = [&](int64_t i0, int64_t ty0, int64_t nr,
                                int64_t bandTiles, int64_t NB,
                                const float *mbuf, int64_t ico0,
                                int64_t ico1) {
+      const int64_t tiles = nr * TX;
       for (int64_t ico = ico0; ico < ico1; ++ico) {
         const int64_t co = ico % CO, image = i0 + ico / CO;
         float *yi = y + image * yStride;
         const float *ri = res ? res + image * resStride : nullptr;
-        // Whole groups of L tiles per row (the last group's extra columns
-        // are never read).
-        alignas(64) float rows[M][(TX + L - 1) / L * L * M];
-        for (int64_t ty = 0; ty < nr; ++ty) {
-          for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
-            R mv[kA][kA], s[kA][M], o[M][M];
-            const float *from =
-                mbuf + co * NB + (image - i0) * bandTiles + ty * TX + tx0;
-#pragma GCC unroll 8
-            for (int64_t i = 0; i < kA; ++i)
-#pragma GCC unroll 8
-              for (int64_t j = 0; j < kA; ++j)
-                mv[i][j] = V::load(from + (i * kA + j) * MS);
-#pragma GCC unroll 8
-            for (int64_t i = 0; i < kA; ++i)
-              applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
-#pragma GCC unroll 8
-            for (int64_t jj = 0; jj < M; ++jj)
-              applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
-#pragma GCC unroll 8
-            for (int64_t ii = 0; ii < M; ++ii)
-              interleaveTiles<M>(o[ii], rows[ii] + tx0 * M);
-          }
+        const float *from = mbuf + co * NB + (image - i0) * bandTiles;
+        // Output rows ty·M .. ty·M + M − 1, once tile row ty is complete.
+        auto finishTileRow = [&](int64_t ty) {
           for (int64_t ii = 0; ii < M && (ty0 + ty) * M + ii < H; ++ii) {
             int64_t oy = (ty0 + ty) * M + ii;
-            biasActivateRow<A>(rows[ii], bias ? bias[co] : 0.f,
+            biasActivateRow<A>(rows + ii * RS + ty * TX * M,
+                               bias ? bias[co] : 0.f,
                                ri ? ri + (co * H + oy) * W : nullptr,
                                yi + (co * H + oy) * W, W);
           }
+        };
+        // The last group's extra tiles are computed but never read. Each
+        // tile row is finished as soon as its last group is done, while its
+        // values are in L1.
+        int64_t finished = 0;
+        for (int64_t t0 = 0; t0 < tiles; t0 += L) {
+          R mv[kA][kA], s[kA][M], o[M][M];
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+#pragma GCC unroll 8
+            for (int64_t j = 0; j < kA; ++j)
+              mv[i][j] = V::load(from + (i * kA + j) * MS + t0);
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+            applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
+#pragma GCC unroll 8
+          for (int64_t jj = 0; jj < M; ++jj)
+            applyConstantMatrix(Wg::kAt, &s[0][jj], M, &o[0][jj], M);
+#pragma GCC unroll 8
+          for (int64_t ii = 0; ii < M; ++ii)
+            interleaveTiles<M>(o[ii], rows + ii * RS + t0 * M);
+          for (; finished < std::min(nr, (t0 + L) / TX); ++finished)
+            finishTileRow(finished);
         }
+        for (; finished < nr; ++finished)
+          finishTileRow(finished);
       }
     };
 
