@@ -79,6 +79,17 @@ inline void applyConstantMatrix(const float (&C)[N][K], const Isa::Reg *x,
   }
 }
 
+/// d[i][j] = the vector at at(i, j) for the K × K positions of a tile
+/// (fully unrolled: `at` is inlined with constant i and j).
+template <int64_t K, typename At>
+inline void loadTileVectors(Isa::Reg (&d)[K][K], At at) {
+#pragma GCC unroll 8
+  for (int64_t i = 0; i < K; ++i)
+#pragma GCC unroll 8
+    for (int64_t j = 0; j < K; ++j)
+      d[i][j] = Isa::load(at(i, j));
+}
+
 /// Floats of the zero-bordered row splitColumnPhases works in: the row
 /// with one zero in front, zeros up to the last phase column and the
 /// vector slack of the two evens passes (the first reads up to
@@ -315,12 +326,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         for (int64_t ty = 0; ty < nr; ++ty)
           for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
             R d[kA][kA], t[kA][kA], v[kA][kA];
-#pragma GCC unroll 8
-            for (int64_t r = 0; r < kA; ++r)
-#pragma GCC unroll 8
-              for (int64_t q = 0; q < kA; ++q)
-                d[r][q] = V::load(phases + ((q % M) * PH + ty * M + r) * PW +
-                                  tx0 + q / M);
+            loadTileVectors(d, [&](int64_t r, int64_t q) {
+              return phases + ((q % M) * PH + ty * M + r) * PW + tx0 + q / M;
+            });
 #pragma GCC unroll 8
             for (int64_t q = 0; q < kA; ++q)
               applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
@@ -403,11 +411,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         int64_t finished = 0;
         for (int64_t t0 = 0; t0 < tiles; t0 += L) {
           R mv[kA][kA], s[kA][M], o[M][M];
-#pragma GCC unroll 8
-          for (int64_t i = 0; i < kA; ++i)
-#pragma GCC unroll 8
-            for (int64_t j = 0; j < kA; ++j)
-              mv[i][j] = V::load(from + (i * kA + j) * MS + t0);
+          loadTileVectors(mv, [&](int64_t i, int64_t j) {
+            return from + (i * kA + j) * MS + t0;
+          });
 #pragma GCC unroll 8
           for (int64_t i = 0; i < kA; ++i)
             applyConstantMatrix(Wg::kAt, &mv[i][0], 1, &s[i][0], 1);
