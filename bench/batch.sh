@@ -30,11 +30,11 @@ for model in ${MODELS:-yolov10n-iRMB yolo11n-iEMA}; do
   "$bin/irmb-compile" "$yaml" "${common[@]}" --batch 8 --image-group 8 \
     -o "$out/$model.b8g8.so" 2> /dev/null
   for threads in 1 2; do
-    one=$("$bin/irmb-run" "$out/$model.b1.so" --input "$out/input1.npy" \
+    one=$(on_cpus "$threads" "$bin/irmb-run" "$out/$model.b1.so" --input "$out/input1.npy" \
             --bench "$runs" --warmup "$warmup" --threads "$threads" | median)
-    g1=$("$bin/irmb-run" "$out/$model.b8g1.so" --input "$out/input8.npy" \
+    g1=$(on_cpus "$threads" "$bin/irmb-run" "$out/$model.b8g1.so" --input "$out/input8.npy" \
            --bench "$((runs / 4 + 3))" --warmup 1 --threads "$threads" | median)
-    g8=$("$bin/irmb-run" "$out/$model.b8g8.so" --input "$out/input8.npy" \
+    g8=$(on_cpus "$threads" "$bin/irmb-run" "$out/$model.b8g8.so" --input "$out/input8.npy" \
            --bench "$((runs / 4 + 3))" --warmup 1 --threads "$threads" | median)
     awk -v m="$model" -v t="$threads" -v a="$one" -v b="$g1" -v c="$g8" \
       'BEGIN { printf "| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f |\n",

@@ -33,7 +33,7 @@ for model in ${MODELS:-yolov10n-iRMB yolov10n-C2f_iRMB yolo11n-iEMA}; do
             -o "$out/fusion.so" 2>&1)
     kernels=$(sed -n 's/.*compiling \([0-9]*\) kernels.*/\1/p' <<< "$log")
     mib=$(sed -n 's/.*kernels write \([0-9.]*\) MiB.*/\1/p' <<< "$log")
-    ms=$("$bin/irmb-run" "$out/fusion.so" --input "$out/input.npy" \
+    ms=$(on_cpus 1 "$bin/irmb-run" "$out/fusion.so" --input "$out/input.npy" \
            --bench "$runs" --warmup "$warmup" --threads 1 |
          sed -n 's/.*median=\([0-9.]*\).*/\1/p' | tail -1)
     if [ "$config" = none ]; then base_ms=$ms base_mib=$mib; fi

@@ -26,10 +26,10 @@ fi
 echo "== $model: compiling" >&2
 "$bin/irmb-compile" "$yaml" "${args[@]}" --seed 1 -o "$out/$model.so" 2> /dev/null
 echo "== timing irmb ($runs runs) and ONNX Runtime ($runs runs, profiled)" >&2
-"$bin/irmb-run" "$out/$model.so" --input "$out/input.npy" --threads "$threads" \
+on_cpus "$threads" "$bin/irmb-run" "$out/$model.so" --input "$out/input.npy" --threads "$threads" \
     --profile --bench "$runs" --warmup "$warmup" |
   awk -v runs="$runs" 'NF == 6 && $1 ~ /^model_/ { print "irmb", $2, $4 / runs }' > "$out/layers-irmb.txt"
-node bench/ort-layers.js "$shared/baselines/$model.onnx" "$threads" "$runs" |
+on_cpus "$threads" node bench/ort-layers.js "$shared/baselines/$model.onnx" "$threads" "$runs" |
   awk '{ print "ort", $2, $3 }' > "$out/layers-ort.txt"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1); $model, $threads thread(s), ms per forward"
 cat "$out/layers-irmb.txt" "$out/layers-ort.txt" | awk '

@@ -9,6 +9,8 @@
 # (LibTorch, BN folded, the irmb-reference executor), the ratios, and irmb's GFLOP/s (2 x the deployed
 # model's multiply-adds, irmb-compile --summary) as a share of the FMA floor
 # (the peak of the ISA the model was built for, times the threads).
+# One-thread runs (and the FMA probe) of all three systems are pinned to one
+# CPU (BENCH_CPU, default the last; see bench/common.sh).
 # Usage: bench/run.sh [RUNS] (default 20 runs, in three rounds). MODELS="a b"
 # picks models; IRMB_CXXFLAGS (e.g. -mtune=generic) reaches the model build.
 # Writes the table to stdout and bench/results/latest.md.
@@ -30,12 +32,12 @@ cpumodel=$(lscpu | sed -n 's/^Model: *//p' | head -1)
 isa=avx2
 grep -q ' avx512f' /proc/cpuinfo && isa=avx512
 c++ -O2 -mavx2 -mfma -I. bench/fma-peak.cpp -o "$out/fma-peak-avx2"
-peak_avx2=$("$out/fma-peak-avx2" | awk '{print $3}')
+peak_avx2=$(on_cpus 1 "$out/fma-peak-avx2" | awk '{print $3}')
 peak=$peak_avx2
 peaks="AVX2 $peak_avx2 GFLOP/s"
 if [ "$isa" = avx512 ]; then
   c++ -O2 -mavx512f -I. bench/fma-peak.cpp -o "$out/fma-peak-avx512"
-  peak=$("$out/fma-peak-avx512" | awk '{print $3}')
+  peak=$(on_cpus 1 "$out/fma-peak-avx512" | awk '{print $3}')
   peaks="AVX-512 $peak GFLOP/s, $peaks"
 fi
 
@@ -43,7 +45,7 @@ table="$out/latest.md"
 {
   echo "CPU: $cpu (family $family model $cpumodel), $(nproc) CPUs; FMA peak of one core: $peaks;" \
        "models built for $isa${IRMB_CXXFLAGS:+ with $IRMB_CXXFLAGS}; medians of $rounds" \
-       "alternating rounds of $per runs"
+       "alternating rounds of $per runs; 1-thread runs on CPU $bench_cpu"
   echo
   echo "| model | threads | irmb ms | ONNX Runtime ms | ORT / irmb | PyTorch eager ms | eager / irmb | irmb GFLOP/s | % of FMA floor |"
   echo "|---|---|---|---|---|---|---|---|---|"
@@ -66,15 +68,15 @@ for model in ${MODELS:-yolov10n-iRMB yolov10n-C2f_iRMB yolo11n-iEMA yolov10n yol
     # drifts over minutes, both then see the same drift.
     irmbs=() orts=()
     for ((r = 0; r < rounds; ++r)); do
-      irmbs+=("$("$bin/irmb-run" "$out/$model.so" --input "$out/input.npy" \
+      irmbs+=("$(on_cpus "$threads" "$bin/irmb-run" "$out/$model.so" --input "$out/input.npy" \
                    --bench "$per" --warmup "$warmup" --threads "$threads" |
                  median)")
-      orts+=("$(node bench/ort-bench.js "$shared/baselines/$model.onnx" \
+      orts+=("$(on_cpus "$threads" node bench/ort-bench.js "$shared/baselines/$model.onnx" \
                   "$threads" "$per" "$warmup" | median)")
     done
     irmb=$(printf '%s\n' "${irmbs[@]}" | sort -g | sed -n "$((rounds / 2 + 1))p")
     ort=$(printf '%s\n' "${orts[@]}" | sort -g | sed -n "$((rounds / 2 + 1))p")
-    eager=$("$bin/irmb-reference" "$yaml" "${args[@]}" --seed 1 \
+    eager=$(on_cpus "$threads" "$bin/irmb-reference" "$yaml" "${args[@]}" --seed 1 \
               --input "$out/input.npy" --fold-bn --bench "$((runs / 4 + 1))" \
               --warmup 1 --threads "$threads" 2> /dev/null | median)
     awk -v m="$model" -v t="$threads" -v i="$irmb" -v e="$eager" -v o="$ort" \
