@@ -41,11 +41,13 @@ if [ "$isa" = avx512 ]; then
   peaks="AVX-512 $peak GFLOP/s, $peaks"
 fi
 
+pinning="on CPU $bench_cpu"
+[ "$bench_cpu" = none ] && pinning="unpinned (no taskset)"
 table="$out/latest.md"
 {
   echo "CPU: $cpu (family $family model $cpumodel), $(nproc) CPUs; FMA peak of one core: $peaks;" \
        "models built for $isa${IRMB_CXXFLAGS:+ with $IRMB_CXXFLAGS}; medians of $rounds" \
-       "alternating rounds of $per runs; 1-thread runs on CPU $bench_cpu"
+       "alternating rounds of $per runs; 1-thread runs $pinning"
   echo
   echo "| model | threads | irmb ms | ONNX Runtime ms | ORT / irmb | PyTorch eager ms | eager / irmb | irmb GFLOP/s | % of FMA floor |"
   echo "|---|---|---|---|---|---|---|---|---|"

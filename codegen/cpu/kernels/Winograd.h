@@ -407,7 +407,8 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         };
         // The last group's extra tiles are computed but never read. Each
         // tile row is finished as soon as its last group is done, while its
-        // values are in L1.
+        // values are in L1 (the last group, t0 + L ≥ nr·TX, finishes the
+        // rest).
         int64_t finished = 0;
         for (int64_t t0 = 0; t0 < tiles; t0 += L) {
           R mv[kA][kA], s[kA][M], o[M][M];
@@ -426,8 +427,6 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
           for (; finished < std::min(nr, (t0 + L) / TX); ++finished)
             finishTileRow(finished);
         }
-        for (; finished < nr; ++finished)
-          finishTileRow(finished);
       }
     };
 
