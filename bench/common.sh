@@ -13,10 +13,11 @@ python3 test/Reference/Inputs/make_input.py "$out/input.npy" 1 3 640 640 7
 
 # The CPU every one-thread run is pinned to (BENCH_CPU, default the last CPU
 # this process may run on: its affinity list, not nproc, which follows
-# OMP_NUM_THREADS), or "none" without taskset. On a VM the vCPUs need not be equally fast: on the Zen 5 host
-# of docs/benchmarks.md (session 20) both irmb and ONNX Runtime ran 13–25 %
-# slower on CPU 0 than on CPU 1, and a process landed on either, so
-# unpinned one-thread rounds of the same build read 36 or 46 ms.
+# OMP_NUM_THREADS), or "none" without taskset. On a VM the vCPUs need not be
+# equally fast: on the Zen 5 host of docs/benchmarks.md (session 20) both
+# irmb and ONNX Runtime ran 13–25 % slower on CPU 0 than on CPU 1, and a
+# process landed on either, so unpinned one-thread rounds of the same build
+# read 36 or 46 ms.
 if command -v taskset > /dev/null; then
   bench_cpu=${BENCH_CPU:-$(taskset -pc $$ | sed 's/.*: *//; s/.*[,-]//')}
 else
