@@ -44,6 +44,12 @@ passed=$(grep -E '^\s*Passed' build/lit.log | grep -oE '[0-9]+' | head -1 || tru
 failed=$(grep -E '^\s*Failed' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 unsupported=$(grep -E '^\s*Unsupported' build/lit.log | grep -oE '[0-9]+' | head -1 || true)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${unsupported:-0} unsupported"
+# What failed, said again at the very end: CI keeps only the tail of the log.
+summary=()
+if [ "$status" != 0 ]; then
+  summary+=("lit (exit $status): $(grep -E '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' \
+    build/lit.log | sed 's/ ([0-9]* of [0-9]*)$//' | tr '\n' ' ' || true)")
+fi
 # Hostile input: every reader fuzzed for IRMB_FUZZ_SECONDS (default 60) on
 # its corpus, then the sanitized build's subset (docs/reliability.md).
 # IRMB_TEST_QUICK=1 skips both while iterating.
@@ -52,9 +58,23 @@ if [ -z "${IRMB_TEST_QUICK:-}" ]; then
   # A fixed seed, and 5 s per input: a slow shared CI machine under ASan
   # must not turn a 0.9 s input into a spurious hang (the 1 s bound is
   # scripts/fuzz.sh's default for real runs).
-  FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-5} FUZZ_FLAGS="${FUZZ_FLAGS:--seed=1}" \
-    ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-60}" || status=1
+  if ! FUZZ_TIMEOUT=${FUZZ_TIMEOUT:-5} FUZZ_FLAGS="${FUZZ_FLAGS:--seed=1}" \
+      ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-60}" 2>&1 | tee build/fuzz.log; then
+    status=1
+    summary+=("fuzz: $(grep -E '^FINDING|ERROR|SUMMARY|Test unit written' build/fuzz.log \
+      | head -20 | tr '\n' ' ' || true)")
+  fi
   echo "== sanitizers: ${IRMB_SANITIZE:-address,undefined} (scripts/sanitize.sh)"
-  ./scripts/sanitize.sh || status=1
+  if ! ./scripts/sanitize.sh 2>&1 | tee build/sanitize.log; then
+    status=1
+    summary+=("sanitizers: $(grep -E '^(FAIL|UNRESOLVED|TIMEOUT): |^FAILED:|ERROR: ' \
+      build/sanitize.log | head -20 | tr '\n' ' ' || true)")
+  fi
+fi
+if [ "$status" != 0 ]; then
+  echo "== FAILED:"
+  printf '  %s\n' "${summary[@]}"
+else
+  echo "== all passed"
 fi
 exit "$status"
