@@ -5,11 +5,18 @@
 // output channels in the vector lanes and the output pixels in the register
 // tile's rows: each K step (an input channel and a tap) loads NV vectors of
 // weights (packed at compile time, packCoLanes in Packing.h) and broadcasts
-// R input pixels two floats apart from the tap's input row, where they lie.
-// Nothing is copied but a few columns at the left (and, for odd widths,
-// right) border, so there is no phase split and no im2col; the GEMM form
-// (conv2d through phase planes) reads its taps as 144–1152 scattered rows
-// and writes 6.5 MB of planes first.
+// R input pixels two floats apart from the tap's input row. Where more
+// than one block of output channels reads them, each output row's three
+// input rows of every channel are first copied into one block (3·CI·W
+// floats, in L2): a tile's taps then lie close together instead of in CI
+// planes H·W floats apart, which on the Ice Lake Xeon of
+// docs/design-notes.md (session 21) ran the micro-kernel 25 % slower even
+// with every line in L2 (the copy: 1.08–1.17× on the 128-channel layers,
+// 1.02–1.03 at 64 → 64; with one block, 16 → 32, 0.96–0.97, so those read
+// the input in place). Besides that only a few columns at the left (and,
+// for odd widths, right) border are copied, so there is no phase split
+// and no im2col; the GEMM form (conv2d through phase planes) reads its
+// taps as 144–1152 scattered rows and writes 6.5 MB of planes first.
 //
 // The register tile is kDirectTileRows pixels × kDirectTileCols channels
 // (AVX-512 12 × 32, AVX2 6 × 16, SSE 4 × 8: MicroKernel.h). Per output row
@@ -31,6 +38,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace irmb::kernels {
@@ -170,13 +178,15 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
   // row's first 2R + 1 columns after a zero (the left padding); for odd W
   // (the last pixel's right tap is the right padding) the last tile, pixels
   // [rightStart, WO), a copy of the row's last columns; the rest read the
-  // input in place.
+  // row copy (copyRows) or the input in place.
   constexpr int64_t TILES = (WO + R - 1) / R;
   constexpr int64_t leftEnd = WO / TILES;
   constexpr int64_t rightStart =
       W % 2 == 0 || TILES == 1 ? WO : WO * (TILES - 1) / TILES;
   constexpr int64_t EDGE = 2 * R + 2; // floats of a border copy per tap row
-  constexpr int64_t ZEROS = 2 * WO + 2 * R + 2;
+  constexpr bool copyRows = CBLOCKS > 1;
+  // The row copy, or the zeros the taps of rows outside the input read.
+  constexpr int64_t ROWS = copyRows ? CI * 3 * W : 2 * WO + 2 * R + 2;
 #pragma omp parallel
   {
     int64_t thread, threads;
@@ -185,14 +195,16 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
     // a thread_local in a dlopen'ed model is a __tls_get_addr call.
     thread_local std::vector<float> store;
     thread_local std::vector<const float *> tapStore;
-    store.resize(WO * CB + 2 * CI * 3 * EDGE + ZEROS);
+    store.resize(WO * CB + 2 * CI * 3 * EDGE + ROWS);
     tapStore.resize(3 * K);
     float *const acc = store.data();          // [WO][CB]: the row's sums
     float *const left = acc + WO * CB;        // [CI·3][EDGE]
     float *const right = left + CI * 3 * EDGE; // [CI·3][EDGE]
-    float *const zeros = right + CI * 3 * EDGE;
-    std::fill(zeros, zeros + ZEROS, 0.f);
-    // Per K step: its input row (in place), and its row in each border copy.
+    // [CI·3][W] (copyRows), or ROWS zeros.
+    float *const rowCopy = right + CI * 3 * EDGE;
+    if constexpr (!copyRows)
+      std::fill(rowCopy, rowCopy + ROWS, 0.f);
+    // Per K step: its input row, and its row in each border copy.
     const float **const taps = tapStore.data();
     const float **const ltaps = taps + K, **const rtaps = taps + 2 * K;
     const int64_t rows = images * HO;
@@ -206,6 +218,14 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
           const int64_t iy = 2 * oy + ky - 1;
           const bool inside = iy >= 0 && iy < H;
           const float *row = xi + (ci * H + (inside ? iy : 0)) * W;
+          if constexpr (copyRows) {
+            float *to = rowCopy + (ci * 3 + ky) * W;
+            if (inside)
+              std::memcpy(to, row, sizeof(float) * W);
+            else
+              std::fill(to, to + W, 0.f);
+            row = to;
+          }
           float *l = left + (ci * 3 + ky) * EDGE;
           float *rt = right + (ci * 3 + ky) * EDGE;
           // l[j] = row[j − 1], rt[j] = row[2·rightStart − 1 + j], zero
@@ -218,9 +238,9 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
           }
           for (int64_t kx = 0; kx < 3; ++kx) {
             const int64_t k = (ci * 3 + ky) * 3 + kx;
-            // In place: pixel ox, tap kx is row[2·ox + kx − 1], read at
-            // taps[k] + (2·ox − 1) with ox ≥ 1.
-            taps[k] = inside ? row + kx : zeros;
+            // Pixel ox, tap kx is row[2·ox + kx − 1], read at taps[k] +
+            // (2·ox − 1) with ox ≥ 1.
+            taps[k] = inside || copyRows ? row + kx : rowCopy;
             ltaps[k] = l + kx;
             rtaps[k] = rt + kx;
           }
