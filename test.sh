@@ -62,7 +62,7 @@ if [ -z "${IRMB_TEST_QUICK:-}" ]; then
       ./scripts/fuzz.sh "${IRMB_FUZZ_SECONDS:-60}" 2>&1 | tee build/fuzz.log; then
     status=1
     summary+=("fuzz: $(grep -E '^FINDING|ERROR|SUMMARY|Test unit written' build/fuzz.log \
-      | head -20 | tr '\n' ' ' || true)")
+      | head -20 | tr '\n' ' ' || true)(build/fuzz.log has the rest)")
   fi
   echo "== sanitizers: ${IRMB_SANITIZE:-address,undefined} (scripts/sanitize.sh)"
   if ! ./scripts/sanitize.sh 2>&1 | tee build/sanitize.log; then

@@ -11,9 +11,11 @@
 // floats, in L2): a tile's taps then lie close together instead of in CI
 // planes H·W floats apart, which on the Ice Lake Xeon of
 // docs/design-notes.md (session 21) ran the micro-kernel 25 % slower even
-// with every line in L2 (the copy: 1.08–1.17× on the 128-channel layers,
-// 1.02–1.03 at 64 → 64; with one block, 16 → 32, 0.96–0.97, so those read
-// the input in place). Besides that only a few columns at the left (and,
+// with every line in L2 (the copy, AVX-512: 1.06–1.19× on the
+// 128-channel layers, 1.01–1.04 at 64 → 64; with one block, 16 → 32,
+// 0.95–0.98, so single-block layers read the input in place; AVX2's
+// 16-channel blocks take the copy from 17 output channels on: 0.99–1.06
+// on the same four layers, AVX2 build on the same Xeon). Besides that only a few columns at the left (and,
 // for odd widths, right) border are copied, so there is no phase split
 // and no im2col; the GEMM form (conv2d through phase planes) reads its
 // taps as 144–1152 scattered rows and writes 6.5 MB of planes first.
