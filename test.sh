@@ -46,9 +46,13 @@ unsupported=$(grep -E '^\s*Unsupported' build/lit.log | grep -oE '[0-9]+' | head
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${unsupported:-0} unsupported"
 # What failed, said again at the very end: CI keeps only the tail of the log.
 summary=()
+# The failing tests (and any sanitizer report) of a lit log, on one line.
+lit_failures() {
+  grep -E '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): |^FAILED:|ERROR: ' "$1" | head -20 |
+    sed 's/ ([0-9]* of [0-9]*)$//' | tr '\n' ' ' || true
+}
 if [ "$status" != 0 ]; then
-  summary+=("lit (exit $status): $(grep -E '^(FAIL|XPASS|UNRESOLVED|TIMEOUT): ' \
-    build/lit.log | sed 's/ ([0-9]* of [0-9]*)$//' | tr '\n' ' ' || true)")
+  summary+=("lit (exit $status): $(lit_failures build/lit.log)")
 fi
 # Hostile input: every reader fuzzed for IRMB_FUZZ_SECONDS (default 60) on
 # its corpus, then the sanitized build's subset (docs/reliability.md).
@@ -67,8 +71,7 @@ if [ -z "${IRMB_TEST_QUICK:-}" ]; then
   echo "== sanitizers: ${IRMB_SANITIZE:-address,undefined} (scripts/sanitize.sh)"
   if ! ./scripts/sanitize.sh 2>&1 | tee build/sanitize.log; then
     status=1
-    summary+=("sanitizers: $(grep -E '^(FAIL|UNRESOLVED|TIMEOUT): |^FAILED:|ERROR: ' \
-      build/sanitize.log | head -20 | tr '\n' ' ' || true)")
+    summary+=("sanitizers: $(lit_failures build/sanitize.log)")
   fi
 fi
 if [ "$status" != 0 ]; then

@@ -11,14 +11,12 @@
 // floats, in L2): a tile's taps then lie close together instead of in CI
 // planes H·W floats apart, which on the Ice Lake Xeon of
 // docs/design-notes.md (session 21) ran the micro-kernel 25 % slower even
-// with every line in L2 (the copy, AVX-512: 1.06–1.19× on the
-// 128-channel layers, 1.01–1.04 at 64 → 64; with one block, 16 → 32,
-// 0.95–0.98, so single-block layers read the input in place; AVX2's
-// 16-channel blocks take the copy from 17 output channels on: 0.99–1.06
-// on the same four layers, AVX2 build on the same Xeon). Besides that only a few columns at the left (and,
-// for odd widths, right) border are copied, so there is no phase split
-// and no im2col; the GEMM form (conv2d through phase planes) reads its
-// taps as 144–1152 scattered rows and writes 6.5 MB of planes first.
+// with every line in L2. With one block (16 → 32 on AVX-512) the copy
+// cost more than it saved, so single-block layers read the input in place.
+// Besides that only a few columns at the left (and, for odd widths, right)
+// border are copied, so there is no phase split and no im2col; the GEMM
+// form (conv2d through phase planes) reads its taps as 144–1152 scattered
+// rows and writes 6.5 MB of planes first.
 //
 // The register tile is kDirectTileRows pixels × kDirectTileCols channels
 // (AVX-512 12 × 32, AVX2 6 × 16, SSE 4 × 8: MicroKernel.h). Per output row
@@ -186,6 +184,9 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
   constexpr int64_t rightStart =
       W % 2 == 0 || TILES == 1 ? WO : WO * (TILES - 1) / TILES;
   constexpr int64_t EDGE = 2 * R + 2; // floats of a border copy per tap row
+  // Measured per layer in docs/design-notes.md (session 21): 1.06–1.19× at
+  // 128 channels, 1.01–1.04 at 64 → 64, 0.95–0.98 with one block; AVX2's
+  // 16-channel blocks 0.99–1.06.
   constexpr bool copyRows = CBLOCKS > 1;
   // The row copy, or the zeros the taps of rows outside the input read.
   constexpr int64_t ROWS = copyRows ? CI * 3 * W : 2 * WO + 2 * R + 2;
