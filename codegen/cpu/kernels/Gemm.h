@@ -449,11 +449,21 @@ inline void gateRow(const float *x, const float *gate, float *y, int64_t n) {
                   n - j);
 }
 
-/// y[j] = σ(x[j]) for j < n (y may be x).
+/// y[j] = σ(x[j]) for j < n (y may be x), four vectors at a time (four
+/// independent chains, see expVectors).
 inline void sigmoidRow(const float *x, float *y, int64_t n) {
   using V = Isa;
+  constexpr int64_t L = V::kLanes;
   int64_t j = 0;
-  for (; j + V::kLanes <= n; j += V::kLanes)
+  for (; j + 4 * L <= n; j += 4 * L) {
+    typename V::Reg v[4];
+    for (int u = 0; u < 4; ++u)
+      v[u] = V::load(x + j + u * L);
+    sigmoidVectors<V, 4>(v);
+    for (int u = 0; u < 4; ++u)
+      V::store(y + j + u * L, v[u]);
+  }
+  for (; j + L <= n; j += L)
     V::store(y + j, sigmoidVector<V>(V::load(x + j)));
   if (j < n)
     V::storeFirst(y + j, sigmoidVector<V>(V::loadFirst(x + j, n - j)), n - j);

@@ -1332,63 +1332,81 @@ void squeezeExcite(const float *x, const float *w1, const float *b1,
 
 /// One level of a Detect head: map [4·RM + NC, H, W] -> columns
 /// [offset, offset + H·W) of the result [4 + NC, A]: DFL expectation, anchor
-/// at the cell centre, xywh times STRIDE, sigmoid scores. Work runs along
-/// the pixels of a row block (vector loops), side by side.
+/// at the cell centre, xywh times STRIDE, sigmoid scores. Each thread takes
+/// an equal run of pixels: the boxes block by block (the softmax runs along
+/// the pixels of a block, vector loops), then the scores class row by class
+/// row over the whole run. Every input row is thus read as one long stream
+/// (RM at a time for the boxes, one at a time for the scores): in blocks of
+/// 256 pixels for all 4·RM + NC rows at once, they were 144 short streams
+/// the hardware prefetcher did not follow, and the loads waited on memory
+/// (0.555 → 0.46 ms stand-alone on the Xeon of docs/design-notes.md,
+/// session 22). The results are the same.
 template <int64_t NC, int64_t RM, int64_t H, int64_t W, int64_t STRIDE,
           int64_t A>
 void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
                        float *y) {
-  constexpr int64_t HW = H * W, BLOCK = 256;
-  constexpr int64_t BLOCKS = (HW + BLOCK - 1) / BLOCK;
+  constexpr int64_t HW = H * W, BLOCK = 1024;
   using V = Isa;
   using R = typename V::Reg;
-#pragma omp parallel for schedule(static)
-  for (int64_t blk = 0; blk < BLOCKS; ++blk) {
-    int64_t p0 = blk * BLOCK, n = std::min(BLOCK, HW - p0);
-    alignas(64) float dist[4][BLOCK];
-    for (int64_t side = 0; side < 4; ++side) {
-      // Softmax over the RM bins of each pixel, then its expectation.
-      const float *bins = x + side * RM * HW + p0;
-      int64_t i = 0;
-      for (; i + V::kLanes <= n; i += V::kLanes) {
-        R m = V::load(bins + i);
-        for (int64_t r = 1; r < RM; ++r)
-          m = V::max(m, V::load(bins + r * HW + i));
-        R sum = V::zero(), expect = V::zero();
-        for (int64_t r = 0; r < RM; ++r) {
-          R e = expVector<V>(V::sub(V::load(bins + r * HW + i), m));
-          sum = V::add(sum, e);
-          expect = V::fma(e, V::set1(dfl[r]), expect);
+#pragma omp parallel
+  {
+    int64_t thread, threads;
+    threadShare(thread, threads);
+    // Pixels [begin, end): whole vectors but for the last thread's end.
+    constexpr int64_t L = V::kLanes;
+    const int64_t begin = HW * thread / threads / L * L,
+                  end = thread + 1 == threads
+                            ? HW
+                            : HW * (thread + 1) / threads / L * L;
+    for (int64_t p0 = begin; p0 < end; p0 += BLOCK) {
+      const int64_t n = std::min(BLOCK, end - p0);
+      alignas(64) float dist[4][BLOCK];
+      for (int64_t side = 0; side < 4; ++side) {
+        // Softmax over the RM bins of each pixel, then its expectation.
+        const float *bins = x + side * RM * HW + p0;
+        int64_t i = 0;
+        for (; i + V::kLanes <= n; i += V::kLanes) {
+          R m = V::load(bins + i);
+          for (int64_t r = 1; r < RM; ++r)
+            m = V::max(m, V::load(bins + r * HW + i));
+          R sum = V::zero(), expect = V::zero();
+          for (int64_t r = 0; r < RM; ++r) {
+            R e = expVector<V>(V::sub(V::load(bins + r * HW + i), m));
+            sum = V::add(sum, e);
+            expect = V::fma(e, V::set1(dfl[r]), expect);
+          }
+          V::store(dist[side] + i, V::div(expect, sum));
         }
-        V::store(dist[side] + i, V::div(expect, sum));
+        for (; i < n; ++i) {
+          float m = bins[i];
+          for (int64_t r = 1; r < RM; ++r)
+            m = std::max(m, bins[r * HW + i]);
+          float sum = 0.f, expect = 0.f;
+          for (int64_t r = 0; r < RM; ++r) {
+            float e = expf32(bins[r * HW + i] - m);
+            sum += e;
+            expect += e * dfl[r];
+          }
+          dist[side][i] = expect / sum;
+        }
       }
-      for (; i < n; ++i) {
-        float m = bins[i];
-        for (int64_t r = 1; r < RM; ++r)
-          m = std::max(m, bins[r * HW + i]);
-        float sum = 0.f, expect = 0.f;
-        for (int64_t r = 0; r < RM; ++r) {
-          float e = expf32(bins[r * HW + i] - m);
-          sum += e;
-          expect += e * dfl[r];
-        }
-        dist[side][i] = expect / sum;
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t p = p0 + i;
+        float ax = static_cast<float>(p % W) + 0.5f;
+        float ay = static_cast<float>(p / W) + 0.5f;
+        float x1 = ax - dist[0][i], y1 = ay - dist[1][i];
+        float x2 = ax + dist[2][i], y2 = ay + dist[3][i];
+        int64_t col = offset + p;
+        y[0 * A + col] = (x1 + x2) / 2 * STRIDE;
+        y[1 * A + col] = (y1 + y2) / 2 * STRIDE;
+        y[2 * A + col] = (x2 - x1) * STRIDE;
+        y[3 * A + col] = (y2 - y1) * STRIDE;
       }
     }
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t p = p0 + i;
-      float ax = static_cast<float>(p % W) + 0.5f;
-      float ay = static_cast<float>(p / W) + 0.5f;
-      float x1 = ax - dist[0][i], y1 = ay - dist[1][i];
-      float x2 = ax + dist[2][i], y2 = ay + dist[3][i];
-      int64_t col = offset + p;
-      y[0 * A + col] = (x1 + x2) / 2 * STRIDE;
-      y[1 * A + col] = (y1 + y2) / 2 * STRIDE;
-      y[2 * A + col] = (x2 - x1) * STRIDE;
-      y[3 * A + col] = (y2 - y1) * STRIDE;
-    }
-    for (int64_t c = 0; c < NC; ++c)
-      sigmoidRow(x + (4 * RM + c) * HW + p0, y + (4 + c) * A + offset + p0, n);
+    if (end > begin)
+      for (int64_t c = 0; c < NC; ++c)
+        sigmoidRow(x + (4 * RM + c) * HW + begin,
+                   y + (4 + c) * A + offset + begin, end - begin);
   }
 }
 
