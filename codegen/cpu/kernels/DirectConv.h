@@ -13,6 +13,9 @@
 // docs/design-notes.md (session 21) ran the micro-kernel 25 % slower even
 // with every line in L2. With one block (16 → 32 on AVX-512) the copy
 // cost more than it saved, so single-block layers read the input in place.
+// Input row iy keeps slot iy mod 3 of the row copy and of the border
+// copies, so consecutive output rows of a thread share their common row
+// and each copies two new rows, not three.
 // Besides that only a few columns at the left (and, for odd widths, right)
 // border are copied, so there is no phase split and no im2col; the GEMM
 // form (conv2d through phase planes) reads its taps as 144–1152 scattered
@@ -216,29 +219,45 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t image = r / HO, oy = r % HO;
       const float *xi = x + image * xStride;
+      // Input row iy has slot iy mod 3 (of the row copy and the border
+      // copies): any three consecutive rows have different slots, and
+      // output row oy's first row 2·oy − 1 is output row oy − 1's last,
+      // so where this thread ran oy − 1 it is in its slot already.
+      const bool carried = r > r0 && (r - 1) / HO == image;
       for (int64_t ci = 0; ci < CI; ++ci)
         for (int64_t ky = 0; ky < 3; ++ky) {
-          const int64_t iy = 2 * oy + ky - 1;
+          const int64_t iy = 2 * oy + ky - 1, slot = (iy + 3) % 3;
           const bool inside = iy >= 0 && iy < H;
           const float *row = xi + (ci * H + (inside ? iy : 0)) * W;
-          if constexpr (copyRows) {
-            float *to = rowCopy + (ci * 3 + ky) * W;
-            if (inside)
-              std::memcpy(to, row, sizeof(float) * W);
-            else
-              std::fill(to, to + W, 0.f);
-            row = to;
-          }
-          float *l = left + (ci * 3 + ky) * EDGE;
-          float *rt = right + (ci * 3 + ky) * EDGE;
-          // l[j] = row[j − 1], rt[j] = row[2·rightStart − 1 + j], zero
-          // outside the row.
-          for (int64_t j = 0; j < EDGE; ++j) {
-            const int64_t lx = j - 1, rx = 2 * rightStart - 1 + j;
-            l[j] = inside && lx >= 0 && lx < W ? row[lx] : 0.f;
+          float *to = copyRows ? rowCopy + (ci * 3 + slot) * W : nullptr;
+          float *l = left + (ci * 3 + slot) * EDGE;
+          float *rt = right + (ci * 3 + slot) * EDGE;
+          if (!(carried && ky == 0)) {
+            if constexpr (copyRows) {
+              if (inside)
+                std::memcpy(to, row, sizeof(float) * W);
+              else
+                std::fill(to, to + W, 0.f);
+            }
+            // l[j] = row[j − 1], rt[j] = row[2·rightStart − 1 + j], zero
+            // outside the row.
+            if (inside && W >= EDGE - 1) {
+              l[0] = 0.f;
+              std::memcpy(l + 1, row, sizeof(float) * (EDGE - 1));
+            } else {
+              for (int64_t j = 0; j < EDGE; ++j) {
+                const int64_t lx = j - 1;
+                l[j] = inside && lx >= 0 && lx < W ? row[lx] : 0.f;
+              }
+            }
             if constexpr (rightStart < WO)
-              rt[j] = inside && rx >= 0 && rx < W ? row[rx] : 0.f;
+              for (int64_t j = 0; j < EDGE; ++j) {
+                const int64_t rx = 2 * rightStart - 1 + j;
+                rt[j] = inside && rx >= 0 && rx < W ? row[rx] : 0.f;
+              }
           }
+          if constexpr (copyRows)
+            row = to;
           for (int64_t kx = 0; kx < 3; ++kx) {
             const int64_t k = (ci * 3 + ky) * 3 + kx;
             // Pixel ox, tap kx is row[2·ox + kx − 1], read at taps[k] +
