@@ -312,7 +312,8 @@ template <int64_t N> struct RowChunks {
 /// registers: the row is cut into chunks of at most 6 vectors (evenly:
 /// 80 columns are one chunk of 5), each chunk sums its K² taps in
 /// registers from the channel's zero-padded plane and runs the activation
-/// on all its vectors at once, then stores (the row's last vector masked).
+/// on all its vectors at once, then stores (the row's last vector masked);
+/// rows of 2 or 3 vectors go 4 or 2 rows a pass (RB below).
 /// The same sums in the same order as the accumulator-row form, so the
 /// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
 /// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
@@ -328,10 +329,17 @@ void depthwiseStride1Registers(const float *x, const float *w,
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
   constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
+  // Output rows per pass, for narrow rows: a 40-wide row (3 vectors) runs
+  // two at a time, 20 wide (2) four, so that more independent FMA chains
+  // and activations are in flight: 1.08× and 1.15× stand-alone on the Xeon
+  // of docs/design-notes.md (session 22); rows of 4 vectors or more run one
+  // at a time (two 80-wide rows at once: 0.89×).
+  constexpr int64_t RB = CHV >= 4 ? 1 : CHV == 3 ? 2 : 4;
 #pragma omp parallel
   {
-    // Slack of a chunk past the last row: its discarded lanes read there.
-    std::vector<float> plane(HP * WP + CH, 0.f);
+    // Slack past the last row: a chunk's discarded lanes read there, and
+    // a pass's rows past the thread's last row (computed, not stored).
+    std::vector<float> plane((HP + RB) * WP + CH, 0.f);
     int64_t oy0, oy1;
     threadRows(HO, oy0, oy1);
     for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
@@ -341,34 +349,38 @@ void depthwiseStride1Registers(const float *x, const float *w,
       const R bv = V::set1(bias ? bias[c] : 0.f);
       float *dst = y + c * HO * WO;
       const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy = oy0; oy < oy1; ++oy) {
+      for (int64_t oy = oy0; oy < oy1; oy += RB) {
+        const int64_t rows = std::min(RB, oy1 - oy);
         for (int64_t ox = 0; ox < WO; ox += CH) {
-          R acc[CHV];
-          for (int64_t u = 0; u < CHV; ++u)
+          R acc[RB * CHV];
+          for (int64_t u = 0; u < RB * CHV; ++u)
             acc[u] = bv;
-          for (int64_t ky = 0; ky < K; ++ky) {
-            const float *row = &plane[(oy + ky) * WP + ox];
+          for (int64_t ky = 0; ky < K; ++ky)
 #pragma GCC unroll 8
-            for (int64_t kx = 0; kx < K; ++kx) {
-              const R fv = V::set1(f[ky * K + kx]);
+            for (int64_t r = 0; r < RB; ++r) {
+              const float *row = &plane[(oy + r + ky) * WP + ox];
 #pragma GCC unroll 8
-              for (int64_t u = 0; u < CHV; ++u)
-                acc[u] = V::fma(V::load(row + kx + u * L), fv, acc[u]);
+              for (int64_t kx = 0; kx < K; ++kx) {
+                const R fv = V::set1(f[ky * K + kx]);
+#pragma GCC unroll 8
+                for (int64_t u = 0; u < CHV; ++u)
+                  acc[r * CHV + u] =
+                      V::fma(V::load(row + kx + u * L), fv, acc[r * CHV + u]);
+              }
             }
-          }
-          activateVectors<A, V, CHV>(acc);
-          for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
-            const int64_t at = oy * WO + ox + u * L;
-            const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
-            if (n == L) {
-              V::store(dst + at, rc ? V::add(acc[u], V::load(rc + at)) : acc[u]);
-            } else {
-              V::storeFirst(dst + at,
-                            rc ? V::add(acc[u], V::loadFirst(rc + at, n))
-                               : acc[u],
-                            n);
+          activateVectors<A, V, RB * CHV>(acc);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
+              const int64_t at = (oy + r) * WO + ox + u * L;
+              const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
+              const R v = acc[r * CHV + u];
+              if (n == L) {
+                V::store(dst + at, rc ? V::add(v, V::load(rc + at)) : v);
+              } else {
+                V::storeFirst(dst + at,
+                              rc ? V::add(v, V::loadFirst(rc + at, n)) : v, n);
+              }
             }
-          }
         }
       }
     }
