@@ -387,6 +387,87 @@ void depthwiseStride1Registers(const float *x, const float *w,
   }
 }
 
+/// Stride-2 depthwise conv with a zero border of one (SCDown's 3×3) and
+/// each output row's accumulators in registers: every input row a thread
+/// reads is split once into its two column phases (splitColumnPhases, as
+/// Winograd's input: phase q holds padded columns 2·t + q), so tap kx of
+/// output column ox is phase kx % 2 at ox + kx / 2 and a row's K² taps are
+/// whole-vector loads. The sums run as in the accumulator-row form (bias,
+/// then the taps in ky, kx order), so the results are the same; that form
+/// read its taps two floats apart and ran SCDown's 128-channel 80² → 40²
+/// layer at 10 GFLOP/s (Xeon of docs/design-notes.md, session 22): this
+/// form 1.1–1.3× that stand-alone at 1 thread, 1.2–1.65× at 2. AVX-512
+/// only: AVX2 builds split the phases through a padded copy, 0.25–0.54×.
+template <int64_t C, int64_t H, int64_t W, int64_t K, Act A>
+void depthwiseStride2Registers(const float *x, const float *w,
+                               const float *bias, const float *res, float *y) {
+  using V = Isa;
+  using R = V::Reg;
+  constexpr int64_t L = V::kLanes;
+  constexpr int64_t HO = (H + 2 - K) / 2 + 1, WO = (W + 2 - K) / 2 + 1;
+  constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
+  constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
+  // Phase columns a chunk's taps read: the row's chunks and K / 2 more,
+  // in whole vectors (splitColumnPhases stores whole vectors).
+  constexpr int64_t PW =
+      (RowChunks<WO>::kRowFloats + K / 2 + L - 1) / L * L;
+#pragma omp parallel
+  {
+    int64_t oy0, oy1;
+    threadRows(HO, oy0, oy1);
+    // Input rows 2·oy0 − 1 .. 2·(oy1 − 1) + K − 2, each as two phase rows.
+    const int64_t first = 2 * oy0 - 1;
+    const int64_t count = oy1 > oy0 ? 2 * (oy1 - 1 - oy0) + K : 0;
+    std::vector<float> phases(count * 2 * PW + kPaddedRow<2, W, PW>);
+    float *const padded = phases.data() + count * 2 * PW;
+    for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
+      const float *xc = x + c * H * W;
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t iy = first + i;
+        float *out = phases.data() + i * 2 * PW;
+        if (iy < 0 || iy >= H)
+          std::fill(out, out + 2 * PW, 0.f);
+        else
+          splitColumnPhases<2, W, PW>(xc + iy * W, out, PW, padded);
+      }
+      const float *f = w + c * K * K;
+      const R bv = V::set1(bias ? bias[c] : 0.f);
+      float *dst = y + c * HO * WO;
+      const float *rc = res ? res + c * HO * WO : nullptr;
+      for (int64_t oy = oy0; oy < oy1; ++oy)
+        for (int64_t ox = 0; ox < WO; ox += CH) {
+          R acc[CHV];
+          for (int64_t u = 0; u < CHV; ++u)
+            acc[u] = bv;
+          for (int64_t ky = 0; ky < K; ++ky) {
+            const float *row = phases.data() + (2 * (oy - oy0) + ky) * 2 * PW;
+#pragma GCC unroll 8
+            for (int64_t kx = 0; kx < K; ++kx) {
+              const R fv = V::set1(f[ky * K + kx]);
+              const float *src = row + (kx % 2) * PW + ox + kx / 2;
+#pragma GCC unroll 8
+              for (int64_t u = 0; u < CHV; ++u)
+                acc[u] = V::fma(V::load(src + u * L), fv, acc[u]);
+            }
+          }
+          activateVectors<A, V, CHV>(acc);
+          for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
+            const int64_t at = oy * WO + ox + u * L;
+            const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
+            if (n == L) {
+              V::store(dst + at, rc ? V::add(acc[u], V::load(rc + at)) : acc[u]);
+            } else {
+              V::storeFirst(dst + at,
+                            rc ? V::add(acc[u], V::loadFirst(rc + at, n))
+                               : acc[u],
+                            n);
+            }
+          }
+        }
+    }
+  }
+}
+
 /// Depthwise conv (groups == channels, one filter per channel): each
 /// channel is zero-padded into a thread-local plane so the inner loop runs
 /// without bounds checks (and vectorises along x at stride 1); bias,
@@ -402,6 +483,10 @@ void depthwiseConv2d(const float *x, const float *w, const float *bias,
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   if constexpr (S == 1 && D == 1 && Isa::kLanes == 16) {
     depthwiseStride1Registers<C, H, W, K, P, A>(x, w, bias, res, y);
+    return;
+  }
+  if constexpr (S == 2 && D == 1 && P == 1 && Isa::kLanes == 16) {
+    depthwiseStride2Registers<C, H, W, K, A>(x, w, bias, res, y);
     return;
   }
 #pragma omp parallel
