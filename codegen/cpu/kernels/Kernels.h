@@ -718,35 +718,53 @@ void globalAttention(const float *q, const float *k, const float *v,
         gemmPanelRange<Act::None>(T, n, DK, keys.data(),
                                   denseB(qh + b0, T), nullptr, nullptr, s,
                                   CLayout{kQueryBlock}, 0, panelCount(n));
-        // Column softmax: lanes are queries, rows are keys. `load` and
-        // `store` move a whole vector of queries, or the last w < L.
-        auto column = [&](int64_t j, auto load, auto store) {
-          R m = V::mul(load(s + j), V::set1(scale));
+        // Column softmax: lanes are queries, rows are keys; G vectors of
+        // queries at a time, so that G maximum, exponential and sum chains
+        // run side by side (each lane's operations, and so its result, are
+        // the same for any G). `load` and `store` move a whole vector of
+        // queries, or the last w < L.
+        auto columns = [&](int64_t j, auto groups, auto load, auto store) {
+          constexpr int64_t G = decltype(groups)::value;
+          R m[G], sum[G], e[G];
+          for (int64_t g = 0; g < G; ++g)
+            m[g] = V::mul(load(s + j + g * L), V::set1(scale));
           for (int64_t key = 1; key < T; ++key)
-            m = V::max(m, V::mul(load(s + key * kQueryBlock + j),
-                                 V::set1(scale)));
-          R sum = V::zero();
+            for (int64_t g = 0; g < G; ++g)
+              m[g] = V::max(m[g], V::mul(load(s + key * kQueryBlock + j +
+                                               g * L),
+                                          V::set1(scale)));
+          for (int64_t g = 0; g < G; ++g)
+            sum[g] = V::zero();
           for (int64_t key = 0; key < T; ++key) {
             float *at = s + key * kQueryBlock + j;
-            R e = expVector<V>(V::fma(load(at), V::set1(scale),
-                                      V::sub(V::zero(), m)));
-            store(at, e);
-            sum = V::add(sum, e);
+            for (int64_t g = 0; g < G; ++g)
+              e[g] = V::fma(load(at + g * L), V::set1(scale),
+                            V::sub(V::zero(), m[g]));
+            expVectors<V, G>(e);
+            for (int64_t g = 0; g < G; ++g) {
+              store(at + g * L, e[g]);
+              sum[g] = V::add(sum[g], e[g]);
+            }
           }
-          R inv = V::div(V::set1(1.f), sum);
+          for (int64_t g = 0; g < G; ++g)
+            sum[g] = V::div(V::set1(1.f), sum[g]);
           for (int64_t key = 0; key < T; ++key) {
             float *at = s + key * kQueryBlock + j;
-            store(at, V::mul(load(at), inv));
+            for (int64_t g = 0; g < G; ++g)
+              store(at + g * L, V::mul(load(at + g * L), sum[g]));
           }
         };
+        const auto whole = [](const float *p) { return V::load(p); };
+        const auto wholeStore = [](float *p, R x) { V::store(p, x); };
         int64_t j = 0;
+        for (; j + 4 * L <= n; j += 4 * L)
+          columns(j, std::integral_constant<int64_t, 4>{}, whole, wholeStore);
         for (; j + L <= n; j += L)
-          column(
-              j, [](const float *p) { return V::load(p); },
-              [](float *p, R x) { V::store(p, x); });
+          columns(j, std::integral_constant<int64_t, 1>{}, whole, wholeStore);
         if (const int64_t w = n - j; w > 0)
-          column(
-              j, [w](const float *p) { return V::loadFirst(p, w); },
+          columns(
+              j, std::integral_constant<int64_t, 1>{},
+              [w](const float *p) { return V::loadFirst(p, w); },
               [w](float *p, R x) { V::storeFirst(p, x, w); });
         gemmPanelRange<Act::None>(DV, n, T, values.data(),
                                   denseB(s, kQueryBlock), nullptr, nullptr,
