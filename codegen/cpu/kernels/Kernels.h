@@ -839,48 +839,77 @@ void windowAttention(const float *q, const float *k, const float *v,
           for (int64_t t = 0; t < T; ++t)
             vt[t * DV + d] = pixels[t] >= 0 ? vh[pixels[t]] : 0.f;
         }
-        for (int64_t i0 = 0; i0 < TP; i0 += L) {
+        // G query vectors at a time: G score, maximum, exponential and sum
+        // chains side by side, one broadcast of a key value for G FMAs
+        // (each lane's operations, and so its result, are the same for any
+        // G).
+        auto queries = [&](int64_t i0, auto groups) {
+          constexpr int64_t G = decltype(groups)::value;
           // Scores sc[key][i0 ...] and their maximum (scaled).
-          R m = V::set1(-INFINITY);
+          R m[G], acc[G], e[G];
+          for (int64_t g = 0; g < G; ++g)
+            m[g] = V::set1(-INFINITY);
           for (int64_t j = 0; j < T; ++j) {
             const float *kj = &kt[j * DK];
-            R acc = V::zero();
-            for (int64_t d = 0; d < DK; ++d)
-              acc = V::fma(V::set1(kj[d]), V::load(&qd[d * TP + i0]), acc);
-            V::store(&sc[j * TP + i0], acc);
-            m = V::max(m, V::mul(acc, V::set1(scale)));
+            for (int64_t g = 0; g < G; ++g)
+              acc[g] = V::zero();
+            for (int64_t d = 0; d < DK; ++d) {
+              const R kv = V::set1(kj[d]);
+              for (int64_t g = 0; g < G; ++g)
+                acc[g] = V::fma(kv, V::load(&qd[d * TP + i0 + g * L]), acc[g]);
+            }
+            for (int64_t g = 0; g < G; ++g) {
+              V::store(&sc[j * TP + i0 + g * L], acc[g]);
+              m[g] = V::max(m[g], V::mul(acc[g], V::set1(scale)));
+            }
           }
-          const R negM = V::sub(V::zero(), m);
-          R sum = V::zero();
+          for (int64_t g = 0; g < G; ++g) {
+            m[g] = V::sub(V::zero(), m[g]); // −maximum
+            acc[g] = V::zero();             // the sum
+          }
           for (int64_t j = 0; j < T; ++j) {
             float *at = &sc[j * TP + i0];
-            R e = expVector<V>(V::fma(V::load(at), V::set1(scale), negM));
-            V::store(at, e);
-            sum = V::add(sum, e);
-          }
-          const R inv = V::div(V::set1(1.f), sum);
-          for (int64_t j = 0; j < T; ++j)
-            V::store(&sc[j * TP + i0], V::mul(V::load(&sc[j * TP + i0]), inv));
-          // Outputs d0 .. d0 + ND − 1 of the query vector.
-          auto outputs = [&](int64_t d0, auto nd) {
-            constexpr int64_t ND = decltype(nd)::value;
-            R acc[ND];
-            for (int64_t u = 0; u < ND; ++u)
-              acc[u] = V::zero();
-            for (int64_t j = 0; j < T; ++j) {
-              const R pj = V::load(&sc[j * TP + i0]);
-              const float *vj = &vt[j * DV + d0];
-              for (int64_t u = 0; u < ND; ++u)
-                acc[u] = V::fma(V::set1(vj[u]), pj, acc[u]);
+            for (int64_t g = 0; g < G; ++g)
+              e[g] = V::fma(V::load(at + g * L), V::set1(scale), m[g]);
+            expVectors<V, G>(e);
+            for (int64_t g = 0; g < G; ++g) {
+              V::store(at + g * L, e[g]);
+              acc[g] = V::add(acc[g], e[g]);
             }
+          }
+          for (int64_t g = 0; g < G; ++g)
+            acc[g] = V::div(V::set1(1.f), acc[g]);
+          for (int64_t j = 0; j < T; ++j)
+            for (int64_t g = 0; g < G; ++g)
+              V::store(&sc[j * TP + i0 + g * L],
+                       V::mul(V::load(&sc[j * TP + i0 + g * L]), acc[g]));
+        };
+        // Outputs d0 .. d0 + ND − 1 of the query vector at i0.
+        auto outputs = [&](int64_t i0, int64_t d0, auto nd) {
+          constexpr int64_t ND = decltype(nd)::value;
+          R acc[ND];
+          for (int64_t u = 0; u < ND; ++u)
+            acc[u] = V::zero();
+          for (int64_t j = 0; j < T; ++j) {
+            const R pj = V::load(&sc[j * TP + i0]);
+            const float *vj = &vt[j * DV + d0];
             for (int64_t u = 0; u < ND; ++u)
-              V::store(&out[(d0 + u) * TP + i0], acc[u]);
-          };
+              acc[u] = V::fma(V::set1(vj[u]), pj, acc[u]);
+          }
+          for (int64_t u = 0; u < ND; ++u)
+            V::store(&out[(d0 + u) * TP + i0], acc[u]);
+        };
+        int64_t i0 = 0;
+        for (; i0 + 4 * L <= TP; i0 += 4 * L)
+          queries(i0, std::integral_constant<int64_t, 4>{});
+        for (; i0 < TP; i0 += L)
+          queries(i0, std::integral_constant<int64_t, 1>{});
+        for (i0 = 0; i0 < TP; i0 += L) {
           int64_t d0 = 0;
           for (; d0 + kDvBlock <= DV; d0 += kDvBlock)
-            outputs(d0, std::integral_constant<int64_t, kDvBlock>{});
+            outputs(i0, d0, std::integral_constant<int64_t, kDvBlock>{});
           if constexpr (DV % kDvBlock != 0)
-            outputs(d0, std::integral_constant<int64_t, DV % kDvBlock>{});
+            outputs(i0, d0, std::integral_constant<int64_t, DV % kDvBlock>{});
         }
         for (int64_t d = 0; d < DV; ++d) {
           float *yd = y + (h * DV + d) * H * W;
