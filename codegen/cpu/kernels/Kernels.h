@@ -313,7 +313,7 @@ template <int64_t N> struct RowChunks {
 /// 80 columns are one chunk of 5), each chunk sums its K² taps in
 /// registers from the channel's zero-padded plane and runs the activation
 /// on all its vectors at once, then stores (the row's last vector masked);
-/// rows of 2 or 3 vectors go 4 or 2 rows a pass (RB below).
+/// rows of 3 vectors go 2 rows a pass, of 1 or 2 vectors 4 (RB below).
 /// The same sums in the same order as the accumulator-row form, so the
 /// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
 /// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
@@ -330,10 +330,10 @@ void depthwiseStride1Registers(const float *x, const float *w,
   constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
   constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
   // Output rows per pass, for narrow rows: a 40-wide row (3 vectors) runs
-  // two at a time, 20 wide (2) four, so that more independent FMA chains
-  // and activations are in flight: 1.08× and 1.15× stand-alone on the Xeon
-  // of docs/design-notes.md (session 22); rows of 4 vectors or more run one
-  // at a time (two 80-wide rows at once: 0.89×).
+  // two at a time, 20 wide (2) or narrower four, so that more independent
+  // FMA chains and activations are in flight: 1.08× and 1.15× stand-alone
+  // on the Xeon of docs/design-notes.md (session 22); rows of 4 vectors or
+  // more run one at a time (two 80-wide rows at once: 0.89×).
   constexpr int64_t RB = CHV >= 4 ? 1 : CHV == 3 ? 2 : 4;
 #pragma omp parallel
   {
