@@ -308,23 +308,71 @@ template <int64_t N> struct RowChunks {
   static constexpr int64_t kRowFloats = kChunks * kChunkFloats;
 };
 
-/// Stride-1 depthwise conv with each output row's accumulators in
-/// registers: the row is cut into chunks of at most 6 vectors (evenly:
-/// 80 columns are one chunk of 5), each chunk sums its K² taps in
-/// registers from the channel's zero-padded plane and runs the activation
-/// on all its vectors at once, then stores (the row's last vector masked);
-/// rows of 3 vectors go 2 rows a pass, of 1 or 2 vectors 4 (RB below).
-/// The same sums in the same order as the accumulator-row form, so the
-/// results are bit-identical; on AVX-512 (the Xeon of docs/benchmarks.md,
-/// session 10) 1.3× (80 wide) to 2.1× (20 wide) faster, independent of
-/// tuning. Not used for AVX2: there the accumulator-row form is as fast or
-/// faster (Zen 3, and AVX2 builds on the Xeon: 0.7–0.9× at widths 37–80).
-template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t P, Act A>
-void depthwiseStride1Registers(const float *x, const float *w,
-                               const float *bias, const float *res, float *y) {
+/// Output rows [oy0, oy1) of one channel of a depthwise conv with each
+/// row's accumulators in registers: the row is cut into chunks of at most 6
+/// vectors (evenly: 80 columns are one chunk of 5), RB rows a pass; each
+/// chunk starts from the bias, sums its K² taps in ky, kx order (`tap(oy,
+/// ky, kx)`: where output row oy's tap reads its input for output column 0,
+/// consecutive columns consecutive floats) and runs the activation on all
+/// its vectors at once, then stores (the row's last vector masked), adding
+/// `res` (the output's layout, or null). A pass's rows past oy1 are
+/// computed, not stored: `tap` must be readable there.
+template <int64_t K, int64_t WO, int64_t RB, Act A, typename Tap>
+inline void depthwiseRowsInRegisters(int64_t oy0, int64_t oy1, const float *f,
+                                     float bias, const float *res, float *dst,
+                                     Tap tap) {
   using V = Isa;
   using R = V::Reg;
   constexpr int64_t L = V::kLanes;
+  constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
+  constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
+  const R bv = V::set1(bias);
+  for (int64_t oy = oy0; oy < oy1; oy += RB) {
+    const int64_t rows = std::min(RB, oy1 - oy);
+    for (int64_t ox = 0; ox < WO; ox += CH) {
+      R acc[RB * CHV];
+      for (int64_t u = 0; u < RB * CHV; ++u)
+        acc[u] = bv;
+      for (int64_t ky = 0; ky < K; ++ky)
+#pragma GCC unroll 8
+        for (int64_t r = 0; r < RB; ++r)
+#pragma GCC unroll 8
+          for (int64_t kx = 0; kx < K; ++kx) {
+            const R fv = V::set1(f[ky * K + kx]);
+            const float *src = tap(oy + r, ky, kx) + ox;
+#pragma GCC unroll 8
+            for (int64_t u = 0; u < CHV; ++u)
+              acc[r * CHV + u] =
+                  V::fma(V::load(src + u * L), fv, acc[r * CHV + u]);
+          }
+      activateVectors<A, V, RB * CHV>(acc);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
+          const int64_t at = (oy + r) * WO + ox + u * L;
+          const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
+          const R v = acc[r * CHV + u];
+          if (n == L) {
+            V::store(dst + at, res ? V::add(v, V::load(res + at)) : v);
+          } else {
+            V::storeFirst(dst + at,
+                          res ? V::add(v, V::loadFirst(res + at, n)) : v, n);
+          }
+        }
+    }
+  }
+}
+
+/// Stride-1 depthwise conv in registers (depthwiseRowsInRegisters) from
+/// each channel's zero-padded plane; rows of 3 vectors go 2 rows a pass, of
+/// 1 or 2 vectors 4. The same sums in the same order as the
+/// accumulator-row form, so the results are bit-identical; on AVX-512 (the
+/// Xeon of docs/benchmarks.md, session 10) 1.3× (80 wide) to 2.1× (20
+/// wide) faster, independent of tuning. Not used for AVX2: there the
+/// accumulator-row form is as fast or faster (Zen 3, and AVX2 builds on the
+/// Xeon: 0.7–0.9× at widths 37–80).
+template <int64_t C, int64_t H, int64_t W, int64_t K, int64_t P, Act A>
+void depthwiseStride1Registers(const float *x, const float *w,
+                               const float *bias, const float *res, float *y) {
   constexpr int64_t HO = H + 2 * P - K + 1, WO = W + 2 * P - K + 1;
   constexpr int64_t HP = H + 2 * P, WP = W + 2 * P;
   constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
@@ -345,68 +393,34 @@ void depthwiseStride1Registers(const float *x, const float *w,
     for (int64_t c = 0; c < C && oy0 < oy1; ++c) {
       copyPlaneRows<H, W, P>(x + c * H * W, plane.data(), oy0 - P,
                              oy1 - 1 + K - P);
-      const float *f = w + c * K * K;
-      const R bv = V::set1(bias ? bias[c] : 0.f);
-      float *dst = y + c * HO * WO;
-      const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy = oy0; oy < oy1; oy += RB) {
-        const int64_t rows = std::min(RB, oy1 - oy);
-        for (int64_t ox = 0; ox < WO; ox += CH) {
-          R acc[RB * CHV];
-          for (int64_t u = 0; u < RB * CHV; ++u)
-            acc[u] = bv;
-          for (int64_t ky = 0; ky < K; ++ky)
-#pragma GCC unroll 8
-            for (int64_t r = 0; r < RB; ++r) {
-              const float *row = &plane[(oy + r + ky) * WP + ox];
-#pragma GCC unroll 8
-              for (int64_t kx = 0; kx < K; ++kx) {
-                const R fv = V::set1(f[ky * K + kx]);
-#pragma GCC unroll 8
-                for (int64_t u = 0; u < CHV; ++u)
-                  acc[r * CHV + u] =
-                      V::fma(V::load(row + kx + u * L), fv, acc[r * CHV + u]);
-              }
-            }
-          activateVectors<A, V, RB * CHV>(acc);
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
-              const int64_t at = (oy + r) * WO + ox + u * L;
-              const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
-              const R v = acc[r * CHV + u];
-              if (n == L) {
-                V::store(dst + at, rc ? V::add(v, V::load(rc + at)) : v);
-              } else {
-                V::storeFirst(dst + at,
-                              rc ? V::add(v, V::loadFirst(rc + at, n)) : v, n);
-              }
-            }
-        }
-      }
+      const float *pl = plane.data();
+      depthwiseRowsInRegisters<K, WO, RB, A>(
+          oy0, oy1, w + c * K * K, bias ? bias[c] : 0.f,
+          res ? res + c * HO * WO : nullptr, y + c * HO * WO,
+          [pl](int64_t oy, int64_t ky, int64_t kx) {
+            return pl + (oy + ky) * WP + kx;
+          });
     }
   }
 }
 
-/// Stride-2 depthwise conv with a zero border of one (SCDown's 3×3) and
-/// each output row's accumulators in registers: every input row a thread
-/// reads is split once into its two column phases (splitColumnPhases, as
-/// Winograd's input: phase q holds padded columns 2·t + q), so tap kx of
-/// output column ox is phase kx % 2 at ox + kx / 2 and a row's K² taps are
-/// whole-vector loads. The sums run as in the accumulator-row form (bias,
-/// then the taps in ky, kx order), so the results are the same; that form
-/// read its taps two floats apart and ran SCDown's 128-channel 80² → 40²
-/// layer at 10 GFLOP/s (Xeon of docs/design-notes.md, session 22): this
-/// form 1.1–1.3× that stand-alone at 1 thread, 1.2–1.65× at 2. AVX-512
-/// only: AVX2 builds split the phases through a padded copy, 0.25–0.54×.
+/// Stride-2 depthwise conv with a zero border of one (SCDown's 3×3) in
+/// registers (depthwiseRowsInRegisters, one row a pass): every input row a
+/// thread reads is split once into its two column phases
+/// (splitColumnPhases, as Winograd's input: phase q holds padded columns
+/// 2·t + q), so tap kx of output column ox is phase kx % 2 at ox + kx / 2
+/// and a row's K² taps are whole-vector loads. The sums run as in the
+/// accumulator-row form (bias, then the taps in ky, kx order), so the
+/// results are the same; that form read its taps two floats apart and ran
+/// SCDown's 128-channel 80² → 40² layer at 10 GFLOP/s (Xeon of
+/// docs/design-notes.md, session 22): this form 1.1–1.3× that stand-alone
+/// at 1 thread, 1.2–1.65× at 2. AVX-512 only: AVX2 builds split the phases
+/// through a padded copy, 0.25–0.54×.
 template <int64_t C, int64_t H, int64_t W, int64_t K, Act A>
 void depthwiseStride2Registers(const float *x, const float *w,
                                const float *bias, const float *res, float *y) {
-  using V = Isa;
-  using R = V::Reg;
-  constexpr int64_t L = V::kLanes;
+  constexpr int64_t L = Isa::kLanes;
   constexpr int64_t HO = (H + 2 - K) / 2 + 1, WO = (W + 2 - K) / 2 + 1;
-  constexpr int64_t CHV = RowChunks<WO>::kChunkVectors;
-  constexpr int64_t CH = RowChunks<WO>::kChunkFloats;
   // Phase columns a chunk's taps read: the row's chunks and K / 2 more,
   // in whole vectors (splitColumnPhases stores whole vectors).
   constexpr int64_t PW =
@@ -430,40 +444,13 @@ void depthwiseStride2Registers(const float *x, const float *w,
         else
           splitColumnPhases<2, W, PW>(xc + iy * W, out, PW, padded);
       }
-      const float *f = w + c * K * K;
-      const R bv = V::set1(bias ? bias[c] : 0.f);
-      float *dst = y + c * HO * WO;
-      const float *rc = res ? res + c * HO * WO : nullptr;
-      for (int64_t oy = oy0; oy < oy1; ++oy)
-        for (int64_t ox = 0; ox < WO; ox += CH) {
-          R acc[CHV];
-          for (int64_t u = 0; u < CHV; ++u)
-            acc[u] = bv;
-          for (int64_t ky = 0; ky < K; ++ky) {
-            const float *row = phases.data() + (2 * (oy - oy0) + ky) * 2 * PW;
-#pragma GCC unroll 8
-            for (int64_t kx = 0; kx < K; ++kx) {
-              const R fv = V::set1(f[ky * K + kx]);
-              const float *src = row + (kx % 2) * PW + ox + kx / 2;
-#pragma GCC unroll 8
-              for (int64_t u = 0; u < CHV; ++u)
-                acc[u] = V::fma(V::load(src + u * L), fv, acc[u]);
-            }
-          }
-          activateVectors<A, V, CHV>(acc);
-          for (int64_t u = 0; u < CHV && ox + u * L < WO; ++u) {
-            const int64_t at = oy * WO + ox + u * L;
-            const int64_t n = std::min<int64_t>(L, WO - (ox + u * L));
-            if (n == L) {
-              V::store(dst + at, rc ? V::add(acc[u], V::load(rc + at)) : acc[u]);
-            } else {
-              V::storeFirst(dst + at,
-                            rc ? V::add(acc[u], V::loadFirst(rc + at, n))
-                               : acc[u],
-                            n);
-            }
-          }
-        }
+      const float *ph = phases.data();
+      depthwiseRowsInRegisters<K, WO, 1, A>(
+          oy0, oy1, w + c * K * K, bias ? bias[c] : 0.f,
+          res ? res + c * HO * WO : nullptr, y + c * HO * WO,
+          [ph, oy0](int64_t oy, int64_t ky, int64_t kx) {
+            return ph + ((2 * (oy - oy0) + ky) * 2 + kx % 2) * PW + kx / 2;
+          });
     }
   }
 }
@@ -733,13 +720,14 @@ void globalAttention(const float *q, const float *k, const float *v,
               m[g] = V::max(m[g], V::mul(load(s + key * kQueryBlock + j +
                                                g * L),
                                           V::set1(scale)));
-          for (int64_t g = 0; g < G; ++g)
+          for (int64_t g = 0; g < G; ++g) {
+            m[g] = V::sub(V::zero(), m[g]); // −maximum
             sum[g] = V::zero();
+          }
           for (int64_t key = 0; key < T; ++key) {
             float *at = s + key * kQueryBlock + j;
             for (int64_t g = 0; g < G; ++g)
-              e[g] = V::fma(load(at + g * L), V::set1(scale),
-                            V::sub(V::zero(), m[g]));
+              e[g] = V::fma(load(at + g * L), V::set1(scale), m[g]);
             expVectors<V, G>(e);
             for (int64_t g = 0; g < G; ++g) {
               store(at + g * L, e[g]);
@@ -1494,14 +1482,11 @@ void detectDecodeLevel(const float *x, const float *dfl, int64_t offset,
   using R = typename V::Reg;
 #pragma omp parallel
   {
-    int64_t thread, threads;
-    threadShare(thread, threads);
-    // Pixels [begin, end): whole vectors but for the last thread's end.
+    // Pixels [begin, end): an equal run of whole vectors per thread.
     constexpr int64_t L = V::kLanes;
-    const int64_t begin = HW * thread / threads / L * L,
-                  end = thread + 1 == threads
-                            ? HW
-                            : HW * (thread + 1) / threads / L * L;
+    int64_t v0, v1;
+    threadRows((HW + L - 1) / L, v0, v1);
+    const int64_t begin = std::min(HW, v0 * L), end = std::min(HW, v1 * L);
     for (int64_t p0 = begin; p0 < end; p0 += BLOCK) {
       const int64_t n = std::min(BLOCK, end - p0);
       alignas(64) float dist[4][BLOCK];
