@@ -314,6 +314,21 @@ constexpr int64_t kBlockK = kTileCols >= 48 ? 128 : 256;
 #define IRMB_ROWS(op)                                                          \
   op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7)
 
+/// How many K steps ahead the AVX-512 GEMM micro-kernel asks for the B
+/// rows it reads (strided B only, see microKernel). The rows of a 1×1
+/// convolution's B lie H·W floats apart, a stride no hardware prefetcher
+/// follows, so each step's three lines came from L2 or beyond on demand.
+/// Measured on the model-167 Xeon (docs/design-notes.md, session 23),
+/// the 1×1 convolutions of yolo11n stand-alone, geometric mean over 11
+/// shapes: 2 rows 1.04, 4 rows 1.07, 6 rows 1.06, 8 rows 1.06 (K = 32
+/// 0.96), 12 rows 1.06 (K = 32 0.94).
+constexpr int64_t kBPrefetchSteps = 4;
+/// Whether the GEMM micro-kernel prefetches its B rows: AVX-512 only. The
+/// AVX2 tile (6 × 16: one line of B a step) measured 1.01 on the same
+/// shapes, 0.95 at K = 32–48, where its prefetches crowd the two load ports
+/// already busy with eight loads a step.
+constexpr bool kBPrefetch = Isa::kLanes == 16;
+
 /// C[0:R, 0:NV·L] (+)= Σ_k a[k·R + i] · B_k[j] for k < kc, where B_k is
 /// b + k·ldb, or b + koff[k] when `Offsets`: the micro-kernel (R ≤ 8 rows,
 /// NV ≤ 3 vectors).
@@ -324,6 +339,10 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
             int64_t ldc, bool accumulate) {
   static_assert(R >= 1 && R <= 8 && NV >= 1 && NV <= 3, "tile shape");
   constexpr int64_t AS = 1; // a packed tile: a step's rows are consecutive
+  // kBPrefetchSteps rows of B ahead, in bytes; the addresses are integers,
+  // as a prefetch past the end of B never faults but a pointer there would
+  // be out of bounds.
+  [[maybe_unused]] const uintptr_t ahead = 4 * kBPrefetchSteps * static_cast<uintptr_t>(ldb);
   IRMB_ROWS(IRMB_ROW_DECL)
   if (accumulate) {
     IRMB_ROWS(IRMB_ROW_LOAD)
@@ -332,10 +351,17 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
 #define IRMB_K_STEP                                                            \
   {                                                                            \
     const float *bk = b;                                                       \
-    if constexpr (Offsets)                                                     \
+    if constexpr (Offsets) {                                                   \
       bk = b + *koff++;                                                        \
-    else                                                                       \
+    } else {                                                                   \
+      if constexpr (kBPrefetch)                                                \
+        for (int64_t line = 0; line < (NV * V::kLanes + 15) / 16; ++line)      \
+          __builtin_prefetch(reinterpret_cast<const void *>(                   \
+                                 reinterpret_cast<uintptr_t>(b) + ahead +      \
+                                 64 * line),                                   \
+                             0, 3);                                            \
       b += ldb;                                                                \
+    }                                                                          \
     typename V::Reg b0 = V::load(bk), b1 = b0, b2 = b0;                        \
     if constexpr (NV > 1)                                                      \
       b1 = V::load(bk + V::kLanes);                                            \
