@@ -226,6 +226,29 @@ TEST(Kernels, MicroKernelTiles) {
   checkMicroKernelRows<3>();
 }
 
+/// The kernels' scratch allocator (HugePages.h): large buffers start on a
+/// 2 MiB boundary and keep their contents when a vector grows past the
+/// threshold and shrinks back; small ones come from operator new; a size
+/// past what memory can hold throws instead of wrapping around.
+TEST(Kernels, HugePageScratch) {
+  HugeVector<float> v(16);
+  for (int i = 0; i < 16; ++i)
+    v[i] = static_cast<float>(i);
+  v.resize(kHugePageMinBytes / sizeof(float) + 1, 7.f);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kHugePageBytes, 0u);
+  EXPECT_EQ(v[15], 15.f);
+  EXPECT_EQ(v.back(), 7.f);
+  v.resize(3 * kHugePageBytes / sizeof(float)); // more than one huge page
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kHugePageBytes, 0u);
+  v.back() = 1.f;
+  EXPECT_EQ(v[15], 15.f);
+  HugeVector<float>(4).swap(v); // back to a small buffer
+  EXPECT_EQ(v.size(), 4u);
+  HugePageAllocator<float> alloc;
+  EXPECT_THROW(alloc.allocate(static_cast<std::size_t>(-1) / sizeof(float)),
+               std::bad_alloc);
+}
+
 /// The packed GEMM on shapes around every tile, panel and K-block edge,
 /// against ATen, with bias, activation and residual, and a row stride
 /// wider than N (a concat slot).

@@ -197,9 +197,10 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
   {
     int64_t thread, threads;
     threadShare(thread, threads);
-    // The thread's buffers, reused across calls; locals below, since naming
+    // The thread's buffers, reused across calls (the floats on 2 MiB pages
+    // where large: HugePages.h); locals below, since naming
     // a thread_local in a dlopen'ed model is a __tls_get_addr call.
-    thread_local std::vector<float> store;
+    thread_local HugeVector<float> store;
     thread_local std::vector<const float *> tapStore;
     store.resize(WO * CB + 2 * CI * 3 * EDGE + ROWS);
     tapStore.resize(3 * K);

@@ -284,8 +284,10 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   const int64_t PH = BR * M + 3;
 #pragma omp parallel
   {
-    thread_local std::vector<float> phaseStore, stageStore, bandStore,
-        rowStore;
+    thread_local std::vector<float> phaseStore, stageStore, rowStore;
+    // A band's V and M (about 1.5 MiB at 64 channels) on 2 MiB pages:
+    // HugePages.h.
+    thread_local HugeVector<float> bandStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
     // One image-channel's transformed tiles of the band in natural order:
