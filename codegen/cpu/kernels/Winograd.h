@@ -15,9 +15,12 @@
 //     zero-padded channel are split into m column phases (phase q holds
 //     padded columns m·t + q), so the (m+2)² values of L horizontally
 //     adjacent tiles are L-wide contiguous vector loads; Bᵀ d B is applied
-//     in registers, staged per channel in tile order with whole-vector
-//     stores, and copied to V[ξ][ci][tile] in the packed-panel layout the
-//     micro-kernels read (no B packing pass).
+//     in registers and written to V[ξ][ci][tile] in the packed-panel
+//     layout the micro-kernels read (no B packing pass). On AVX-512 a
+//     group is L consecutive tiles of the band, running on across tile
+//     rows (one masked load per row it touches), stored straight into its
+//     panels; elsewhere a group is L tiles of one row, staged per channel
+//     and copied to the panels.
 //  2. For each tile position ξ the GEMM M[ξ] = U[ξ] · V[ξ] (Cout × Cin times
 //     Cin × band tiles, Gemm.h's packed GEMM; U is transformed and packed by
 //     irmb-compile), or each thread an equal share of a shared band's
@@ -321,22 +324,90 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
           splitColumnPhases<M, W, PW>(xc + iy * W, phases + py * PW, PH * PW,
                                       padded);
         }
-        // Whole-vector stores only: a row's last group spills into the
-        // next row's first tiles, which the next row's first group (later,
-        // in this thread) overwrites. (Masked stores cost 10+ cycles each
-        // on AMD cores; straddling panels needed two per vector.)
+        // This image's tiles are the band's GEMM columns [g0, g0 +
+        // bandTiles) (column n of panel p: V + (p·CI + c)·kTileCols + n).
+        const int64_t g0 = (image - i0) * bandTiles;
+        // Bᵀ d B of L tiles, d[r][q] their padded inputs at (r, q).
+        auto transformTiles = [&](const R (&d)[kA][kA], R (&v)[kA][kA]) {
+          R t[kA][kA];
+#pragma GCC unroll 8
+          for (int64_t q = 0; q < kA; ++q)
+            applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
+#pragma GCC unroll 8
+          for (int64_t i = 0; i < kA; ++i)
+            applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
+        };
+#if defined(__AVX512F__)
+        if (g0 % L == 0) {
+          // Straight into the packed panels: L consecutive tiles of the
+          // band (in band order, running on across tile rows) are one
+          // whole vector of a panel. Each tile row's stretch of the group
+          // is one masked load per (r, q), so no lane is wasted on tiles
+          // past a row's end (an 80-wide map's 20 tiles a row took 2 groups
+          // a row through the staging copy, a 20-wide map's 5 took 1 each)
+          // and nothing is staged and copied. The last group's lanes past
+          // the image's tiles load zeros and are not stored (another
+          // image's columns may follow: a masked store).
+          const int64_t tiles = nr * TX;
+          for (int64_t t0 = 0; t0 < tiles; t0 += L) {
+            const int64_t end = std::min(tiles, t0 + L);
+            R d[kA][kA], v[kA][kA];
+#pragma GCC unroll 8
+            for (int64_t r = 0; r < kA; ++r)
+#pragma GCC unroll 8
+              for (int64_t q = 0; q < kA; ++q)
+                d[r][q] = V::zero();
+            for (int64_t t = t0; t < end;) {
+              const int64_t ty = t / TX, tx = t % TX;
+              const int64_t len = std::min(end - t, TX - tx), l0 = t - t0;
+              const __mmask16 mask =
+                  static_cast<__mmask16>(((1u << len) - 1) << l0);
+              // Lane l reads tile tx + (l − l0): the address is formed as
+              // an integer, as it may lie before the buffer (the lanes
+              // before l0 are masked off and never read).
+              const uintptr_t row0 = reinterpret_cast<uintptr_t>(phases) +
+                                     4 * (ty * M * PW + tx - l0);
+#pragma GCC unroll 8
+              for (int64_t r = 0; r < kA; ++r)
+#pragma GCC unroll 8
+                for (int64_t q = 0; q < kA; ++q)
+                  d[r][q] = _mm512_mask_loadu_ps(
+                      d[r][q], mask,
+                      reinterpret_cast<const void *>(
+                          row0 + 4 * (((q % M) * PH + r) * PW + q / M)));
+              t += len;
+            }
+            transformTiles(d, v);
+            const int64_t n = g0 + t0;
+            float *to = vbuf + ((n / kTileCols) * CI + c) * kTileCols +
+                        n % kTileCols;
+            if (end - t0 == L) {
+#pragma GCC unroll 8
+              for (int64_t i = 0; i < kA; ++i)
+#pragma GCC unroll 8
+                for (int64_t j = 0; j < kA; ++j)
+                  V::store(to + (i * kA + j) * VS, v[i][j]);
+            } else {
+              for (int64_t i = 0; i < kA; ++i)
+                for (int64_t j = 0; j < kA; ++j)
+                  V::storeFirst(to + (i * kA + j) * VS, v[i][j], end - t0);
+            }
+          }
+          continue;
+        }
+#endif
+        // Through the staging rows. Whole-vector stores only: a row's last
+        // group spills into the next row's first tiles, which the next
+        // row's first group (later, in this thread) overwrites. (Masked
+        // stores cost 10+ cycles each on AMD cores; straddling panels
+        // needed two per vector.)
         for (int64_t ty = 0; ty < nr; ++ty)
           for (int64_t tx0 = 0; tx0 < TX; tx0 += L) {
-            R d[kA][kA], t[kA][kA], v[kA][kA];
+            R d[kA][kA], v[kA][kA];
             loadTileVectors(d, [&](int64_t r, int64_t q) {
               return phases + ((q % M) * PH + ty * M + r) * PW + tx0 + q / M;
             });
-#pragma GCC unroll 8
-            for (int64_t q = 0; q < kA; ++q)
-              applyConstantMatrix(Wg::kBt, &d[0][q], kA, &t[0][q], kA);
-#pragma GCC unroll 8
-            for (int64_t i = 0; i < kA; ++i)
-              applyConstantMatrix(Wg::kBt, &t[i][0], 1, &v[i][0], 1);
+            transformTiles(d, v);
             float *dst = stage + ty * TX + tx0;
 #pragma GCC unroll 8
             for (int64_t i = 0; i < kA; ++i)
@@ -344,11 +415,8 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
               for (int64_t j = 0; j < kA; ++j)
                 V::store(dst + (i * kA + j) * SS, v[i][j]);
           }
-        // Into the packed panels: this image's tiles are the band's GEMM
-        // columns [g0, g0 + bandTiles); whole panels by vectors, the (at
-        // most two) panels shared with a neighbouring image column by
-        // column.
-        const int64_t g0 = (image - i0) * bandTiles;
+        // Into the packed panels: whole panels by vectors, the (at most
+        // two) panels shared with a neighbouring image column by column.
         for (int64_t p = g0 / kTileCols; p * kTileCols < g0 + bandTiles; ++p) {
           const int64_t lo = std::max(g0, p * kTileCols);
           const int64_t hi = std::min(g0 + bandTiles, (p + 1) * kTileCols);
