@@ -721,21 +721,33 @@ void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
 
 /// Panels [p0, p1) of a GEMM whose B is already packed: `bpacked` holds
 /// panel after panel, each K rows of kTileCols floats (columns past N may
-/// hold anything: they reach no output).
+/// hold anything: they reach no output). C's rows are ldc ≥ N rounded up
+/// to whole vectors apart, so every panel, the last one of N included, is
+/// computed in place: only the vectors that hold its columns, and the
+/// columns of the last vector past N get values that nothing reads (no
+/// tile through the stack and no copies, as rowTile needs for a C whose
+/// rows end at N).
 template <Act A>
 void prepackedGemmPanelRange(int64_t M, int64_t N, int64_t K,
                              const float *apacked, const float *bpacked,
                              const float *bias, const float *res, float *c,
                              int64_t ldc, int64_t p0, int64_t p1) {
   for (int64_t p = p0; p < p1; ++p) {
-    int64_t j0 = p * kTileCols;
-    for (int64_t k0 = 0; k0 < K; k0 += kBlockK)
-      for (int64_t m0 = 0; m0 < M; m0 += kTileRows)
-        rowTile<A>(m0, M, K, k0, std::min(kBlockK, K - k0), apacked,
-                   BPanel{bpacked + (p * K + k0) * kTileCols, kTileCols,
-                          nullptr},
-                   bias, res, c,
-                   CLayout{ldc}, j0, std::min(kTileCols, N - j0), kTileCols);
+    const int64_t j0 = p * kTileCols, w = std::min(kTileCols, N - j0);
+    const int64_t vectors = (w + kVectorFloats - 1) / kVectorFloats;
+    for (int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+      const int64_t kc = std::min(kBlockK, K - k0);
+      for (int64_t m0 = 0; m0 < M; m0 += kTileRows) {
+        const int64_t rows = std::min(kTileRows, M - m0);
+        float *ct = c + m0 * ldc + j0;
+        microKernelRows(rows, kc, apacked + m0 * K + k0 * rows,
+                        bpacked + (p * K + k0) * kTileCols, kTileCols,
+                        nullptr, ct, ldc, k0 > 0, vectors);
+        if (k0 + kc == K)
+          epilogue<A>(ct, ldc, bias ? bias + m0 : nullptr,
+                      res ? res + m0 * ldc + j0 : nullptr, rows, w);
+      }
+    }
   }
 }
 

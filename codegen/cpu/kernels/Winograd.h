@@ -278,7 +278,10 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
   const int64_t maxTiles = BI * BR * TX;
   const int64_t VS =
       winogradPositionStride(panelCount(maxTiles) * CI * kTileCols);
-  const int64_t MS = winogradPositionStride(CO * maxTiles);
+  // M's rows are whole panels long (ldm below), so the GEMM writes every
+  // panel in place (prepackedGemmPanelRange).
+  const int64_t MS =
+      winogradPositionStride(CO * panelCount(maxTiles) * kTileCols);
   // Phase planes of a band: BR·M + 2 padded rows and one more, TX + L
   // columns (vector slack). splitColumnPhases writes whole vectors, up to
   // L − 1 floats past a row's PW: into the next row, which is written
@@ -436,16 +439,17 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
       }
     };
     // 2. The (ξ, panel) pairs [u0, u1) of the band's kA² GEMMs M = U · V
-    // (NB columns in `panels` panels).
+    // (NB columns in `panels` panels; M's rows panels · kTileCols apart).
     auto multiply = [&](int64_t NB, int64_t panels, const float *vbuf,
                         float *mbuf, int64_t u0, int64_t u1) {
+      const int64_t ldm = panels * kTileCols;
       for (int64_t xi = u0 / panels; xi < kA * kA && xi * panels < u1; ++xi) {
         int64_t p0 = std::max(u0, xi * panels) - xi * panels;
         int64_t p1 = std::min(u1, (xi + 1) * panels) - xi * panels;
         if (p0 < p1)
           prepackedGemmPanelRange<Act::None>(CO, NB, CI, u + xi * CO * CI,
                                              vbuf + xi * VS, nullptr, nullptr,
-                                             mbuf + xi * MS, NB, p0, p1);
+                                             mbuf + xi * MS, ldm, p0, p1);
       }
     };
     // 3. Output transform, bias, activation and residual of image-output
@@ -454,9 +458,9 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
     // tiles a row take 1.25 groups instead of 2), each tile's M × M results
     // interleaved into M band rows: tile (ty, tx)'s row ii at ii·RS +
     // (ty·TX + tx)·M, so output row ty·M + ii is the W floats from
-    // ii·RS + ty·TX·M on.
+    // ii·RS + ty·TX·M on. M's rows are ldm floats apart.
     auto transformOutput = [&](int64_t i0, int64_t ty0, int64_t nr,
-                               int64_t bandTiles, int64_t NB,
+                               int64_t bandTiles, int64_t ldm,
                                const float *mbuf, int64_t ico0,
                                int64_t ico1) {
       const int64_t tiles = nr * TX;
@@ -464,7 +468,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         const int64_t co = ico % CO, image = i0 + ico / CO;
         float *yi = y + image * yStride;
         const float *ri = res ? res + image * resStride : nullptr;
-        const float *from = mbuf + co * NB + (image - i0) * bandTiles;
+        const float *from = mbuf + co * ldm + (image - i0) * bandTiles;
         // Output rows ty·M .. ty·M + M − 1, once tile row ty is complete.
         auto finishTileRow = [&](int64_t ty) {
           for (int64_t ii = 0; ii < M && (ty0 + ty) * M + ii < H; ++ii) {
@@ -522,7 +526,8 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         const int64_t NB = nr * TX;
         transformInput(i0, ty0, nr, NB, vbuf, 0, CI);
         multiply(NB, panelCount(NB), vbuf, mbuf, 0, kA * kA * panelCount(NB));
-        transformOutput(i0, ty0, nr, NB, NB, mbuf, 0, CO);
+        transformOutput(i0, ty0, nr, NB, panelCount(NB) * kTileCols, mbuf, 0,
+                        CO);
         r += nr;
       }
     } else {
@@ -542,7 +547,7 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
         // No barrier after it: the next band's input transform writes only
         // V, and every thread passes the barrier after it before anyone
         // writes M again.
-        transformOutput(i0, 0, TY, TX * TY, NB, mbuf,
+        transformOutput(i0, 0, TY, TX * TY, panels * kTileCols, mbuf,
                         ni * CO * thread / threads,
                         ni * CO * (thread + 1) / threads);
       }

@@ -171,7 +171,8 @@ constexpr int64_t winogradBandTiles(int64_t ci, int64_t h, int64_t w,
 /// images (`lanes`: the vector width it is built for, or more; the GEMM
 /// panels are 3 vectors wide at most): one band's transformed input
 /// [ξ][CI][tiles, rounded up to whole panels] and GEMM results
-/// [ξ][CO][tiles], each position at winogradPositionStride, plus one
+/// [ξ][CO][tiles, rounded up to whole panels], each position at
+/// winogradPositionStride, plus one
 /// vector of slack. None for a plan of row bands: each thread keeps its
 /// own bands' V and M (winogradConv3x3).
 constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
@@ -183,7 +184,7 @@ constexpr int64_t winogradScratchFloats(int64_t ci, int64_t h, int64_t w,
   // Rounding up to whole panels of at most 3 vectors adds less than 3 vectors.
   int64_t padded = tiles + 3 * lanes;
   return a * a * (winogradPositionStride(padded * ci) +
-                  winogradPositionStride(tiles * co)) +
+                  winogradPositionStride(padded * co)) +
          2 * lanes;
 }
 
