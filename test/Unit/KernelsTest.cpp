@@ -119,6 +119,60 @@ TEST(Kernels, Conv2dOnRowGrid) {
   checkGridConv<256, 34, 160, 8, 3, 2, 1, 1>();
 }
 
+/// conv2d's 3×3, stride-2, padding-1 convolutions of at most
+/// kStemMaxInputChannels input channels (on AVX-512 stemConv3x3s2,
+/// StemConv.h; elsewhere the phase-split GEMM) against ATen, for two
+/// images with gaps between their tensors and a residual, the output filled
+/// with NaN first (every value is written, nothing between the images), on
+/// 1, 2, 3 and 7 threads (output rows split between them), bit-identical
+/// across thread counts.
+template <int64_t CI, int64_t H, int64_t W, int64_t CO> void checkStemConv() {
+  constexpr int64_t HO = (H - 1) / 2 + 1, WO = (W - 1) / 2 + 1;
+  constexpr int64_t XS = CI * H * W + 5, YS = CO * HO * WO + 7;
+  at::manual_seed(CI * 41 + W * 5 + CO);
+  at::Tensor x = at::randn({2, XS}), w = at::randn({CO, CI, 3, 3});
+  at::Tensor b = at::randn({CO}), r = at::randn({2, YS});
+  std::vector<float> packed(w.numel());
+  packWeights(w.data_ptr<float>(), CO, CI * 9, kTileRows, packed.data());
+  std::vector<float> scratch(2 * convScratchFloats(CI, H, W, 3, 2, 1, 1, 1));
+  const int before = omp_get_max_threads();
+  at::Tensor first;
+  for (int threads : {1, 2, 3, 7}) {
+    SCOPED_TRACE(threads);
+    omp_set_num_threads(threads);
+    at::Tensor got = at::full({2, YS}, NAN);
+    conv2d<CI, H, W, CO, 3, 2, 1, 1, 1, Act::Silu>(
+        x.data_ptr<float>(), packed.data(), b.data_ptr<float>(),
+        r.data_ptr<float>(), got.data_ptr<float>(), scratch.data(), 2, XS, YS,
+        YS);
+    for (int64_t i = 0; i < 2; ++i) {
+      SCOPED_TRACE(i);
+      at::Tensor xi = x[i].narrow(0, 0, CI * H * W).view({1, CI, H, W});
+      at::Tensor want =
+          at::silu(at::conv2d(xi, w, b, {2, 2}, {1, 1})).flatten() +
+          r[i].narrow(0, 0, CO * HO * WO);
+      EXPECT_LT(maxRelative(got[i].narrow(0, 0, CO * HO * WO), want), 1e-5);
+      EXPECT_TRUE(at::isnan(got[i].narrow(0, CO * HO * WO, YS - CO * HO * WO))
+                      .all()
+                      .item<bool>());
+    }
+    if (threads == 1)
+      first = got;
+    else
+      EXPECT_TRUE(at::equal(got.nan_to_num(0.f), first.nan_to_num(0.f)));
+  }
+  omp_set_num_threads(before);
+}
+
+TEST(Kernels, StemConv) {
+  checkStemConv<3, 37, 53, 16>(); // 27 pixels a row: a partial group
+  checkStemConv<1, 8, 9, 8>();    // one channel, odd width, one tile of A
+  checkStemConv<4, 20, 66, 20>(); // 33 pixels; 16 + 4 channels (a short
+                                  // last pass and A tile)
+  checkStemConv<2, 2, 2, 16>();   // one output pixel
+  checkStemConv<3, 64, 64, 32>(); // two passes of 16 channels
+}
+
 /// The direct 3×3 stride-2 convolution (DirectConv.h) against ATen and
 /// against conv2d's implicit GEMM through phase planes, which sums in the
 /// same order: the results must be bit-identical, on 1, 2, 3 and 7 threads

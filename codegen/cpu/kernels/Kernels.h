@@ -21,6 +21,7 @@
 #include "ConvScratch.h"
 #include "DirectConv.h"
 #include "Gemm.h"
+#include "StemConv.h"
 #include "Winograd.h"
 
 #include <algorithm>
@@ -233,6 +234,16 @@ void conv2d(const float *x, const float *w, const float *bias, const float *res,
                     images > 1 ? xStride : 0));
     return;
   }
+#if defined(__AVX512F__)
+  // A few input channels (the models' first convolution): from the input
+  // itself, no phase planes (StemConv.h).
+  if constexpr (K == 3 && S == 2 && P == 1 && D == 1 && G == 1 &&
+                CI <= kStemMaxInputChannels) {
+    stemConv3x3s2<CI, H, W, CO, A>(x, w, bias, res, y, images, xStride,
+                                   yStride, resStride);
+    return;
+  }
+#endif
   int64_t koff[KK];
   if constexpr (S == 2 && D == 1) {
     // Tap (ky, kx) of output (oy, ox) is phase (ky % 2, kx % 2) at
