@@ -342,7 +342,8 @@ microKernel(int64_t kc, const float *__restrict a, const float *__restrict b,
   // kBPrefetchSteps rows of B ahead, in bytes; the addresses are integers,
   // as a prefetch past the end of B never faults but a pointer there would
   // be out of bounds.
-  [[maybe_unused]] const uintptr_t ahead = 4 * kBPrefetchSteps * static_cast<uintptr_t>(ldb);
+  [[maybe_unused]] const uintptr_t ahead =
+      4 * kBPrefetchSteps * static_cast<uintptr_t>(ldb);
   IRMB_ROWS(IRMB_ROW_DECL)
   if (accumulate) {
     IRMB_ROWS(IRMB_ROW_LOAD)

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #ifndef PFD
 #define PFD 32
@@ -68,7 +69,8 @@ void stemConv3x3s2(const float *x, const float *w, const float *bias,
   // The weights as [k][channel], read from the GEMM's packed A: row i of the
   // tile starting at output channel m0 (rows = min(kTileRows, CO − m0)) has
   // its k-th weight at m0·K + k·rows + i.
-  alignas(64) float wk[K * CO];
+  std::vector<float> weights(K * CO);
+  float *const wk = weights.data();
   for (int64_t co = 0; co < CO; ++co) {
     const int64_t m0 = co / kTileRows * kTileRows;
     const int64_t rows = std::min(kTileRows, CO - m0);
