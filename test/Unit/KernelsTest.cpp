@@ -283,7 +283,8 @@ TEST(Kernels, MicroKernelTiles) {
 /// The kernels' scratch allocator (HugePages.h): large buffers start on a
 /// 2 MiB boundary and keep their contents when a vector grows past the
 /// threshold and shrinks back; small ones come from operator new; a size
-/// past what memory can hold throws instead of wrapping around.
+/// past what memory can hold throws instead of wrapping around; the
+/// thread's shared scratch keeps its largest buffer.
 TEST(Kernels, HugePageScratch) {
   HugeVector<float> v(16);
   for (int i = 0; i < 16; ++i)
@@ -301,6 +302,11 @@ TEST(Kernels, HugePageScratch) {
   HugePageAllocator<float> alloc;
   EXPECT_THROW(alloc.allocate(static_cast<std::size_t>(-1) / sizeof(float)),
                std::bad_alloc);
+  // The thread's scratch grows to the largest request and stays there.
+  float *big = threadScratch(kHugePageBytes / sizeof(float) + 1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big) % kHugePageBytes, 0u);
+  big[kHugePageBytes / sizeof(float)] = 3.f;
+  EXPECT_EQ(threadScratch(16), big);
 }
 
 /// The packed GEMM on shapes around every tile, panel and K-block edge,

@@ -38,6 +38,7 @@
 #define IRMB_CODEGEN_CPU_KERNELS_DIRECTCONV_H
 
 #include "Gemm.h"
+#include "HugePages.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -197,14 +198,14 @@ void directConv3x3s2(const float *x, const float *w, const float *bias,
   {
     int64_t thread, threads;
     threadShare(thread, threads);
-    // The thread's buffers, reused across calls (the floats on 2 MiB pages
-    // where large: HugePages.h); locals below, since naming
-    // a thread_local in a dlopen'ed model is a __tls_get_addr call.
-    thread_local HugeVector<float> store;
+    // The thread's buffers, reused across calls: the floats in its
+    // threadScratch (HugePages.h), the tap pointers in a vector of its own;
+    // locals below, since naming a thread_local in a dlopen'ed model is a
+    // __tls_get_addr call.
     thread_local std::vector<const float *> tapStore;
-    store.resize(WO * CB + 2 * CI * 3 * EDGE + ROWS);
+    float *const acc = threadScratch(WO * CB + 2 * CI * 3 * EDGE + ROWS);
     tapStore.resize(3 * K);
-    float *const acc = store.data();          // [WO][CB]: the row's sums
+    // acc: [WO][CB], the row's sums
     float *const left = acc + WO * CB;        // [CI·3][EDGE]
     float *const right = left + CI * 3 * EDGE; // [CI·3][EDGE]
     // [CI·3][W] (copyRows), or ROWS zeros.

@@ -26,7 +26,6 @@
 #ifndef IRMB_CODEGEN_CPU_KERNELS_GEMM_H
 #define IRMB_CODEGEN_CPU_KERNELS_GEMM_H
 
-#include "HugePages.h"
 #include "MicroKernel.h"
 
 #include <algorithm>
@@ -676,12 +675,11 @@ template <Act A>
 void gemmPanelRange(int64_t M, int64_t N, int64_t K, const float *apacked,
                     const BSource &b, const float *bias, const float *res,
                     float *c, const CLayout &cl, int64_t p0, int64_t p1) {
-  // The thread's buffers, reused across calls (on 2 MiB pages where
-  // large: HugePages.h). In a dlopen'ed model naming
+  // The thread's buffers, reused across calls. In a dlopen'ed model naming
   // a thread_local is a call to __tls_get_addr, so the loops below use a
   // local pointer to the packed block (and packBBlock reads the layout's
   // arrays through locals).
-  thread_local HugeVector<float> packedStore;
+  thread_local std::vector<float> packedStore;
   thread_local BlockLayout layout;
   packedStore.resize(kBlockK * kPanelsPerBlock * kTileCols + kVectorFloats);
   float *const packed = packedStore.data();
@@ -788,7 +786,7 @@ void gridGemmPanelRange(int64_t M, int64_t K, const float *apacked,
                         const BSource &b, const float *bias, const float *res,
                         float *c, const CLayout &cl, int64_t p0, int64_t p1) {
   constexpr int64_t kBlockCols = kPanelsPerBlock * kTileCols;
-  thread_local HugeVector<float> blockStore;
+  thread_local std::vector<float> blockStore;
   blockStore.resize(M * kBlockCols);
   float *const block = blockStore.data();
   const int64_t grid = gridColumns(b), step = b.rowStep, ldc = cl.ldc;

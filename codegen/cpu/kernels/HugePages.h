@@ -1,19 +1,20 @@
 //===- HugePages.h - kernel scratch buffers on 2 MiB pages ---------*- C++ -*-===//
 //
-// The per-thread scratch buffers of the convolution kernels (the GEMM's
-// packed B block and C block, the direct convolution's row copy and row
-// sums, a Winograd band's transformed input and GEMM results) are read and
-// written with strides of kilobytes: a Winograd band's 36 positions lie
-// tens of KiB apart, the direct convolution's row copy is CI·3 rows of the
-// input. On 4 KiB pages those strides touch more pages than the first-level
-// TLB holds. HugePageAllocator gives a buffer of at least kHugePageMinBytes
-// whole 2 MiB pages, 2 MiB aligned, and asks the kernel for transparent
-// huge pages (madvise: the Linux default mode only backs regions that ask);
-// smaller buffers come from operator new as before, so a buffer that fits
-// in a few pages does not cost 2 MiB of memory per thread. The model's
-// arena gets the same treatment from the runtime (runtime/cpu/Runtime.cpp).
-// Measured on the model-167 Xeon (docs/design-notes.md, session 23): the
-// five models 1.02–1.05 at 1 and 2 threads, bit-identical.
+// The per-thread scratch of the direct convolution (its row copy and row
+// sums) and of Winograd's bands (transformed input V and GEMM results M)
+// is read and written with strides of kilobytes: a band's 36 positions lie
+// tens of KiB apart, the row copy is CI·3 rows of the input. On 4 KiB pages
+// those strides touch more pages than the first-level TLB holds.
+// HugePageAllocator gives a buffer of at least kHugePageMinBytes whole
+// 2 MiB pages, 2 MiB aligned, and asks the kernel for transparent huge
+// pages (madvise: the Linux default mode only backs regions that ask);
+// smaller buffers come from operator new as before. threadScratch is one
+// such buffer per thread, which both kernels share, so a thread holds one
+// huge page or two, not one per kernel. The model's arena gets the same
+// treatment from the runtime (runtime/cpu/Runtime.cpp). Measured on the
+// model-167 Xeon (docs/design-notes.md, session 23): the five models
+// 1.02–1.05 at 1 and 2 threads, bit-identical; the GEMM's packing buffers
+// on huge pages measured 1.00 and keep small pages.
 //
 //===----------------------------------------------------------------------===//
 #ifndef IRMB_CODEGEN_CPU_KERNELS_HUGEPAGES_H
@@ -78,6 +79,21 @@ template <typename T> struct HugePageAllocator {
 
 /// A vector whose storage comes from HugePageAllocator.
 template <typename T> using HugeVector = std::vector<T, HugePageAllocator<T>>;
+
+/// The calling thread's scratch, at least `floats` long, on 2 MiB pages
+/// once it is large: one buffer per thread (per model library), shared by
+/// the kernels that take it (the direct convolution's row copy and row
+/// sums, a Winograd band's V and M), which never run inside each other.
+/// Its contents are undefined: each kernel writes what it reads. Growing it
+/// does not copy or zero the old buffer.
+inline float *threadScratch(std::size_t floats) {
+  thread_local HugeVector<float> store;
+  if (store.size() < floats) {
+    HugeVector<float>().swap(store);
+    store.resize(floats);
+  }
+  return store.data();
+}
 
 } // namespace irmb::kernels
 

@@ -39,6 +39,7 @@
 #define IRMB_CODEGEN_CPU_KERNELS_WINOGRAD_H
 
 #include "Gemm.h"
+#include "HugePages.h"
 #include "WinogradTransforms.h"
 
 #include <algorithm>
@@ -291,9 +292,6 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
 #pragma omp parallel
   {
     thread_local std::vector<float> phaseStore, stageStore, rowStore;
-    // A band's V and M (about 1.5 MiB at 64 channels) on 2 MiB pages:
-    // HugePages.h.
-    thread_local HugeVector<float> bandStore;
     phaseStore.resize(M * PH * PW + kPaddedRow<M, W, PW>);
     float *phases = phaseStore.data(), *padded = phases + M * PH * PW;
     // One image-channel's transformed tiles of the band in natural order:
@@ -512,8 +510,10 @@ void winogradConv3x3(const float *x, const float *u, const float *bias,
       // phases between the threads had each read half of V and M from the
       // other core: on a Zen 5 server 2 threads ran a 32 → 32 convolution
       // at 80² no faster than one.)
-      bandStore.resize(kA * kA * (VS + MS) + 2 * L);
-      float *vbuf = bandStore.data(), *mbuf = vbuf + kA * kA * VS + L;
+      // A band's V and M (about 1.5 MiB at 64 channels) in the thread's
+      // scratch, on 2 MiB pages (HugePages.h).
+      float *vbuf = threadScratch(kA * kA * (VS + MS) + 2 * L);
+      float *mbuf = vbuf + kA * kA * VS + L;
       const int64_t allRows = images * TY;
       const int64_t r0 = allRows * thread / threads,
                     r1 = allRows * (thread + 1) / threads;
