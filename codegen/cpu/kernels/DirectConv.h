@@ -126,22 +126,11 @@ inline void storeChannelRows(const float *acc, int64_t pixels,
       for (int64_t i = 0; i < L; ++i)
         r[i] = i < pn ? V::load(acc + (p0 + i) * CB + c0) : V::zero();
       V::transpose(r); // r[c]: channel c0 + c's pixels p0 ..
-      for (int64_t c = 0; c < L; c += 4) {
-        R v[4];
-        for (int u = 0; u < 4; ++u)
-          v[u] = V::add(r[c + u], V::set1(bias && c + u < cn
-                                              ? bias[c0 + c + u]
-                                              : 0.f));
-        activateVectors<A, V, 4>(v);
-        for (int u = 0; u < 4 && c + u < cn; ++u) {
-          const int64_t at = (c0 + c + u) * cs + p0;
-          if (pn == L) {
-            V::store(y + at, res ? V::add(v[u], V::load(res + at)) : v[u]);
-          } else {
-            R w = res ? V::add(v[u], V::loadFirst(res + at, pn)) : v[u];
-            V::storeFirst(y + at, w, pn);
-          }
-        }
+      for (int64_t c = 0; c < cn; c += 4) {
+        R v[4] = {r[c], r[c + 1], r[c + 2], r[c + 3]};
+        const int64_t at = (c0 + c) * cs + p0;
+        activateStoreChannels<A>(v, cn - c, bias ? bias + c0 + c : nullptr,
+                                 res ? res + at : nullptr, y + at, cs, pn);
       }
     }
   }

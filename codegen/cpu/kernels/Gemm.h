@@ -429,6 +429,33 @@ inline void biasActivateRow(const float *x, float bias, const float *res,
   }
 }
 
+/// Four vectors of sums v[u], each the pixels [p, p + pixels) of one output
+/// channel of an NCHW result (`y` and `res` at the first channel's pixel p,
+/// channels cs floats apart), as act(v[u] + bias[u]) (+ res) into the
+/// first n ≤ 4 channels: whole vectors, or the first `pixels` lanes. The
+/// same operations per lane as biasActivateRow (for kernels that hold a
+/// vector per channel in registers: the direct and stem convolutions).
+/// `bias` and `res` may be null.
+template <Act A>
+inline void activateStoreChannels(Isa::Reg (&v)[4], int64_t n,
+                                  const float *bias, const float *res,
+                                  float *y, int64_t cs, int64_t pixels) {
+  using V = Isa;
+  for (int u = 0; u < 4; ++u)
+    v[u] = V::add(v[u], V::set1(bias && u < n ? bias[u] : 0.f));
+  activateVectors<A, V, 4>(v);
+  for (int64_t u = 0; u < std::min<int64_t>(n, 4); ++u) {
+    const int64_t at = u * cs;
+    if (pixels == V::kLanes) {
+      V::store(y + at, res ? V::add(v[u], V::load(res + at)) : v[u]);
+    } else {
+      const typename V::Reg w =
+          res ? V::add(v[u], V::loadFirst(res + at, pixels)) : v[u];
+      V::storeFirst(y + at, w, pixels);
+    }
+  }
+}
+
 /// 1 / (1 + e^-x) on a vector.
 template <typename V> inline typename V::Reg sigmoidVector(typename V::Reg x) {
   typename V::Reg v[1] = {x};

@@ -25,6 +25,7 @@
 
 #include "Packing.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <immintrin.h>
@@ -66,11 +67,34 @@ struct Isa {
   static Reg min(Reg a, Reg b) { return _mm512_min_ps(a, b); }
   static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
   static Reg set1(float v) { return _mm512_set1_ps(v); }
+  /// The even lanes of a then b (lanes 0, 2, ..., 30 of the pair) and
+  /// their odd lanes: a pair of floats' columns split by parity.
+  static void evenOdd(Reg a, Reg b, Reg &evens, Reg &odds) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+    evens = _mm512_permutex2var_ps(a, even, b);
+    odds = _mm512_permutex2var_ps(
+        a, _mm512_add_epi32(even, _mm512_set1_epi32(1)), b);
+  }
   /// p[0], p[2], ..., p[30] (reads 32 floats).
   static Reg evens(const float *p) {
     const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
                                             20, 22, 24, 26, 28, 30);
     return _mm512_permutex2var_ps(load(p), index, load(p + 16));
+  }
+  /// row[at .. at + 16), zero where it falls outside row[0 .. n): the lanes
+  /// outside are masked off and never read (the address is formed as an
+  /// integer, as it may lie before or past the row).
+  static Reg rowLanes(const float *row, int64_t at, int64_t n) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(row) + 4 * at;
+    if (at >= 0 && at + 16 <= n)
+      return _mm512_loadu_ps(reinterpret_cast<const void *>(p));
+    const int64_t lo = std::max<int64_t>(0, -at);
+    const int64_t hi = std::min<int64_t>(16, n - at);
+    const __mmask16 mask =
+        hi <= lo ? 0
+                 : static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const void *>(p));
   }
   /// 2^n for integral n in [-127, 128] held as floats.
   static Reg pow2(Reg n) {

@@ -29,9 +29,6 @@
 #include <type_traits>
 #include <vector>
 
-#ifndef PFD
-#define PFD 32
-#endif
 namespace irmb::kernels {
 
 /// Input channels up to which conv2d computes a 3×3, stride-2, padding-1
@@ -77,20 +74,6 @@ void stemConv3x3s2(const float *x, const float *w, const float *bias,
     for (int64_t k = 0; k < K; ++k)
       wk[k * CO + co] = w[m0 * K + k * rows + (co - m0)];
   }
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                         20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  // Row floats [at, at + 16), zero past W (the address is formed as an
-  // integer: it may lie past the end of the input, never read).
-  auto rowVector = [](const float *row, int64_t at) {
-    if (at + L <= W)
-      return V::load(row + at);
-    const int64_t n = std::max<int64_t>(0, W - at);
-    return _mm512_maskz_loadu_ps(
-        static_cast<__mmask16>((1u << n) - 1),
-        reinterpret_cast<const void *>(reinterpret_cast<uintptr_t>(row) +
-                                       4 * at));
-  };
   // Output channels [c0, c0 + CN) of the pixels [ox0, ox0 + 16) of output
   // row oy of image xi (into yi, ri: that row of the output and residual):
   // one accumulator per channel. `previous` holds each input row's odd
@@ -117,10 +100,9 @@ void stemConv3x3s2(const float *x, const float *w, const float *bias,
                                  4 * (2 * ox0 + kStemPrefetchFloats);
           __builtin_prefetch(reinterpret_cast<const void *>(next), 0, 3);
           __builtin_prefetch(reinterpret_cast<const void *>(next + 64), 0, 3);
-          const R a = rowVector(row, 2 * ox0);
-          const R b = rowVector(row, 2 * ox0 + L);
-          const R evens = _mm512_permutex2var_ps(a, even, b);
-          const R odds = _mm512_permutex2var_ps(a, odd, b);
+          R evens, odds;
+          V::evenOdd(V::rowLanes(row, 2 * ox0, W),
+                     V::rowLanes(row, 2 * ox0 + L, W), evens, odds);
           taps[0] = _mm512_castsi512_ps(
               _mm512_alignr_epi32(_mm512_castps_si512(odds),
                                   _mm512_castps_si512(previous[ci * 3 + ky]),
@@ -138,28 +120,18 @@ void stemConv3x3s2(const float *x, const float *w, const float *bias,
           for (int64_t c = 0; c < CN; ++c)
             acc[c] = V::fma(V::broadcast(wt + kx * CO + c), taps[kx], acc[c]);
       }
-    // Bias, activation and residual as biasActivateRow does them.
+    // Bias, activation and residual, four channels at a time.
     const int64_t pixels = std::min(L, WO - ox0);
 #pragma GCC unroll 4
     for (int64_t c = 0; c < CN; c += 4) {
       R v[4];
 #pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u)
-        v[u] = V::add(acc[std::min<int64_t>(c + u, CN - 1)],
-                      V::set1(bias && c + u < CN ? bias[c0 + c + u] : 0.f));
-      activateVectors<A, V, 4>(v);
-#pragma GCC unroll 4
-      for (int u = 0; u < 4; ++u) {
-        if (c + u >= CN)
-          break;
-        const int64_t at = (c0 + c + u) * HO * WO + ox0;
-        if (pixels == L) {
-          V::store(yi + at, ri ? V::add(v[u], V::load(ri + at)) : v[u]);
-        } else {
-          const R out = ri ? V::add(v[u], V::loadFirst(ri + at, pixels)) : v[u];
-          V::storeFirst(yi + at, out, pixels);
-        }
-      }
+      for (int64_t u = 0; u < 4; ++u)
+        v[u] = acc[std::min<int64_t>(c + u, CN - 1)];
+      const int64_t at = (c0 + c) * HO * WO + ox0;
+      activateStoreChannels<A>(v, CN - c, bias ? bias + c0 + c : nullptr,
+                               ri ? ri + at : nullptr, yi + at, HO * WO,
+                               pixels);
     }
   };
 #pragma omp parallel

@@ -121,41 +121,26 @@ inline void splitColumnPhases(const float *row, float *out, int64_t phaseStride,
   // convolution (Zen 5).
   (void)padded;
   static_assert(L == 16, "AVX-512 vectors");
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                         20, 22, 24, 26, 28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  // Row floats [at, at + 16) (at may be −1 or reach past W): lanes outside
-  // the row are zero and not read. The address is formed as an integer, as
-  // it may lie before the row.
-  auto rowVector = [&](int64_t at) {
-    const uintptr_t p = reinterpret_cast<uintptr_t>(row) + 4 * at;
-    if (at >= 0 && at + 16 <= W)
-      return _mm512_loadu_ps(reinterpret_cast<const void *>(p));
-    const int64_t lo = std::max<int64_t>(0, -at);
-    const int64_t hi = std::min<int64_t>(16, W - at);
-    const __mmask16 mask =
-        hi <= lo ? 0 : static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
-    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const void *>(p));
-  };
   for (int64_t t = 0; t < PW; t += L) {
-    // padded[M·t + j] = row[M·t + j − 1].
+    // padded[M·t + j] = row[M·t + j − 1] (at may be −1 or reach past W:
+    // rowLanes zeroes the lanes outside the row).
     const int64_t at = M * t - 1;
     if constexpr (M == 2) {
-      const __m512 a = rowVector(at), b = rowVector(at + 16);
-      V::store(out + t, _mm512_permutex2var_ps(a, even, b));
-      V::store(out + phaseStride + t, _mm512_permutex2var_ps(a, odd, b));
+      V::Reg e, o;
+      V::evenOdd(V::rowLanes(row, at, W), V::rowLanes(row, at + 16, W), e, o);
+      V::store(out + t, e);
+      V::store(out + phaseStride + t, o);
     } else {
-      const __m512 a = rowVector(at), b = rowVector(at + 16);
-      const __m512 c = rowVector(at + 32), d = rowVector(at + 48);
-      // e0/o0: even/odd floats of a b; e1/o1 of c d.
-      const __m512 e0 = _mm512_permutex2var_ps(a, even, b);
-      const __m512 o0 = _mm512_permutex2var_ps(a, odd, b);
-      const __m512 e1 = _mm512_permutex2var_ps(c, even, d);
-      const __m512 o1 = _mm512_permutex2var_ps(c, odd, d);
-      V::store(out + t, _mm512_permutex2var_ps(e0, even, e1));
-      V::store(out + phaseStride + t, _mm512_permutex2var_ps(o0, even, o1));
-      V::store(out + 2 * phaseStride + t, _mm512_permutex2var_ps(e0, odd, e1));
-      V::store(out + 3 * phaseStride + t, _mm512_permutex2var_ps(o0, odd, o1));
+      // e0/o0: even/odd floats of the first two vectors; e1/o1 of the next
+      // two; then phase q is the (q / 2)-parity lanes of the (q % 2) pair.
+      V::Reg e0, o0, e1, o1, p[4];
+      V::evenOdd(V::rowLanes(row, at, W), V::rowLanes(row, at + 16, W), e0, o0);
+      V::evenOdd(V::rowLanes(row, at + 32, W), V::rowLanes(row, at + 48, W),
+                 e1, o1);
+      V::evenOdd(e0, e1, p[0], p[2]);
+      V::evenOdd(o0, o1, p[1], p[3]);
+      for (int64_t q = 0; q < 4; ++q)
+        V::store(out + q * phaseStride + t, p[q]);
     }
   }
   return;
